@@ -1,0 +1,2 @@
+package org.wbctransfer.cli;
+public class WbcCli { public static void main(String[] a) {} }
