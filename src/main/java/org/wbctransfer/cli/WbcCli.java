@@ -1,2 +1,59 @@
 package org.wbctransfer.cli;
-public class WbcCli { public static void main(String[] a) {} }
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import org.wbctransfer.util.UserException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of the {@code wbc} command. */
+@Command(name = "wbc", mixinStandardHelpOptions = true, version = "wbc-transfer 0.1.0",
+        description = "White-blood-cell classification with ResNet-18 and transfer learning.",
+        subcommands = {SplitCommand.class, TrainCommand.class, EvaluateCommand.class, CommandLine.HelpCommand.class})
+public final class WbcCli implements Callable<Integer> {
+
+    /** Exit code for bad input: a missing folder, a bad file, an invalid option value. */
+    public static final int EXIT_USER_ERROR = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return 0;
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns the exit code (tests call this instead of main). */
+    public static int run(String... args) {
+        CommandLine cl = newCommandLine();
+        return cl.execute(args);
+    }
+
+    public static CommandLine newCommandLine() {
+        CommandLine cl = new CommandLine(new WbcCli());
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            Throwable t = ex;
+            while (!(t instanceof UserException) && t.getCause() != null && t.getCause() != t) {
+                t = t.getCause();
+            }
+            PrintWriter err = commandLine.getErr();
+            if (t instanceof UserException) {
+                err.println("wbc: error: " + t.getMessage());
+                err.flush();
+                return EXIT_USER_ERROR;
+            }
+            if (ex instanceof java.io.IOException || ex instanceof java.io.UncheckedIOException) {
+                err.println("wbc: error: " + ex.getMessage());
+                err.flush();
+                return 1;
+            }
+            throw ex;
+        });
+        return cl;
+    }
+}

@@ -1,0 +1,105 @@
+package org.wbctransfer.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.wbctransfer.data.BatchLoader;
+import org.wbctransfer.data.ImageCache;
+import org.wbctransfer.data.ImageFolder;
+import org.wbctransfer.evaluation.Evaluation;
+import org.wbctransfer.evaluation.EvaluationReport;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.training.WbcTrainer;
+import org.wbctransfer.util.UserException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code wbc evaluate}: metrics of a trained model on its test split or on any labelled folder. */
+@Command(name = "evaluate", mixinStandardHelpOptions = true,
+        description = "Evaluate a model (run directory or model directory) on the test split of its manifest, or on"
+                + " another class-per-folder test set whose class names match (case-insensitively).")
+public final class EvaluateCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", description = "Run directory (from 'wbc train') or model directory")
+    Path model;
+
+    @Option(names = "--folder", description = "Evaluate on this class-per-folder dataset instead of the test split")
+    Path folder;
+
+    @Option(names = {"-o", "--out"}, description = "Output folder. Default: <run>/eval-test or <run>/eval-<folder name>")
+    Path out;
+
+    @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
+    Path cacheDir;
+
+    @Override
+    public Integer call() throws Exception {
+        Path modelDir = Files.isRegularFile(model.resolve(Classifier.METADATA)) ? model : model.resolve(WbcTrainer.MODEL_DIR);
+        if (!Files.isDirectory(model)) {
+            throw new UserException(model + ": model or run directory not found");
+        }
+        Path base = modelDir.equals(model) ? model : model;
+        try (Classifier c = Classifier.load(modelDir)) {
+            if (folder == null) {
+                TrainConfig cfg = c.metadata().training();
+                if (cfg == null) {
+                    throw new UserException(modelDir + ": model records no training split; use --folder");
+                }
+                Path runDir = out != null ? out.getParent() : base;
+                if (out == null) {
+                    TrainCommand.evaluateTest(c, cfg, runDir);
+                } else {
+                    TrainCommand.evaluateTest(c, cfg, out.getParent());
+                }
+                return 0;
+            }
+            ImageFolder f = ImageFolder.scan(folder);
+            f.warnings().forEach(w -> System.err.println("wbc: warning: " + w));
+            List<String> classes = c.metadata().classes();
+            List<String> paths = new ArrayList<>();
+            List<Integer> labels = new ArrayList<>();
+            for (ImageFolder.Item it : f.items()) {
+                int label = indexIgnoreCase(classes, it.className());
+                if (label < 0) {
+                    throw new UserException(folder.resolve(it.className()) + ": class '" + it.className()
+                            + "' is not one of the model's classes " + classes);
+                }
+                paths.add(it.relativePath());
+                labels.add(label);
+            }
+            ImageCache cache = ImageCache.open(folder, paths, c.metadata().imageSize(), cacheDir);
+            List<BatchLoader.Sample> samples = new ArrayList<>();
+            for (int i = 0; i < paths.size(); i++) {
+                if (cache.pixels(i) == null) {
+                    System.err.println("wbc: warning: skipped " + folder.resolve(paths.get(i)) + ": " + cache.problem(i));
+                } else {
+                    samples.add(new BatchLoader.Sample(i, labels.get(i)));
+                }
+            }
+            if (samples.isEmpty()) {
+                throw new UserException(folder + ": no readable images to evaluate");
+            }
+            Evaluation.Result r = Evaluation.run(c, cache, samples);
+            Path o = out != null ? out : base.resolve("eval-" + folder.toAbsolutePath().normalize().getFileName());
+            String title = "ResNet-18 on " + folder + " (" + samples.size() + " images)";
+            Evaluation.write(r, Evaluation.paths(cache, samples), o, title);
+            System.out.println(EvaluationReport.toText(r.metrics(), title));
+            System.out.println("evaluation written to " + o);
+        }
+        return 0;
+    }
+
+    private static int indexIgnoreCase(List<String> classes, String name) {
+        for (int i = 0; i < classes.size(); i++) {
+            if (classes.get(i).toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT))) {
+                return i;
+            }
+        }
+        return -1;
+    }
+}

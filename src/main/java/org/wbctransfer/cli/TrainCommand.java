@@ -1,0 +1,173 @@
+package org.wbctransfer.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.data.ImageFolder;
+import org.wbctransfer.data.SplitData;
+import org.wbctransfer.data.SplitManifest;
+import org.wbctransfer.evaluation.Evaluation;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.training.ProgressListener;
+import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.training.TrainingListener;
+import org.wbctransfer.training.WbcTrainer;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code wbc train}: trains ResNet-18 on one training subset and evaluates it once on the test set. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Train ResNet-18 from scratch on a WBC training subset, choose the model on a validation"
+                + " carve-out of the training data, then evaluate it once on the test split.")
+public final class TrainCommand implements Callable<Integer> {
+
+    @Option(names = "--data", defaultValue = Defaults.DATA, description = "Dataset root. Default: ${DEFAULT-VALUE}")
+    Path data;
+
+    @Option(names = "--manifest", description = "Split manifest from 'wbc split'. Without it a split is drawn with"
+            + " --split-seed and saved in the run directory as split.csv.")
+    Path manifest;
+
+    @Option(names = "--split-seed", defaultValue = "0", description = "Seed of the split when no manifest is given. Default: ${DEFAULT-VALUE}")
+    long splitSeed;
+
+    @Option(names = "--subset", defaultValue = "WBC_100", description = "WBC_1, WBC_10, WBC_50 or WBC_100. Default: ${DEFAULT-VALUE}")
+    String subset;
+
+    @Option(names = "--run-dir", description = "Run directory. Default: runs/<subset>-seed<seed>")
+    Path runDir;
+
+    @Option(names = "--resume", description = "Continue an interrupted run from its last checkpoint")
+    boolean resume;
+
+    @Option(names = "--image-size", defaultValue = "64", description = "Working resolution in pixels. Default: ${DEFAULT-VALUE}")
+    int imageSize;
+
+    @Option(names = "--batch", defaultValue = "64", description = "Batch size. Default: ${DEFAULT-VALUE}")
+    int batch;
+
+    @Option(names = "--epochs", description = "Epochs. Default by subset: WBC_100 20, WBC_50 30, WBC_10 60, WBC_1 100")
+    Integer epochs;
+
+    @Option(names = "--lr", defaultValue = "1e-3", description = "Peak learning rate (AdamW). Default: ${DEFAULT-VALUE}")
+    double lr;
+
+    @Option(names = "--weight-decay", defaultValue = "0.05", description = "AdamW weight decay. Default: ${DEFAULT-VALUE}")
+    double weightDecay;
+
+    @Option(names = "--warmup-epochs", description = "Linear warm-up before cosine decay. Default: 5%% of the epochs")
+    Double warmupEpochs;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of weights, shuffling and augmentation. Default: ${DEFAULT-VALUE}")
+    long seed;
+
+    @Option(names = "--val-percent", defaultValue = "10", description = "Validation carve-out per class (percent). Default: ${DEFAULT-VALUE}")
+    int valPercent;
+
+    @Option(names = "--min-val-subset", defaultValue = "1000", description = "Subsets smaller than this train on all images and keep the last epoch. Default: ${DEFAULT-VALUE}")
+    int minValSubset;
+
+    @Option(names = "--no-class-weights", description = "Plain (unweighted) cross-entropy")
+    boolean noClassWeights;
+
+    @Option(names = "--no-flip", description = "No random flips")
+    boolean noFlip;
+
+    @Option(names = "--rotation", defaultValue = "RIGHT_ANGLE", description = "NONE, RIGHT_ANGLE or FREE. Default: ${DEFAULT-VALUE}")
+    Augmentation.Rotation rotation;
+
+    @Option(names = "--scale", defaultValue = "0", description = "Random zoom range (0.1 = +-10%%). Default: ${DEFAULT-VALUE}")
+    double scale;
+
+    @Option(names = "--translate", defaultValue = "0", description = "Random shift (fraction of the side). Default: ${DEFAULT-VALUE}")
+    double translate;
+
+    @Option(names = "--jitter", split = ",", defaultValue = "0.1,0.1,0.1,0.02",
+            description = "Colour jitter: brightness,contrast,saturation,hue. Default: ${DEFAULT-VALUE}")
+    double[] jitter;
+
+    @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
+    Path cacheDir;
+
+    @Option(names = "--no-evaluate", description = "Do not evaluate on the test split after training")
+    boolean noEvaluate;
+
+    @Option(names = "--no-progress", description = "No progress bar (log lines only)")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws Exception {
+        String sub = SplitManifest.canonicalSubset(subset);
+        if (runDir == null) {
+            runDir = Path.of("runs", sub + "-seed" + seed);
+        }
+        TrainConfig config;
+        if (resume) {
+            config = Json.read(runDir.resolve(WbcTrainer.CONFIG), TrainConfig.class);
+        } else {
+            config = newConfig(sub);
+        }
+        WbcTrainer trainer = new WbcTrainer(config, List.<TrainingListener>of(new ProgressListener(!noProgress)));
+        long t0 = System.nanoTime();
+        try (Classifier model = trainer.fit(runDir, resume)) {
+            System.out.printf("trained in %.1f min; model in %s%n", (System.nanoTime() - t0) / 6e10,
+                    runDir.resolve(WbcTrainer.MODEL_DIR));
+            if (!noEvaluate) {
+                evaluateTest(model, config, runDir);
+            }
+        }
+        return 0;
+    }
+
+    private TrainConfig newConfig(String sub) throws Exception {
+        if (Files.exists(runDir.resolve(WbcTrainer.LAST))) {
+            throw new UserException(runDir + ": run directory already holds a run; use --resume or another --run-dir");
+        }
+        Path m = manifest;
+        if (m == null) {
+            ImageFolder folder = ImageFolder.scan(data);
+            folder.warnings().forEach(w -> System.err.println("wbc: warning: " + w));
+            m = runDir.resolve("split.csv");
+            SplitManifest.create(folder, splitSeed).write(m);
+        }
+        if (jitter.length != 4) {
+            throw new UserException("--jitter needs 4 comma-separated values (brightness,contrast,saturation,hue)");
+        }
+        int e = epochs != null ? epochs : switch (sub) {
+            case "WBC_1" -> 100;
+            case "WBC_10" -> 60;
+            case "WBC_50" -> 30;
+            default -> 20;
+        };
+        double warm = warmupEpochs != null ? warmupEpochs : 0.05 * e;
+        Augmentation aug = new Augmentation(!noFlip, rotation, scale, translate, jitter[0], jitter[1], jitter[2], jitter[3]);
+        return new TrainConfig(data.toAbsolutePath().normalize().toString(), m.toAbsolutePath().normalize().toString(),
+                sub, imageSize, batch, e, lr, weightDecay, warm, 0.01, seed, aug, valPercent, minValSubset,
+                !noClassWeights, cacheDir.toAbsolutePath().normalize().toString());
+    }
+
+    /** The one time a model sees the test images: after training, with the chosen checkpoint. */
+    static void evaluateTest(Classifier model, TrainConfig config, Path runDir) throws Exception {
+        SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
+        SplitData data = SplitData.open(Path.of(config.dataRoot()), m, config.imageSize(), Path.of(config.cacheDir()));
+        List<String> skipped = new ArrayList<>();
+        var samples = data.samples(m.test(), skipped);
+        skipped.forEach(s -> System.err.println("wbc: warning: skipped " + s));
+        Evaluation.Result r = Evaluation.run(model, data.cache(), samples);
+        Path out = runDir.resolve("eval-test");
+        String title = "ResNet-18 " + config.subset() + " seed " + config.seed() + " on the test split (" + samples.size() + " images)";
+        Evaluation.write(r, Evaluation.paths(data.cache(), samples), out, title);
+        Classifier withMetrics = model.withMetadata(model.metadata().withMetrics(Map.of(
+                "testAccuracy", r.metrics().accuracy(), "testMacroF1", r.metrics().macroF1(),
+                "testWeightedF1", r.metrics().weightedF1(), "testImages", samples.size())));
+        Json.write(runDir.resolve(WbcTrainer.MODEL_DIR).resolve(Classifier.METADATA), withMetrics.metadata());
+        System.out.println(org.wbctransfer.evaluation.EvaluationReport.toText(r.metrics(), title));
+        System.out.println("evaluation written to " + out);
+    }
+}

@@ -1,0 +1,212 @@
+package org.wbctransfer.data;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Hashing;
+
+/**
+ * Decoded, resized images kept as RGB bytes, built once per (file list, sizes, mtimes, image size)
+ * and stored in one file under a cache directory, so epochs and later runs never decode JPEGs
+ * again. The key covers each file's size and modification time: editing or replacing an image
+ * rebuilds the cache.
+ */
+public final class ImageCache {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ImageCache.class);
+    private static final int MAGIC = 0x57424343; // "WBCC"
+    /** Bump when decoding or resizing changes, so old caches are not reused. */
+    private static final int FORMAT_VERSION = 2;
+
+    private final int size;
+    private final List<String> paths;
+    private final byte[][] pixels;
+    private final String[] problems;
+    private final Map<String, Integer> index = new HashMap<>();
+    private final boolean fromDisk;
+
+    private ImageCache(int size, List<String> paths, byte[][] pixels, String[] problems, boolean fromDisk) {
+        this.size = size;
+        this.paths = List.copyOf(paths);
+        this.pixels = pixels;
+        this.problems = problems;
+        this.fromDisk = fromDisk;
+        for (int i = 0; i < paths.size(); i++) {
+            index.put(paths.get(i), i);
+        }
+    }
+
+    /**
+     * Loads the cache for these images or builds it (in parallel over all cores) and stores it.
+     *
+     * @param root the dataset root
+     * @param relativePaths images to cache, relative to root
+     * @param size the working resolution (square)
+     * @param cacheDir where cache files live; never inside the read-only dataset folder
+     */
+    public static ImageCache open(Path root, List<String> relativePaths, int size, Path cacheDir) throws IOException {
+        String key = key(root, relativePaths, size);
+        Path file = cacheDir.resolve("images-" + size + "px-" + key.substring(0, 16) + ".bin");
+        if (Files.isRegularFile(file)) {
+            try {
+                ImageCache c = load(file, relativePaths, size);
+                LOG.info("image cache hit: {} ({} images at {} px)", file, relativePaths.size(), size);
+                return c;
+            } catch (IOException e) {
+                LOG.warn("image cache {} unreadable ({}); rebuilding", file, e.getMessage());
+            }
+        }
+        ImageCache c = build(root, relativePaths, size);
+        AtomicFiles.write(file, tmp -> c.store(tmp));
+        LOG.info("image cache written: {}", file);
+        return c;
+    }
+
+    static String key(Path root, List<String> relativePaths, int size) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        sb.append(FORMAT_VERSION).append('|').append(size).append('|');
+        for (String p : relativePaths) {
+            Path f = root.resolve(p);
+            long len = -1;
+            long mtime = -1;
+            try {
+                BasicFileAttributes a = Files.readAttributes(f, BasicFileAttributes.class);
+                len = a.size();
+                mtime = a.lastModifiedTime().toMillis();
+            } catch (IOException ignored) {
+                // A missing file is keyed as such; decoding reports it.
+            }
+            sb.append(p).append('|').append(len).append('|').append(mtime).append('\n');
+        }
+        return Hashing.sha256(sb.toString());
+    }
+
+    public static ImageCache build(Path root, List<String> relativePaths, int size) throws IOException {
+        int n = relativePaths.size();
+        byte[][] pixels = new byte[n][];
+        String[] problems = new String[n];
+        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        AtomicInteger next = new AtomicInteger();
+        long t0 = System.nanoTime();
+        try {
+            List<Future<?>> fs = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                fs.add(pool.submit(() -> {
+                    for (int i; (i = next.getAndIncrement()) < n; ) {
+                        try {
+                            pixels[i] = ImageDecoder.decodeRgb(root.resolve(relativePaths.get(i)), size);
+                        } catch (ImageDecoder.BadImageException e) {
+                            problems[i] = e.getMessage();
+                        }
+                    }
+                }));
+            }
+            for (Future<?> f : fs) {
+                f.get();
+            }
+        } catch (Exception e) {
+            throw new IOException("decoding images failed: " + e.getMessage(), e);
+        } finally {
+            pool.shutdownNow();
+        }
+        LOG.info("decoded {} images at {} px in {} s", n, size, String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+        return new ImageCache(size, relativePaths, pixels, problems, false);
+    }
+
+    private void store(Path file) throws IOException {
+        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(file), 1 << 20))) {
+            out.writeInt(MAGIC);
+            out.writeInt(FORMAT_VERSION);
+            out.writeInt(size);
+            out.writeInt(paths.size());
+            for (int i = 0; i < paths.size(); i++) {
+                out.writeUTF(paths.get(i));
+                if (pixels[i] != null) {
+                    out.writeBoolean(true);
+                    out.write(pixels[i]);
+                } else {
+                    out.writeBoolean(false);
+                    out.writeUTF(problems[i]);
+                }
+            }
+        }
+    }
+
+    private static ImageCache load(Path file, List<String> expected, int size) throws IOException {
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 20))) {
+            if (in.readInt() != MAGIC || in.readInt() != FORMAT_VERSION || in.readInt() != size) {
+                throw new IOException("wrong header");
+            }
+            int n = in.readInt();
+            if (n != expected.size()) {
+                throw new IOException("holds " + n + " images, expected " + expected.size());
+            }
+            byte[][] pixels = new byte[n][];
+            String[] problems = new String[n];
+            for (int i = 0; i < n; i++) {
+                String p = in.readUTF();
+                if (!p.equals(expected.get(i))) {
+                    throw new IOException("image list differs at " + i);
+                }
+                if (in.readBoolean()) {
+                    pixels[i] = new byte[size * size * 3];
+                    in.readFully(pixels[i]);
+                } else {
+                    problems[i] = in.readUTF();
+                }
+            }
+            return new ImageCache(size, expected, pixels, problems, true);
+        }
+    }
+
+    public int size() {
+        return size;
+    }
+
+    public int count() {
+        return paths.size();
+    }
+
+    public boolean fromDisk() {
+        return fromDisk;
+    }
+
+    public int indexOf(String relativePath) {
+        Integer i = index.get(relativePath);
+        if (i == null) {
+            throw new IllegalArgumentException("not in cache: " + relativePath);
+        }
+        return i;
+    }
+
+    /** RGB bytes (HWC) of image i, or null when the file could not be decoded. */
+    public byte[] pixels(int i) {
+        return pixels[i];
+    }
+
+    /** Why image i could not be decoded, or null. */
+    public String problem(int i) {
+        return problems[i];
+    }
+
+    public String path(int i) {
+        return paths.get(i);
+    }
+}

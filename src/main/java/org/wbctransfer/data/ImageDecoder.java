@@ -1,0 +1,128 @@
+package org.wbctransfer.data;
+
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
+
+/**
+ * Decodes an image file of any common type into a square RGB array of a fixed size. Problems come
+ * back as {@link BadImageException} with a message that names what is wrong, so callers can skip
+ * the file and report it.
+ */
+public final class ImageDecoder {
+
+    /** Larger images are refused before their pixels are decoded (decompression bombs). */
+    public static final long MAX_PIXELS = 64L * 1024 * 1024;
+
+    /** A file that is not a usable image. */
+    public static final class BadImageException extends Exception {
+        public BadImageException(String message) {
+            super(message);
+        }
+    }
+
+    static {
+        ImageIO.setUseCache(false); // no temp files; everything decodes in memory
+    }
+
+    private ImageDecoder() {}
+
+    public static BufferedImage read(Path file) throws BadImageException {
+        long size;
+        try {
+            size = Files.size(file);
+        } catch (IOException e) {
+            throw new BadImageException("cannot read file (" + e.getMessage() + ")");
+        }
+        if (size == 0) {
+            throw new BadImageException("empty file");
+        }
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            if (in == null) {
+                throw new BadImageException("cannot open file");
+            }
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new BadImageException("not a recognised image format");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                long w = reader.getWidth(0);
+                long h = reader.getHeight(0);
+                if (w <= 0 || h <= 0 || w * h > MAX_PIXELS) {
+                    throw new BadImageException("image claims " + w + "x" + h + " pixels (limit "
+                            + MAX_PIXELS + " pixels); refused");
+                }
+                BufferedImage img = reader.read(0);
+                if (img == null) {
+                    throw new BadImageException("decoder returned no image");
+                }
+                return img;
+            } finally {
+                reader.dispose();
+            }
+        } catch (BadImageException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            throw new BadImageException("not a readable image (" + msg + ")");
+        }
+    }
+
+    /** Decodes and resizes to size x size, returning interleaved RGB bytes (HWC). */
+    public static byte[] decodeRgb(Path file, int size) throws BadImageException {
+        return toRgb(resizeSquare(read(file), size));
+    }
+
+    /**
+     * Centre-crops to a square (cells sit in the middle of every crop) and downsizes by repeated
+     * halving with bilinear filtering, which avoids the aliasing of a single large bilinear step.
+     */
+    public static BufferedImage resizeSquare(BufferedImage src, int size) {
+        int w = src.getWidth();
+        int h = src.getHeight();
+        int side = Math.min(w, h);
+        BufferedImage cur = new BufferedImage(side, side, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = cur.createGraphics();
+        // Transparent pixels become white, like a slide's bright background, not black.
+        g.setColor(java.awt.Color.WHITE);
+        g.fillRect(0, 0, side, side);
+        g.drawImage(src, -(w - side) / 2, -(h - side) / 2, null);
+        g.dispose();
+        int curSize = side;
+        while (curSize != size) {
+            int next = curSize / 2 >= size ? curSize / 2 : size;
+            BufferedImage dst = new BufferedImage(next, next, BufferedImage.TYPE_INT_RGB);
+            Graphics2D g2 = dst.createGraphics();
+            g2.setRenderingHint(RenderingHints.KEY_INTERPOLATION,
+                    next < curSize ? RenderingHints.VALUE_INTERPOLATION_BILINEAR : RenderingHints.VALUE_INTERPOLATION_BICUBIC);
+            g2.drawImage(cur, 0, 0, next, next, null);
+            g2.dispose();
+            cur = dst;
+            curSize = next;
+        }
+        return cur;
+    }
+
+    public static byte[] toRgb(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
+        byte[] out = new byte[w * h * 3];
+        for (int i = 0; i < argb.length; i++) {
+            int p = argb[i];
+            out[3 * i] = (byte) (p >> 16);
+            out[3 * i + 1] = (byte) (p >> 8);
+            out[3 * i + 2] = (byte) p;
+        }
+        return out;
+    }
+}

@@ -1,0 +1,134 @@
+package org.wbctransfer.data;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import org.wbctransfer.util.UserException;
+
+/**
+ * A class-per-folder image dataset ({@code root/<Class>/<image>}), the layout of Raabin-WBC and
+ * of most outside test sets. Class order is alphabetical so that label indices do not depend on
+ * the file system's listing order.
+ */
+public final class ImageFolder {
+
+    static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff");
+
+    /** One image file, by its path relative to the dataset root ('/'-separated). */
+    public record Item(String relativePath, String className) {}
+
+    private final Path root;
+    private final List<String> classNames;
+    private final List<Item> items;
+    private final List<String> warnings;
+
+    private ImageFolder(Path root, List<String> classNames, List<Item> items, List<String> warnings) {
+        this.root = root;
+        this.classNames = List.copyOf(classNames);
+        this.items = List.copyOf(items);
+        this.warnings = List.copyOf(warnings);
+    }
+
+    /** Fails with a user-facing message when the dataset root is missing or unusable. */
+    public static void checkRoot(Path root) {
+        if (!Files.exists(root)) {
+            throw new UserException(root + ": folder not found. " + DataLayout.HELP);
+        }
+        if (!Files.isDirectory(root)) {
+            throw new UserException(root + ": not a folder. " + DataLayout.HELP);
+        }
+        if (!Files.isReadable(root)) {
+            throw new UserException(root + ": folder is not readable");
+        }
+    }
+
+    public static ImageFolder scan(Path root) {
+        checkRoot(root);
+        List<String> classes = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        for (Path dir : sortedChildren(root)) {
+            String name = dir.getFileName().toString();
+            if (name.startsWith(".") || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+                continue;
+            }
+            for (String seen : classes) {
+                if (seen.equalsIgnoreCase(name)) {
+                    throw new UserException(dir + ": class folders '" + seen + "' and '" + name
+                            + "' differ only in case; merge or rename one");
+                }
+            }
+            classes.add(name);
+        }
+        if (classes.isEmpty()) {
+            throw new UserException(root + ": no class folders found. " + DataLayout.HELP);
+        }
+        List<Item> items = new ArrayList<>();
+        List<String> nonEmpty = new ArrayList<>();
+        for (String cls : classes) {
+            int before = items.size();
+            for (Path f : sortedChildren(root.resolve(cls))) {
+                String fn = f.getFileName().toString();
+                if (fn.startsWith(".")) {
+                    continue; // .DS_Store, editor swap files, our own temp files
+                }
+                if (!Files.isRegularFile(f)) {
+                    continue;
+                }
+                if (!IMAGE_EXTENSIONS.contains(extension(fn))) {
+                    warnings.add(f + ": skipped, not an image file extension");
+                    continue;
+                }
+                items.add(new Item(cls + "/" + fn, cls));
+            }
+            if (items.size() == before) {
+                warnings.add(root.resolve(cls) + ": class folder holds no images; class left out");
+            } else {
+                nonEmpty.add(cls);
+            }
+        }
+        if (items.isEmpty()) {
+            throw new UserException(root + ": class folders hold no images. " + DataLayout.HELP);
+        }
+        return new ImageFolder(root, nonEmpty, items, warnings);
+    }
+
+    private static List<Path> sortedChildren(Path dir) {
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            ds.forEach(out::add);
+        } catch (IOException e) {
+            throw new UserException(dir + ": cannot list folder (" + e.getMessage() + ")", e);
+        }
+        Collections.sort(out);
+        return out;
+    }
+
+    static String extension(String fileName) {
+        int dot = fileName.lastIndexOf('.');
+        return dot < 0 ? "" : fileName.substring(dot + 1).toLowerCase(Locale.ROOT);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    public List<String> classNames() {
+        return classNames;
+    }
+
+    public List<Item> items() {
+        return items;
+    }
+
+    /** Non-fatal problems met while scanning (skipped files, empty classes). */
+    public List<String> warnings() {
+        return warnings;
+    }
+}

@@ -1,0 +1,129 @@
+package org.wbctransfer.model;
+
+import ai.djl.Model;
+import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.training.ParameterStore;
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import org.wbctransfer.data.Batch;
+import org.wbctransfer.data.BatchLoader;
+import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+
+/**
+ * A trained WBC classifier: a ResNet-18 and the metadata needed to use it. Immutable once built;
+ * a model directory holds {@code weights.params} and {@code metadata.json}.
+ */
+public final class Classifier implements AutoCloseable {
+
+    public static final String WEIGHTS = "weights.params";
+    public static final String METADATA = "metadata.json";
+
+    private final Model model;
+    private final SequentialBlock block;
+    private final ModelMetadata metadata;
+
+    private Classifier(Model model, SequentialBlock block, ModelMetadata metadata) {
+        this.model = model;
+        this.block = block;
+        this.metadata = metadata;
+    }
+
+    /** Wraps a block trained in this process; the classifier takes ownership of the model. */
+    public static Classifier of(Model model, SequentialBlock block, ModelMetadata metadata) {
+        return new Classifier(model, block, metadata);
+    }
+
+    public static Classifier load(Path dir) {
+        Path meta = dir.resolve(METADATA);
+        Path weights = dir.resolve(WEIGHTS);
+        if (!Files.isRegularFile(meta)) {
+            throw new UserException(dir + ": not a model directory (no " + METADATA + ")");
+        }
+        ModelMetadata md = Json.read(meta, ModelMetadata.class);
+        if (!Files.isRegularFile(weights)) {
+            throw new UserException(dir + ": model directory has no " + WEIGHTS);
+        }
+        SequentialBlock block = ResNet18.classifier(md.classes().size());
+        Model model = Model.newInstance("wbc-resnet18");
+        model.setBlock(block);
+        block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, md.imageSize(), md.imageSize()));
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(weights)))) {
+            block.loadParameters(model.getNDManager(), in);
+        } catch (IOException | MalformedModelException e) {
+            model.close();
+            throw new UserException(weights + ": cannot load weights (" + e.getMessage() + ")", e);
+        }
+        return new Classifier(model, block, md);
+    }
+
+    public void save(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        AtomicFiles.write(dir.resolve(WEIGHTS), tmp -> {
+            try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20))) {
+                block.saveParameters(out);
+            }
+        });
+        Json.write(dir.resolve(METADATA), metadata);
+    }
+
+    public ModelMetadata metadata() {
+        return metadata;
+    }
+
+    public Classifier withMetadata(ModelMetadata md) {
+        return new Classifier(model, block, md);
+    }
+
+    public SequentialBlock block() {
+        return block;
+    }
+
+    /** Class probabilities for every sample of the loader, in the loader's sample order. */
+    public float[][] predict(BatchLoader loader) {
+        float[][] out = new float[loader.size()][];
+        Iterator<Batch> it = loader.epoch(0, 0, false);
+        while (it.hasNext()) {
+            Batch b = it.next();
+            float[][] p = probabilities(b.images(), b.size(), b.imageSize());
+            for (int k = 0; k < b.size(); k++) {
+                out[b.samples()[k]] = p[k];
+            }
+        }
+        return out;
+    }
+
+    /** Softmax outputs for n normalized images laid out as NCHW floats. */
+    public float[][] probabilities(float[] images, int n, int size) {
+        int k = metadata.classes().size();
+        try (NDManager sub = model.getNDManager().newSubManager()) {
+            NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
+            NDList out = block.forward(new ParameterStore(sub, false), new NDList(x), false);
+            float[] flat = out.singletonOrThrow().softmax(1).toFloatArray();
+            float[][] p = new float[n][k];
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(flat, i * k, p[i], 0, k);
+            }
+            return p;
+        }
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}

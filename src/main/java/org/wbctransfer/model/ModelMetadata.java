@@ -1,0 +1,40 @@
+package org.wbctransfer.model;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.util.List;
+import java.util.Map;
+import org.wbctransfer.data.Normalization;
+import org.wbctransfer.training.TrainConfig;
+
+/**
+ * {@code metadata.json} of a model directory: what a user of the weights must know to feed them
+ * correctly (classes in output order, input size, normalization) and where they came from.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record ModelMetadata(
+        String format,
+        String architecture,
+        List<String> classes,
+        List<Integer> inputShape,
+        Normalization normalization,
+        TrainConfig training,
+        Map<String, Object> provenance,
+        Map<String, Object> metrics,
+        String intendedUse) {
+
+    public static final String FORMAT = "wbc-transfer-model/1";
+    public static final String INTENDED_USE =
+            "Research on white-blood-cell image classification and transfer learning. Not a medical device;"
+                    + " not for diagnosis or treatment decisions.";
+
+    public int imageSize() {
+        return inputShape.get(inputShape.size() - 1);
+    }
+
+    public ModelMetadata withMetrics(Map<String, Object> newMetrics) {
+        return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
+                newMetrics, intendedUse);
+    }
+}

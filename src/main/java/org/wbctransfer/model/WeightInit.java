@@ -1,0 +1,54 @@
+package org.wbctransfer.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
+import java.nio.FloatBuffer;
+import java.util.Random;
+
+/**
+ * torchvision's initialization for ResNet, drawn from a Java generator seeded by the run seed so
+ * that initial weights are identical on every machine: convolutions He-normal (fan-out, ReLU
+ * gain), BatchNorm scale 1 and shift 0, linear layers uniform(+-1/sqrt(fan-in)).
+ */
+public final class WeightInit {
+
+    private WeightInit() {}
+
+    public static void apply(Block block, long seed) {
+        Random rng = new Random(seed);
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            Parameter param = p.getValue();
+            NDArray a = param.getArray();
+            long[] s = a.getShape().getShape();
+            int n = (int) a.size();
+            float[] v = new float[n];
+            switch (param.getType()) {
+                case WEIGHT -> {
+                    if (s.length == 4) {
+                        double std = Math.sqrt(2.0 / (s[0] * s[2] * s[3]));
+                        for (int i = 0; i < n; i++) {
+                            v[i] = (float) (rng.nextGaussian() * std);
+                        }
+                    } else {
+                        uniform(v, rng, 1.0 / Math.sqrt(s[s.length - 1]));
+                    }
+                }
+                case BIAS -> {
+                    // Linear bias: same bound as its weight (fan-in = the layer's input width).
+                    uniform(v, rng, 1.0 / Math.sqrt(ResNet18.FEATURES));
+                }
+                case GAMMA, RUNNING_VAR -> java.util.Arrays.fill(v, 1f);
+                default -> { } // BETA, RUNNING_MEAN: zeros
+            }
+            a.set(FloatBuffer.wrap(v));
+        }
+    }
+
+    private static void uniform(float[] v, Random rng, double bound) {
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
+        }
+    }
+}

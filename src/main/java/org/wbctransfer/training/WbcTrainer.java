@@ -1,0 +1,303 @@
+package org.wbctransfer.training;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.Batch;
+import org.wbctransfer.data.BatchLoader;
+import org.wbctransfer.data.Normalization;
+import org.wbctransfer.data.SplitData;
+import org.wbctransfer.data.SplitManifest;
+import org.wbctransfer.evaluation.ClassificationMetrics;
+import org.wbctransfer.evaluation.ConfusionMatrix;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.model.ModelMetadata;
+import org.wbctransfer.model.ResNet18;
+import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+import org.wbctransfer.util.Versions;
+
+/**
+ * Trains a ResNet-18 classifier on one training subset of a split. The trainer holds only
+ * configuration; {@link #fit} produces a {@link Classifier}. Model selection uses a validation
+ * carve-out of the training subset, never the test images.
+ */
+public final class WbcTrainer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WbcTrainer.class);
+
+    public static final String CONFIG = "config.json";
+    public static final String SUMMARY = "summary.csv";
+    public static final String LAST = "checkpoints/last.ckpt";
+    public static final String BEST = "checkpoints/best.ckpt";
+    public static final String MODEL_DIR = "model";
+
+    private final TrainConfig config;
+    private final List<TrainingListener> listeners;
+
+    public WbcTrainer(TrainConfig config, List<TrainingListener> listeners) {
+        config.validate();
+        this.config = config;
+        this.listeners = List.copyOf(listeners);
+    }
+
+    /** Training images, and the validation images carved out of them (empty when none). */
+    public record Partition(List<SplitManifest.Entry> train, List<SplitManifest.Entry> validation, String selection) {}
+
+    /**
+     * Holds out valPercent of each class (seeded) for model selection when the subset is large
+     * enough; a tiny subset keeps every image for training and uses the last epoch.
+     */
+    public static Partition partition(SplitManifest manifest, String subset, int valPercent, int minValSubset, long seed) {
+        List<SplitManifest.Entry> all = manifest.train(subset);
+        if (valPercent == 0 || all.size() < minValSubset) {
+            return new Partition(all, List.of(), "last epoch of a fixed schedule (subset of " + all.size()
+                    + " images is below " + minValSubset + ", too small for a validation carve-out)");
+        }
+        List<SplitManifest.Entry> train = new ArrayList<>();
+        List<SplitManifest.Entry> val = new ArrayList<>();
+        for (String cls : manifest.classNames()) {
+            List<SplitManifest.Entry> c = new ArrayList<>(all.stream().filter(e -> e.className().equals(cls)).toList());
+            c.sort(Comparator.comparing(SplitManifest.Entry::relativePath));
+            Collections.shuffle(c, new Random(seed * 31 + cls.hashCode()));
+            int nVal = c.size() * valPercent / 100;
+            val.addAll(c.subList(0, nVal));
+            train.addAll(c.subList(nVal, c.size()));
+        }
+        return new Partition(train, val, "best validation macro F1 on a " + valPercent
+                + " % stratified carve-out of the training subset (" + val.size() + " images)");
+    }
+
+    public Classifier fit(Path runDir, boolean resume) throws IOException {
+        Engine.getInstance().setRandomSeed((int) config.seed());
+        Path configFile = runDir.resolve(CONFIG);
+        if (resume) {
+            if (!Files.isRegularFile(configFile)) {
+                throw new UserException(runDir + ": nothing to resume (no " + CONFIG + ")");
+            }
+        } else if (Files.exists(runDir.resolve(LAST))) {
+            throw new UserException(runDir + ": run directory already holds a run; use --resume or another --run-dir");
+        }
+        Files.createDirectories(runDir.resolve("checkpoints"));
+
+        Path root = Path.of(config.dataRoot());
+        SplitManifest manifest = SplitManifest.read(Path.of(config.manifest()));
+        SplitData data = SplitData.open(root, manifest, config.imageSize(), Path.of(config.cacheDir()));
+        Partition part = partition(manifest, config.subset(), config.valPercent(), config.minValSubset(), config.seed());
+        List<String> skipped = new ArrayList<>();
+        List<BatchLoader.Sample> trainSamples = data.samples(part.train(), skipped);
+        List<BatchLoader.Sample> valSamples = data.samples(part.validation(), skipped);
+        for (String s : skipped) {
+            LOG.warn("skipped {}", s);
+        }
+        if (trainSamples.size() < 2) {
+            throw new UserException(config.manifest() + ": subset " + config.subset() + " has fewer than 2 usable training images");
+        }
+        Normalization norm = Normalization.compute(data.pixels(trainSamples));
+        int k = manifest.classNames().size();
+        int[] counts = new int[k];
+        trainSamples.forEach(s -> counts[s.label()]++);
+        float[] weights = config.classWeighted() ? WeightedCrossEntropy.balancedWeights(counts) : ones(k);
+
+        int size = config.imageSize();
+        Augmenter augmenter = new Augmenter(config.augmentation(), norm, size);
+        BatchLoader trainLoader = new BatchLoader(data.cache(), trainSamples, augmenter, true, config.batchSize());
+        BatchLoader valLoader = new BatchLoader(data.cache(), valSamples, augmenter, false, 2 * config.batchSize());
+        int stepsPerEpoch = trainLoader.batchesPerEpoch(true);
+
+        Map<String, Object> provenance = new LinkedHashMap<>();
+        provenance.put("seed", config.seed());
+        provenance.put("manifestSha256", manifest.sha256());
+        provenance.put("manifestSeed", manifest.seed());
+        provenance.put("subset", SplitManifest.canonicalSubset(config.subset()));
+        provenance.put("trainImages", trainSamples.size());
+        provenance.put("validationImages", valSamples.size());
+        provenance.put("trainImagesPerClass", counts);
+        provenance.put("classWeights", weights);
+        provenance.put("skippedImages", skipped);
+        provenance.put("modelSelection", part.selection());
+        provenance.put("versions", Versions.all());
+        if (!resume) {
+            Json.write(configFile, config);
+            Json.write(runDir.resolve("provenance.json"), provenance);
+        }
+
+        SequentialBlock block = ResNet18.classifier(k);
+        Model model = Model.newInstance("wbc-resnet18");
+        model.setBlock(block);
+        block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
+        WeightInit.apply(block, config.seed());
+
+        WarmupCosine schedule = new WarmupCosine(config.learningRate(),
+                (int) Math.round(config.warmupEpochs() * stepsPerEpoch), config.epochs() * stepsPerEpoch,
+                config.finalLrFraction(), id -> 1.0);
+        AdamW optimizer = AdamW.builder().optLearningRateTracker(schedule)
+                .optWeightDecays((float) config.weightDecay()).build();
+        TrainingRun run = new TrainingRun(config, runDir, manifest.classNames(), trainSamples.size(), valSamples.size(),
+                part.selection(), norm, stepsPerEpoch);
+
+        int startEpoch = 0;
+        if (resume && Files.isRegularFile(runDir.resolve(LAST))) {
+            Checkpoints.Progress p = Checkpoints.load(runDir.resolve(LAST), block, optimizer, model.getNDManager());
+            startEpoch = p.epochsDone();
+            run.bestEpoch = p.bestEpoch();
+            run.bestScore = p.bestScore();
+            LOG.info("resuming {} after epoch {}", runDir, startEpoch);
+        }
+        SummaryCsv summary = new SummaryCsv(runDir.resolve(SUMMARY));
+        summary.truncateTo(startEpoch);
+
+        WeightedCrossEntropy loss = new WeightedCrossEntropy(weights);
+        try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(loss)
+                .optOptimizer(optimizer)
+                .optDevices(new Device[] {Device.cpu()}));
+             trainLoader; valLoader) {
+            listeners.forEach(l -> l.onTrainingBegin(run));
+            for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
+                EpochResult r = runEpoch(run, trainer, block, loss, trainLoader, valLoader, schedule, epoch);
+                summary.append(r);
+                Checkpoints.Progress progress = new Checkpoints.Progress(epoch + 1, run.bestEpoch, run.bestScore);
+                if (r.best()) {
+                    Checkpoints.save(runDir.resolve(BEST), block, null, progress);
+                }
+                Checkpoints.save(runDir.resolve(LAST), block, optimizer, progress);
+                listeners.forEach(l -> l.onEpochEnd(run, r));
+            }
+            listeners.forEach(l -> l.onTrainingEnd(run));
+        }
+        if (Files.isRegularFile(runDir.resolve(BEST))) {
+            Checkpoints.load(runDir.resolve(BEST), block, null, model.getNDManager());
+        }
+        provenance.put("bestEpoch", run.bestEpoch + 1);
+        ModelMetadata md = new ModelMetadata(ModelMetadata.FORMAT, "resnet18", manifest.classNames(),
+                List.of(3, size, size), norm, config, provenance, null, ModelMetadata.INTENDED_USE);
+        Classifier classifier = Classifier.of(model, block, md);
+        classifier.save(runDir.resolve(MODEL_DIR));
+        return classifier;
+    }
+
+    private EpochResult runEpoch(TrainingRun run, Trainer trainer, SequentialBlock block, WeightedCrossEntropy loss,
+            BatchLoader trainLoader, BatchLoader valLoader, WarmupCosine schedule, int epoch) {
+        int nb = trainLoader.batchesPerEpoch(true);
+        listeners.forEach(l -> l.onEpochBegin(run, epoch, nb));
+        long t0 = System.nanoTime();
+        double lossSum = 0;
+        long correct = 0;
+        long seen = 0;
+        int b = 0;
+        NDManager root = trainer.getManager();
+        for (Iterator<Batch> it = trainLoader.epoch(config.seed(), epoch, true); it.hasNext(); b++) {
+            Batch batch = it.next();
+            int s = batch.imageSize();
+            // Every array of a step lives in a sub-manager closed after the update; otherwise
+            // native memory grows with each batch.
+            try (NDManager sub = root.newSubManager()) {
+                NDArray x = sub.create(FloatBuffer.wrap(batch.images()), new Shape(batch.size(), 3, s, s));
+                NDArray y = sub.create(batch.labels());
+                NDArray value;
+                NDArray predicted;
+                try (GradientCollector gc = trainer.newGradientCollector()) {
+                    NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
+                    value = loss.evaluate(new NDList(y), new NDList(logits));
+                    gc.backward(value);
+                    predicted = logits.argMax(1);
+                }
+                trainer.step();
+                lossSum += value.getFloat() * batch.size();
+                long[] pred = predicted.toLongArray();
+                for (int i = 0; i < pred.length; i++) {
+                    if (pred[i] == batch.labels()[i]) {
+                        correct++;
+                    }
+                }
+                seen += batch.size();
+            }
+            final int bi = b;
+            final double ml = lossSum / seen;
+            final double acc = correct / (double) seen;
+            final long seenNow = seen;
+            listeners.forEach(l -> l.onBatchEnd(run, epoch, bi, (int) seenNow, ml, acc));
+        }
+        double trainSeconds = (System.nanoTime() - t0) / 1e9;
+        double valLoss = Double.NaN;
+        double valAcc = Double.NaN;
+        double valF1 = Double.NaN;
+        boolean best;
+        if (valLoader.size() > 0) {
+            double[] v = validate(trainer, block, loss, valLoader, run.classNames());
+            valLoss = v[0];
+            valAcc = v[1];
+            valF1 = v[2];
+            // Ties go to the later epoch: with a decaying rate it has seen more updates.
+            best = valF1 >= run.bestScore;
+            if (best) {
+                run.bestScore = valF1;
+                run.bestEpoch = epoch;
+            }
+        } else {
+            best = true;
+            run.bestEpoch = epoch;
+        }
+        EpochResult r = new EpochResult(epoch + 1, schedule.at((epoch + 1) * nb), lossSum / seen, correct / (double) seen,
+                valLoss, valAcc, valF1, seen / trainSeconds, (System.nanoTime() - t0) / 1e9, best);
+        run.addEpoch(r);
+        return r;
+    }
+
+    /** Returns {loss, accuracy, macro F1} on the validation images. */
+    private static double[] validate(Trainer trainer, SequentialBlock block, WeightedCrossEntropy loss,
+            BatchLoader loader, List<String> classNames) {
+        int n = loader.size();
+        int[] truth = new int[n];
+        int[] pred = new int[n];
+        double lossSum = 0;
+        for (Iterator<Batch> it = loader.epoch(0, 0, false); it.hasNext(); ) {
+            Batch batch = it.next();
+            int s = batch.imageSize();
+            try (NDManager sub = trainer.getManager().newSubManager()) {
+                NDArray x = sub.create(FloatBuffer.wrap(batch.images()), new Shape(batch.size(), 3, s, s));
+                NDArray logits = block.forward(new ParameterStore(sub, false), new NDList(x), false).singletonOrThrow();
+                lossSum += loss.evaluate(new NDList(sub.create(batch.labels())), new NDList(logits)).getFloat() * batch.size();
+                long[] p = logits.argMax(1).toLongArray();
+                for (int i = 0; i < batch.size(); i++) {
+                    truth[batch.samples()[i]] = batch.labels()[i];
+                    pred[batch.samples()[i]] = (int) p[i];
+                }
+            }
+        }
+        ClassificationMetrics m = ClassificationMetrics.compute(ConfusionMatrix.of(classNames, truth, pred), null, null);
+        return new double[] {lossSum / n, m.accuracy(), m.macroF1()};
+    }
+
+    private static float[] ones(int k) {
+        float[] w = new float[k];
+        java.util.Arrays.fill(w, 1f);
+        return w;
+    }
+}

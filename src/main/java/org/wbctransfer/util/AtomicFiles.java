@@ -1,0 +1,67 @@
+package org.wbctransfer.util;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Objects;
+
+/**
+ * Writes files so that readers never observe a half-written result: content goes to a temp file in
+ * the target's own directory (same file system, so the rename can be atomic) and is then moved over
+ * the target in one step. An interrupted or failed write leaves the previous content untouched.
+ */
+public final class AtomicFiles {
+
+    /** Writes the given temp path; may throw, in which case the target is left as it was. */
+    @FunctionalInterface
+    public interface IOConsumer<T> {
+        void accept(T value) throws IOException;
+    }
+
+    private AtomicFiles() {}
+
+    public static void writeString(Path target, String content) throws IOException {
+        Objects.requireNonNull(content, "content");
+        writeBytes(target, content.getBytes(StandardCharsets.UTF_8));
+    }
+
+    public static void writeBytes(Path target, byte[] content) throws IOException {
+        Objects.requireNonNull(content, "content");
+        write(target, tmp -> Files.write(tmp, content));
+    }
+
+    public static void write(Path target, IOConsumer<Path> writerToTemp) throws IOException {
+        Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(writerToTemp, "writerToTemp");
+        Path absolute = target.toAbsolutePath();
+        Path dir = absolute.getParent();
+        if (dir != null) {
+            Files.createDirectories(dir);
+        }
+        // Leading dot keeps half-written files out of casual listings and globs like *.json.
+        Path tmp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
+        boolean moved = false;
+        try {
+            writerToTemp.accept(tmp);
+            try {
+                Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                // Some file systems (e.g. certain network mounts) cannot rename atomically; a plain
+                // replace is still better than failing to write results at all.
+                Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING);
+            }
+            moved = true;
+        } finally {
+            if (!moved) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException suppressed) {
+                    // The original failure is the one worth reporting; a stray temp file is harmless.
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+package org.wbctransfer.util;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AtomicFilesTest {
+
+    @TempDir
+    Path dir;
+
+    private static long entries(Path d) throws IOException {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.count();
+        }
+    }
+
+    @Test
+    void writesAndReplacesWithoutLeavingTempFiles() throws IOException {
+        Path target = dir.resolve("a/b/out.txt");
+        AtomicFiles.writeString(target, "first");
+        AtomicFiles.writeString(target, "second");
+        assertThat(Files.readString(target)).isEqualTo("second");
+        assertThat(entries(target.getParent())).isEqualTo(1);
+
+        AtomicFiles.writeBytes(target, "bytes".getBytes(StandardCharsets.UTF_8));
+        assertThat(Files.readString(target)).isEqualTo("bytes");
+        assertThat(entries(target.getParent())).isEqualTo(1);
+    }
+
+    @Test
+    void failingWriterKeepsOldContentAndRemovesTemp() throws IOException {
+        Path target = dir.resolve("metrics.json");
+        AtomicFiles.writeString(target, "old");
+
+        assertThatThrownBy(() -> AtomicFiles.write(target, tmp -> {
+            Files.writeString(tmp, "partial");
+            throw new IOException("disk full");
+        })).isInstanceOf(IOException.class).hasMessage("disk full");
+        assertThat(Files.readString(target)).isEqualTo("old");
+        assertThat(entries(dir)).isEqualTo(1);
+
+        assertThatThrownBy(() -> AtomicFiles.write(target, tmp -> {
+            throw new IllegalStateException("bug");
+        })).isInstanceOf(IllegalStateException.class);
+        assertThat(Files.readString(target)).isEqualTo("old");
+        assertThat(entries(dir)).isEqualTo(1);
+    }
+}
