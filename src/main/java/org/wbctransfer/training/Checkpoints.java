@@ -83,6 +83,13 @@ public final class Checkpoints {
             } catch (MalformedModelException e) {
                 throw new IOException(file + ": parameters do not fit this network (" + e.getMessage() + ")", e);
             }
+            // Loaded arrays are fresh tensors without autograd; re-attach it to exactly the
+            // trainable parameters (not BatchNorm running statistics).
+            for (Pair<String, Parameter> p : block.getParameters()) {
+                if (p.getValue().requiresGradient()) {
+                    p.getValue().getArray().setRequiresGradient(true);
+                }
+            }
             int count = in.readInt();
             if (optimizer != null && count > 0) {
                 Map<String, String> idByName = new HashMap<>();

@@ -104,11 +104,11 @@ public final class WbcTrainer {
         } else if (Files.exists(runDir.resolve(LAST))) {
             throw new UserException(runDir + ": run directory already holds a run; use --resume or another --run-dir");
         }
-        Files.createDirectories(runDir.resolve("checkpoints"));
-
+        // Data problems surface before anything is written to the run directory.
         Path root = Path.of(config.dataRoot());
         SplitManifest manifest = SplitManifest.read(Path.of(config.manifest()));
         SplitData data = SplitData.open(root, manifest, config.imageSize(), Path.of(config.cacheDir()));
+        Files.createDirectories(runDir.resolve("checkpoints"));
         Partition part = partition(manifest, config.subset(), config.valPercent(), config.minValSubset(), config.seed());
         List<String> skipped = new ArrayList<>();
         List<BatchLoader.Sample> trainSamples = data.samples(part.train(), skipped);
@@ -124,12 +124,6 @@ public final class WbcTrainer {
         int[] counts = new int[k];
         trainSamples.forEach(s -> counts[s.label()]++);
         float[] weights = config.classWeighted() ? WeightedCrossEntropy.balancedWeights(counts) : ones(k);
-
-        int size = config.imageSize();
-        Augmenter augmenter = new Augmenter(config.augmentation(), norm, size);
-        BatchLoader trainLoader = new BatchLoader(data.cache(), trainSamples, augmenter, true, config.batchSize());
-        BatchLoader valLoader = new BatchLoader(data.cache(), valSamples, augmenter, false, 2 * config.batchSize());
-        int stepsPerEpoch = trainLoader.batchesPerEpoch(true);
 
         Map<String, Object> provenance = new LinkedHashMap<>();
         provenance.put("seed", config.seed());
@@ -148,8 +142,35 @@ public final class WbcTrainer {
             Json.write(runDir.resolve("provenance.json"), provenance);
         }
 
-        SequentialBlock block = ResNet18.classifier(k);
         Model model = Model.newInstance("wbc-resnet18");
+        try {
+            return train(runDir, resume, model,
+                    new Prepared(manifest, data, part, trainSamples, valSamples, norm, weights, provenance));
+        } catch (IOException | RuntimeException | Error e) {
+            model.close();
+            throw e;
+        }
+    }
+
+    /** Data and bookkeeping a run needs, resolved before any network exists. */
+    private record Prepared(SplitManifest manifest, SplitData data, Partition part, List<BatchLoader.Sample> trainSamples,
+            List<BatchLoader.Sample> valSamples, Normalization norm, float[] weights, Map<String, Object> provenance) {}
+
+    private Classifier train(Path runDir, boolean resume, Model model, Prepared p) throws IOException {
+        SplitManifest manifest = p.manifest();
+        List<BatchLoader.Sample> trainSamples = p.trainSamples();
+        List<BatchLoader.Sample> valSamples = p.valSamples();
+        Normalization norm = p.norm();
+        Map<String, Object> provenance = p.provenance();
+        SplitData data = p.data();
+        float[] weights = p.weights();
+        int k = manifest.classNames().size();
+        int size = config.imageSize();
+        Augmenter augmenter = new Augmenter(config.augmentation(), norm, size);
+        BatchLoader trainLoader = new BatchLoader(data.cache(), trainSamples, augmenter, true, config.batchSize());
+        BatchLoader valLoader = new BatchLoader(data.cache(), valSamples, augmenter, false, 2 * config.batchSize());
+        int stepsPerEpoch = trainLoader.batchesPerEpoch(true);
+        SequentialBlock block = ResNet18.classifier(k);
         model.setBlock(block);
         block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
         WeightInit.apply(block, config.seed());
@@ -160,14 +181,14 @@ public final class WbcTrainer {
         AdamW optimizer = AdamW.builder().optLearningRateTracker(schedule)
                 .optWeightDecays((float) config.weightDecay()).build();
         TrainingRun run = new TrainingRun(config, runDir, manifest.classNames(), trainSamples.size(), valSamples.size(),
-                part.selection(), norm, stepsPerEpoch);
+                p.part().selection(), norm, stepsPerEpoch);
 
         int startEpoch = 0;
         if (resume && Files.isRegularFile(runDir.resolve(LAST))) {
-            Checkpoints.Progress p = Checkpoints.load(runDir.resolve(LAST), block, optimizer, model.getNDManager());
-            startEpoch = p.epochsDone();
-            run.bestEpoch = p.bestEpoch();
-            run.bestScore = p.bestScore();
+            Checkpoints.Progress done = Checkpoints.load(runDir.resolve(LAST), block, optimizer, model.getNDManager());
+            startEpoch = done.epochsDone();
+            run.bestEpoch = done.bestEpoch();
+            run.bestScore = done.bestScore();
             LOG.info("resuming {} after epoch {}", runDir, startEpoch);
         }
         SummaryCsv summary = new SummaryCsv(runDir.resolve(SUMMARY));

@@ -1,0 +1,158 @@
+package org.wbctransfer.training;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.wbctransfer.TestData;
+import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.data.BatchLoader;
+import org.wbctransfer.data.SplitData;
+import org.wbctransfer.data.SplitManifest;
+import org.wbctransfer.evaluation.Evaluation;
+import org.wbctransfer.model.Classifier;
+
+/** Short trainings on real Raabin-WBC images. */
+class WbcTrainerTest {
+
+    static final List<String> CLASSES = List.of("Basophil", "Eosinophil", "Lymphocyte", "Monocyte", "Neutrophil");
+
+    @TempDir
+    Path tmp;
+
+    /** The first {@code train} images of each class train, the next {@code test} are held out. */
+    static Path manifest(Path dir, int train, int test) throws Exception {
+        List<SplitManifest.Entry> entries = new ArrayList<>();
+        for (String c : CLASSES) {
+            List<String> files = TestData.firstImages(c, train + test);
+            for (int i = 0; i < files.size(); i++) {
+                entries.add(new SplitManifest.Entry(files.get(i), c, i >= train, i >= train ? Integer.MAX_VALUE : 100));
+            }
+        }
+        Path m = dir.resolve("manifest.csv");
+        new SplitManifest(1, CLASSES, entries).write(m);
+        return m;
+    }
+
+    TrainConfig config(Path manifest, int size, int batch, int epochs, double lr) {
+        return new TrainConfig(TestData.raabin().toString(), manifest.toString(), "WBC_100", size, batch, epochs, lr,
+                0.05, 1, 0.01, 11, Augmentation.standard(), 0, 1000, true, tmp.resolve("cache").toString());
+    }
+
+    @Test
+    void lossFallsAndHeldOutAccuracyBeatsMajorityClass() throws Exception {
+        Path m = manifest(tmp, 48, 16);
+        TrainConfig cfg = config(m, 48, 32, 8, 2e-3);
+        try (Classifier model = new WbcTrainer(cfg, List.of()).fit(tmp.resolve("run"), false)) {
+            List<String> summary = Files.readAllLines(tmp.resolve("run/summary.csv"));
+            assertThat(summary).hasSize(1 + 8);
+            double first = Double.parseDouble(summary.get(1).split(",")[2]);
+            double last = Double.parseDouble(summary.get(8).split(",")[2]);
+            assertThat(last).isLessThan(0.8 * first);
+
+            SplitManifest sm = SplitManifest.read(m);
+            SplitData data = SplitData.open(TestData.raabin(), sm, 48, tmp.resolve("cache"));
+            List<BatchLoader.Sample> test = data.samples(sm.test(), new ArrayList<>());
+            assertThat(test).hasSize(80);
+            double acc = Evaluation.run(model, data.cache(), test).metrics().accuracy();
+            // Balanced held-out set: always answering one class scores 0.20.
+            assertThat(acc).isGreaterThan(0.40);
+            assertThat(model.metadata().classes()).isEqualTo(CLASSES);
+            assertThat(Files.exists(tmp.resolve("run/model/weights.params"))).isTrue();
+            assertThat(Files.exists(tmp.resolve("run/checkpoints/last.ckpt"))).isTrue();
+        }
+    }
+
+    @Test
+    void resumedRunEndsWhereAnUninterruptedRunEnds() throws Exception {
+        Path m = manifest(tmp, 16, 8);
+        TrainConfig cfg = config(m, 32, 16, 3, 1e-3);
+        float[][] straight;
+        SplitManifest sm = SplitManifest.read(m);
+        SplitData data = SplitData.open(TestData.raabin(), sm, 32, tmp.resolve("cache"));
+        List<BatchLoader.Sample> test = data.samples(sm.test(), new ArrayList<>());
+        try (Classifier a = new WbcTrainer(cfg, List.of()).fit(tmp.resolve("a"), false)) {
+            straight = Evaluation.run(a, data.cache(), test).probabilities();
+        }
+        TrainingListener crash = new TrainingListener() {
+            @Override
+            public void onEpochEnd(TrainingRun run, EpochResult r) {
+                if (r.epoch() == 2) {
+                    throw new IllegalStateException("simulated crash");
+                }
+            }
+        };
+        assertThatThrownBy(() -> new WbcTrainer(cfg, List.of(crash)).fit(tmp.resolve("b"), false))
+                .hasMessageContaining("simulated crash");
+        assertThat(Files.readAllLines(tmp.resolve("b/summary.csv"))).hasSize(1 + 2);
+        try (Classifier b = new WbcTrainer(cfg, List.of()).fit(tmp.resolve("b"), true)) {
+            float[][] resumed = Evaluation.run(b, data.cache(), test).probabilities();
+            for (int i = 0; i < straight.length; i++) {
+                for (int k = 0; k < straight[i].length; k++) {
+                    // Same seed, same thread count: CPU kernels repeat to float rounding.
+                    assertThat(resumed[i][k]).isCloseTo(straight[i][k], org.assertj.core.data.Offset.offset(1e-4f));
+                }
+            }
+        }
+        List<String> a = Files.readAllLines(tmp.resolve("a/summary.csv"));
+        List<String> b = Files.readAllLines(tmp.resolve("b/summary.csv"));
+        assertThat(b).hasSize(a.size());
+        for (int i = 1; i < a.size(); i++) {
+            // epoch, lr, train loss, train accuracy agree; timings differ.
+            String[] fa = a.get(i).split(",");
+            String[] fb = b.get(i).split(",");
+            assertThat(fb[0]).isEqualTo(fa[0]);
+            assertThat(fb[1]).isEqualTo(fa[1]);
+            assertThat(Double.parseDouble(fb[2])).isCloseTo(Double.parseDouble(fa[2]), org.assertj.core.data.Offset.offset(1e-3));
+        }
+    }
+
+    @Test
+    void classWeightsBalanceClassesAsNOverKNc() {
+        // 10 images: 1, 2, 7 per class -> 10/3, 10/6, 10/21.
+        float[] w = WeightedCrossEntropy.balancedWeights(new int[] {1, 2, 7});
+        assertThat(w[0]).isCloseTo(10f / 3, org.assertj.core.data.Offset.offset(1e-6f));
+        assertThat(w[1]).isCloseTo(10f / 6, org.assertj.core.data.Offset.offset(1e-6f));
+        assertThat(w[2]).isCloseTo(10f / 21, org.assertj.core.data.Offset.offset(1e-6f));
+    }
+
+    @Test
+    void weightedCrossEntropyMatchesHandComputedValue() {
+        try (ai.djl.ndarray.NDManager m = ai.djl.ndarray.NDManager.newBaseManager()) {
+            // logits rows [0, 0] (label 0) and [ln 3, 0] (label 1); weights [1, 3].
+            // nll = [ln 2, ln 4]; weighted mean = (1*ln2 + 3*ln4) / (1 + 3) = 7 ln2 / 4.
+            var logits = m.create(new float[] {0f, 0f, (float) Math.log(3), 0f}, new ai.djl.ndarray.types.Shape(2, 2));
+            var labels = m.create(new int[] {0, 1});
+            float v = new WeightedCrossEntropy(new float[] {1f, 3f})
+                    .evaluate(new ai.djl.ndarray.NDList(labels), new ai.djl.ndarray.NDList(logits)).getFloat();
+            assertThat((double) v).isCloseTo(7 * Math.log(2) / 4, org.assertj.core.data.Offset.offset(1e-5));
+        }
+    }
+
+    @Test
+    void scheduleWarmsUpLinearlyThenDecaysByCosine() {
+        WarmupCosine s = new WarmupCosine(1e-3, 10, 110, 0.01, id -> 1.0);
+        assertThat(s.at(5)).isCloseTo(5e-4, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(s.at(10)).isCloseTo(1e-3, org.assertj.core.data.Offset.offset(1e-12));
+        // Halfway through the decay: floor + (peak - floor) / 2.
+        assertThat(s.at(60)).isCloseTo(1e-5 + (1e-3 - 1e-5) / 2, org.assertj.core.data.Offset.offset(1e-12));
+        assertThat(s.at(110)).isCloseTo(1e-5, org.assertj.core.data.Offset.offset(1e-12));
+    }
+
+    @Test
+    void validationCarveOutIsStratifiedAndDisjoint() throws Exception {
+        SplitManifest sm = SplitManifest.read(manifest(tmp, 40, 0));
+        WbcTrainer.Partition p = WbcTrainer.partition(sm, "WBC_100", 10, 100, 5);
+        assertThat(p.validation()).hasSize(20); // floor(10 % of 40) = 4 per class
+        assertThat(p.train()).hasSize(180);
+        assertThat(p.train()).doesNotContainAnyElementsOf(p.validation());
+        WbcTrainer.Partition small = WbcTrainer.partition(sm, "WBC_100", 10, 1000, 5);
+        assertThat(small.validation()).isEmpty();
+        assertThat(small.selection()).contains("last epoch");
+    }
+}
