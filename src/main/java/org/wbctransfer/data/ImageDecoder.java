@@ -61,9 +61,21 @@ public final class ImageDecoder {
                     throw new BadImageException("image claims " + w + "x" + h + " pixels (limit "
                             + MAX_PIXELS + " pixels); refused");
                 }
+                // The JPEG reader only warns about missing data and fills the rest with grey; such
+                // a half image must not train as if it were whole. A merely missing EOI marker
+                // (all data present) is still accepted.
+                java.util.List<String> truncation = new java.util.ArrayList<>();
+                reader.addIIOReadWarningListener((source, warning) -> {
+                    if (warning != null && warning.toLowerCase(java.util.Locale.ROOT).contains("premature end")) {
+                        truncation.add(warning);
+                    }
+                });
                 BufferedImage img = reader.read(0);
                 if (img == null) {
                     throw new BadImageException("decoder returned no image");
+                }
+                if (!truncation.isEmpty()) {
+                    throw new BadImageException("truncated image (" + truncation.get(0) + ")");
                 }
                 return img;
             } finally {

@@ -190,7 +190,13 @@ public final class SplitManifest {
             if (line.startsWith("#")) {
                 int i = line.indexOf("seed=");
                 if (i >= 0) {
-                    seed = Long.parseLong(line.substring(i + 5).split(";")[0].trim());
+                    String value = line.substring(i + 5).split(";")[0].trim();
+                    try {
+                        seed = Long.parseLong(value);
+                    } catch (NumberFormatException e) {
+                        // A hand-edited header must fail like any other malformed line, naming the file.
+                        throw new UserException(file + ":" + lineNo + ": seed must be an integer, found '" + value + "'");
+                    }
                 }
                 continue;
             }
