@@ -41,7 +41,8 @@ public final class WbcCli implements Callable<Integer> {
             while (!(t instanceof UserException) && t.getCause() != null && t.getCause() != t) {
                 t = t.getCause();
             }
-            PrintWriter err = commandLine.getErr();
+            // The root's writer: subcommands keep the one they were built with.
+            PrintWriter err = cl.getErr();
             if (t instanceof UserException) {
                 err.println("wbc: error: " + t.getMessage());
                 err.flush();
