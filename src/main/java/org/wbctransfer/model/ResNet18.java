@@ -33,11 +33,16 @@ public final class ResNet18 {
 
     /** Backbone plus a linear head for {@code numClasses} classes. */
     public static SequentialBlock classifier(int numClasses) {
-        return new SequentialBlock().add(backbone()).add(head(numClasses));
+        return classifier(backbone(), numClasses);
     }
 
-    public static Block backboneOf(SequentialBlock classifier) {
-        return classifier.getChildren().get(0).getValue();
+    /** A classifier around an existing (for example pre-trained) backbone. */
+    public static SequentialBlock classifier(ResNetBackbone backbone, int numClasses) {
+        return new SequentialBlock().add(backbone).add(head(numClasses));
+    }
+
+    public static ResNetBackbone backboneOf(SequentialBlock classifier) {
+        return (ResNetBackbone) classifier.getChildren().get(0).getValue();
     }
 
     public static Block headOf(SequentialBlock classifier) {
@@ -49,13 +54,14 @@ public final class ResNet18 {
     }
 
     /** Image (N, 3, H, W) to features (N, 512); H and W may be any size from 32 up. */
-    public static SequentialBlock backbone() {
+    public static ResNetBackbone backbone() {
         SequentialBlock stem = new SequentialBlock()
                 .add(conv(64, 7, 2, 3))
                 .add(bn())
                 .add(Activation.reluBlock())
                 .add(Pool.maxPool2dBlock(new Shape(3, 3), new Shape(2, 2), new Shape(1, 1)));
-        SequentialBlock net = new SequentialBlock().add(stem);
+        ResNetBackbone net = new ResNetBackbone();
+        net.add(stem);
         int in = 64;
         int[] widths = {64, 128, 256, 512};
         for (int s = 0; s < widths.length; s++) {

@@ -10,7 +10,7 @@ import java.util.Random;
 /**
  * torchvision's initialization for ResNet, drawn from a Java generator seeded by the run seed so
  * that initial weights are identical on every machine: convolutions He-normal (fan-out, ReLU
- * gain), BatchNorm scale 1 and shift 0, linear layers uniform(+-1/sqrt(fan-in)).
+ * gain), BatchNorm scale 1 and shift 0, linear layers and biases uniform(+-1/sqrt(fan-in)).
  */
 public final class WeightInit {
 
@@ -18,6 +18,7 @@ public final class WeightInit {
 
     public static void apply(Block block, long seed) {
         Random rng = new Random(seed);
+        long fanIn = ResNet18.FEATURES;
         for (Pair<String, Parameter> p : block.getParameters()) {
             Parameter param = p.getValue();
             NDArray a = param.getArray();
@@ -26,18 +27,22 @@ public final class WeightInit {
             float[] v = new float[n];
             switch (param.getType()) {
                 case WEIGHT -> {
+                    fanIn = 1;
+                    for (int d = 1; d < s.length; d++) {
+                        fanIn *= s[d];
+                    }
                     if (s.length == 4) {
                         double std = Math.sqrt(2.0 / (s[0] * s[2] * s[3]));
                         for (int i = 0; i < n; i++) {
                             v[i] = (float) (rng.nextGaussian() * std);
                         }
                     } else {
-                        uniform(v, rng, 1.0 / Math.sqrt(s[s.length - 1]));
+                        uniform(v, rng, 1.0 / Math.sqrt(fanIn));
                     }
                 }
                 case BIAS -> {
-                    // Linear bias: same bound as its weight (fan-in = the layer's input width).
-                    uniform(v, rng, 1.0 / Math.sqrt(ResNet18.FEATURES));
+                    // PyTorch's default: the bound of the layer's own weight (a bias follows its weight).
+                    uniform(v, rng, 1.0 / Math.sqrt(fanIn));
                 }
                 case GAMMA, RUNNING_VAR -> java.util.Arrays.fill(v, 1f);
                 default -> { } // BETA, RUNNING_MEAN: zeros

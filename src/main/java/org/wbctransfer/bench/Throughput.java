@@ -1,0 +1,137 @@
+package org.wbctransfer.bench;
+
+import ai.djl.Device;
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.training.DefaultTrainingConfig;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.ParameterStore;
+import ai.djl.training.Trainer;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Random;
+import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.Batch;
+import org.wbctransfer.data.BatchLoader;
+import org.wbctransfer.data.ImageCache;
+import org.wbctransfer.data.Normalization;
+import org.wbctransfer.model.ResNet18;
+import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.training.AdamW;
+import org.wbctransfer.training.WeightedCrossEntropy;
+
+/**
+ * Measures images per second of the three parts of training: the data pipeline (cache hit,
+ * augmentation, batching), a training step (forward, backward, AdamW update) and inference.
+ * Steps run the same code as {@code wbc train}; inputs are random so the figures do not depend
+ * on the data.
+ */
+public final class Throughput {
+
+    public record Figures(int size, int batch, double pipeline, double train, double infer) {}
+
+    private Throughput() {}
+
+    /** Images/s of BatchLoader with the standard augmentation over the given cache. */
+    public static double pipeline(ImageCache cache, int batch, int images) {
+        List<BatchLoader.Sample> samples = new java.util.ArrayList<>();
+        for (int i = 0; i < cache.count() && samples.size() < images; i++) {
+            if (cache.pixels(i) != null) {
+                samples.add(new BatchLoader.Sample(i, 0));
+            }
+        }
+        Augmenter aug = new Augmenter(Augmentation.standard(), Normalization.imagenet(), cache.size());
+        try (BatchLoader loader = new BatchLoader(cache, samples, aug, true, batch)) {
+            drain(loader, 0); // warm-up: JIT
+            long t0 = System.nanoTime();
+            int n = drain(loader, 1);
+            return n / ((System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    private static int drain(BatchLoader loader, int epoch) {
+        int n = 0;
+        for (Iterator<Batch> it = loader.epoch(1, epoch, true); it.hasNext(); ) {
+            n += it.next().size();
+        }
+        return n;
+    }
+
+    /** Images/s of training steps and of inference at one size, after warm-up steps. */
+    public static double[] model(int size, int batch, int steps) {
+        try (Model model = Model.newInstance("bench")) {
+            SequentialBlock block = ResNet18.classifier(5);
+            model.setBlock(block);
+            block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
+            WeightInit.apply(block, 0);
+            AdamW opt = AdamW.builder().build();
+            float[] data = new float[batch * 3 * size * size];
+            Random r = new Random(0);
+            for (int i = 0; i < data.length; i++) {
+                data[i] = (float) r.nextGaussian();
+            }
+            int[] labels = new int[batch];
+            for (int i = 0; i < batch; i++) {
+                labels[i] = i % 5;
+            }
+            WeightedCrossEntropy loss = new WeightedCrossEntropy(new float[] {1, 1, 1, 1, 1});
+            double train;
+            try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(loss).optOptimizer(opt)
+                    .optDevices(new Device[] {Device.cpu()}))) {
+                int warm = Math.max(2, steps / 5);
+                long t0 = 0;
+                for (int s = 0; s < warm + steps; s++) {
+                    if (s == warm) {
+                        t0 = System.nanoTime();
+                    }
+                    try (NDManager sub = trainer.getManager().newSubManager()) {
+                        NDArray x = sub.create(FloatBuffer.wrap(data), new Shape(batch, 3, size, size));
+                        try (GradientCollector gc = trainer.newGradientCollector()) {
+                            NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
+                            gc.backward(loss.evaluate(new NDList(sub.create(labels)), new NDList(logits)));
+                        }
+                        trainer.step();
+                    }
+                }
+                train = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
+            }
+            int warm = Math.max(2, steps / 5);
+            long t0 = 0;
+            for (int s = 0; s < warm + steps; s++) {
+                if (s == warm) {
+                    t0 = System.nanoTime();
+                }
+                try (NDManager sub = model.getNDManager().newSubManager()) {
+                    NDArray x = sub.create(FloatBuffer.wrap(data), new Shape(batch, 3, size, size));
+                    block.forward(new ParameterStore(sub, false), new NDList(x), false).singletonOrThrow().toFloatArray();
+                }
+            }
+            double infer = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
+            return new double[] {train, infer};
+        }
+    }
+
+    /** Peak resident set size of this process in MiB (Linux), or -1. */
+    public static double peakRssMiB() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) {
+                    return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+        return -1;
+    }
+}
