@@ -23,7 +23,7 @@ import picocli.CommandLine.Option;
 
 /** {@code wbc train}: trains ResNet-18 on one training subset and evaluates it once on the test set. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Train ResNet-18 from scratch on a WBC training subset, choose the model on a validation"
+        description = "Train ResNet-18 (from scratch, or fine-tune a pre-trained backbone with --init) on a WBC training subset, choose the model on a validation"
                 + " carve-out of the training data, then evaluate it once on the test split.")
 public final class TrainCommand implements Callable<Integer> {
 
@@ -95,6 +95,18 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
     Path cacheDir;
 
+    @Option(names = "--init", description = "Fine-tune from this pre-trained backbone bundle ('wbc pretrain') with a new head")
+    Path init;
+
+    @Option(names = "--backbone-lr-scale", description = "Backbone learning rate as a fraction of the head's. Default: 0.1 with --init, else 1")
+    Double backboneLrScale;
+
+    @Option(names = "--freeze-stages", defaultValue = "0", description = "Freeze the first k backbone stages (stem, layer1..4; BatchNorm statistics frozen too). Default: ${DEFAULT-VALUE}")
+    int freezeStages;
+
+    @Option(names = "--unfreeze-epoch", defaultValue = "0", description = "Epoch (1-based count of epochs done) after which frozen stages train again; 0 keeps them frozen. Default: ${DEFAULT-VALUE}")
+    int unfreezeEpoch;
+
     @Option(names = "--no-evaluate", description = "Do not evaluate on the test split after training")
     boolean noEvaluate;
 
@@ -129,6 +141,11 @@ public final class TrainCommand implements Callable<Integer> {
         if (Files.exists(runDir.resolve(WbcTrainer.LAST))) {
             throw new UserException(runDir + ": run directory already holds a run; use --resume or another --run-dir");
         }
+        String initPath = null;
+        if (init != null) {
+            org.wbctransfer.model.BackboneBundle.readMetadata(init); // fail before anything is written
+            initPath = init.toAbsolutePath().normalize().toString();
+        }
         Path m = manifest;
         if (m == null) {
             ImageFolder folder = ImageFolder.scan(data);
@@ -147,9 +164,12 @@ public final class TrainCommand implements Callable<Integer> {
         };
         double warm = warmupEpochs != null ? warmupEpochs : 0.05 * e;
         Augmentation aug = new Augmentation(!noFlip, rotation, scale, translate, jitter[0], jitter[1], jitter[2], jitter[3]);
+        double scale = backboneLrScale != null ? backboneLrScale : (init != null ? 0.1 : 1.0);
+        // Frozen stages stay frozen for the whole run unless an unfreeze epoch is given.
+        int unfreeze = freezeStages > 0 && unfreezeEpoch == 0 ? e : unfreezeEpoch;
         return new TrainConfig(data.toAbsolutePath().normalize().toString(), m.toAbsolutePath().normalize().toString(),
                 sub, imageSize, batch, e, lr, weightDecay, warm, 0.01, seed, aug, valPercent, minValSubset,
-                !noClassWeights, cacheDir.toAbsolutePath().normalize().toString());
+                !noClassWeights, cacheDir.toAbsolutePath().normalize().toString(), initPath, scale, freezeStages, unfreeze);
     }
 
     /** The one time a model sees the test images: after training, with the chosen checkpoint. */

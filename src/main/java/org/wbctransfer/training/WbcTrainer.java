@@ -24,6 +24,8 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Random;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,7 +37,9 @@ import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.ConfusionMatrix;
+import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Classifier;
+import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.ModelMetadata;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
@@ -139,7 +143,6 @@ public final class WbcTrainer {
         provenance.put("versions", Versions.all());
         if (!resume) {
             Json.write(configFile, config);
-            Json.write(runDir.resolve("provenance.json"), provenance);
         }
 
         Model model = Model.newInstance("wbc-resnet18");
@@ -170,14 +173,29 @@ public final class WbcTrainer {
         BatchLoader trainLoader = new BatchLoader(data.cache(), trainSamples, augmenter, true, config.batchSize());
         BatchLoader valLoader = new BatchLoader(data.cache(), valSamples, augmenter, false, 2 * config.batchSize());
         int stepsPerEpoch = trainLoader.batchesPerEpoch(true);
-        SequentialBlock block = ResNet18.classifier(k);
+        ResNetBackbone backbone;
+        if (config.init() != null) {
+            backbone = BackboneBundle.load(Path.of(config.init()), model.getNDManager(), size);
+            provenance.put("pretrainedBackbone", config.init());
+            provenance.put("pretraining", BackboneBundle.readMetadata(Path.of(config.init())));
+        } else {
+            backbone = ResNet18.backbone();
+        }
+        if (!resume) {
+            Json.write(runDir.resolve("provenance.json"), provenance);
+        }
+        SequentialBlock block = ResNet18.classifier(backbone, k);
         model.setBlock(block);
         block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
-        WeightInit.apply(block, config.seed());
+        // A pre-trained backbone keeps its weights; only the new head is drawn from the seed.
+        WeightInit.apply(config.init() != null ? ResNet18.headOf(block) : block, config.seed());
+        Set<String> backboneIds = new HashSet<>();
+        backbone.getParameters().forEach(pp -> backboneIds.add(pp.getValue().getId()));
+        double backboneScale = config.effectiveBackboneLrScale();
 
         WarmupCosine schedule = new WarmupCosine(config.learningRate(),
                 (int) Math.round(config.warmupEpochs() * stepsPerEpoch), config.epochs() * stepsPerEpoch,
-                config.finalLrFraction(), id -> 1.0);
+                config.finalLrFraction(), id -> backboneIds.contains(id) ? backboneScale : 1.0);
         AdamW optimizer = AdamW.builder().optLearningRateTracker(schedule)
                 .optWeightDecays((float) config.weightDecay()).build();
         TrainingRun run = new TrainingRun(config, runDir, manifest.classNames(), trainSamples.size(), valSamples.size(),
@@ -201,6 +219,11 @@ public final class WbcTrainer {
              trainLoader; valLoader) {
             listeners.forEach(l -> l.onTrainingBegin(run));
             for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
+                int frozen = epoch < config.unfreezeEpoch() ? config.freezeStages() : 0;
+                if (frozen != backbone.frozenStages()) {
+                    backbone.setFrozenStages(frozen);
+                    LOG.info("epoch {}: {} backbone stage(s) frozen", epoch + 1, frozen);
+                }
                 EpochResult r = runEpoch(run, trainer, block, loss, trainLoader, valLoader, schedule, epoch);
                 summary.append(r);
                 Checkpoints.Progress progress = new Checkpoints.Progress(epoch + 1, run.bestEpoch, run.bestScore);

@@ -20,23 +20,11 @@ import org.wbctransfer.model.Classifier;
 /** Short trainings on real Raabin-WBC images. */
 class WbcTrainerTest {
 
-    static final List<String> CLASSES = List.of("Basophil", "Eosinophil", "Lymphocyte", "Monocyte", "Neutrophil");
-
     @TempDir
     Path tmp;
 
-    /** The first {@code train} images of each class train, the next {@code test} are held out. */
     static Path manifest(Path dir, int train, int test) throws Exception {
-        List<SplitManifest.Entry> entries = new ArrayList<>();
-        for (String c : CLASSES) {
-            List<String> files = TestData.firstImages(c, train + test);
-            for (int i = 0; i < files.size(); i++) {
-                entries.add(new SplitManifest.Entry(files.get(i), c, i >= train, i >= train ? Integer.MAX_VALUE : 100));
-            }
-        }
-        Path m = dir.resolve("manifest.csv");
-        new SplitManifest(1, CLASSES, entries).write(m);
-        return m;
+        return TestData.manifest(dir, train, test);
     }
 
     TrainConfig config(Path manifest, int size, int batch, int epochs, double lr) {
@@ -62,7 +50,7 @@ class WbcTrainerTest {
             double acc = Evaluation.run(model, data.cache(), test).metrics().accuracy();
             // Balanced held-out set: always answering one class scores 0.20.
             assertThat(acc).isGreaterThan(0.40);
-            assertThat(model.metadata().classes()).isEqualTo(CLASSES);
+            assertThat(model.metadata().classes()).isEqualTo(TestData.CLASSES);
             assertThat(Files.exists(tmp.resolve("run/model/weights.params"))).isTrue();
             assertThat(Files.exists(tmp.resolve("run/checkpoints/last.ckpt"))).isTrue();
         }

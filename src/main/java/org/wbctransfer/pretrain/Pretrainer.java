@@ -1,0 +1,105 @@
+package org.wbctransfer.pretrain;
+
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.ResNet18;
+import org.wbctransfer.model.ResNetBackbone;
+import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Hashing;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+import org.wbctransfer.util.Versions;
+
+/**
+ * Runs a recipe's stages in order on one backbone and saves a backbone bundle after each stage
+ * ({@code <out>/<n>-<name>/backbone}) and the final one at {@code <out>/backbone}. A stage whose
+ * bundle already exists for the same chain of settings and seed is loaded instead of rerun, so
+ * an interrupted chain resumes at the stage it was in and a shared prefix is computed once.
+ */
+public final class Pretrainer {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Pretrainer.class);
+    public static final String FINAL = "backbone";
+
+    private Pretrainer() {}
+
+    public static Path run(Recipe recipe, Path outDir, long seed, int imageSize, Path cacheDir, boolean progress)
+            throws IOException {
+        for (Recipe.StageSpec s : recipe.stages()) {
+            stage(s); // unknown types fail before any training
+            if (!Files.exists(Path.of(s.data()))) {
+                throw new UserException(s.data() + ": data folder of stage '" + s.displayName() + "' not found. "
+                        + org.wbctransfer.data.DataLayout.HELP);
+            }
+        }
+        Engine.getInstance().setRandomSeed((int) seed);
+        List<BackboneBundle.Stage> done = new ArrayList<>();
+        StringBuilder chain = new StringBuilder("seed=" + seed + ";size=" + imageSize + ";");
+        try (Model model = Model.newInstance("pretrain")) {
+            ResNetBackbone backbone = ResNet18.backbone();
+            backbone.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, imageSize, imageSize));
+            WeightInit.apply(backbone, seed);
+            Path last = null;
+            for (int i = 0; i < recipe.stages().size(); i++) {
+                Recipe.StageSpec spec = recipe.stages().get(i);
+                chain.append(Json.MAPPER.writeValueAsString(spec)).append(';');
+                String key = Hashing.sha256(chain.toString());
+                Path stageDir = outDir.resolve((i + 1) + "-" + spec.displayName());
+                Path bundle = stageDir.resolve("backbone");
+                Path keyFile = stageDir.resolve("chain.sha256");
+                if (Files.isRegularFile(keyFile) && Files.readString(keyFile).strip().equals(key)
+                        && Files.isRegularFile(bundle.resolve(BackboneBundle.METADATA))) {
+                    LOG.info("stage {} ({}) already done: {}", i + 1, spec.displayName(), bundle);
+                    backbone = BackboneBundle.load(bundle, model.getNDManager(), imageSize);
+                    done.clear();
+                    done.addAll(BackboneBundle.readMetadata(bundle).stages());
+                    last = bundle;
+                    continue;
+                }
+                Files.createDirectories(stageDir);
+                LOG.info("stage {}/{}: {} on {}", i + 1, recipe.stages().size(), spec.type(), spec.data());
+                PretrainContext ctx = new PretrainContext(backbone, model.getNDManager(), imageSize, seed + i, stageDir,
+                        cacheDir, progress);
+                BackboneBundle.Stage record = stage(spec).run(ctx);
+                LOG.info("stage {} done in {} s: {}", spec.displayName(), Math.round(record.seconds()), record.metrics());
+                done.add(record);
+                BackboneBundle.save(bundle, backbone, metadata(imageSize, seed, done));
+                AtomicFiles.writeString(keyFile, key + "\n");
+                last = bundle;
+            }
+            BackboneBundle.save(outDir.resolve(FINAL), backbone, metadata(imageSize, seed, done));
+            LOG.info("pre-trained backbone: {} (last stage bundle {})", outDir.resolve(FINAL), last);
+            return outDir.resolve(FINAL);
+        }
+    }
+
+    private static BackboneBundle.Metadata metadata(int imageSize, long seed, List<BackboneBundle.Stage> stages) {
+        return new BackboneBundle.Metadata(BackboneBundle.FORMAT, "resnet18", imageSize, seed, List.copyOf(stages),
+                Versions.all());
+    }
+
+    static PretrainStage stage(Recipe.StageSpec s) {
+        Path data = Path.of(s.data());
+        String name = s.displayName();
+        int epochs = s.epochs() != null ? s.epochs() : 5;
+        int batch = s.batch() != null ? s.batch() : 64;
+        double lr = s.lr() != null ? s.lr() : 1e-3;
+        int max = s.maxImages() != null ? s.maxImages() : 0;
+        return switch (s.type()) {
+            case "tissue" -> new TissueStage(name, data, epochs, batch, lr, max);
+            default -> throw new UserException("unknown pre-training stage type '" + s.type()
+                    + "' (expected tissue, simsiam, autoencoder or masks)");
+        };
+    }
+}

@@ -1,0 +1,100 @@
+package org.wbctransfer.pretrain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.Model;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.wbctransfer.TestData;
+import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.model.ResNet18;
+import org.wbctransfer.model.ResNetBackbone;
+import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.training.WbcTrainer;
+
+/** A tissue pre-training chain on real PCam patches, its resume, and fine-tuning from its bundle. */
+class TissueAndFineTuneTest {
+
+    @TempDir
+    Path tmp;
+
+    Recipe tinyTissue() {
+        return new Recipe("tiny", 32, List.of(new Recipe.StageSpec("tissue", "camelyon",
+                TestData.datasets().resolve("pcam-camelyon16").toString(), 2, 16, 1e-3, 64)));
+    }
+
+    static List<float[]> arrays(ai.djl.nn.Block b) {
+        List<float[]> out = new ArrayList<>();
+        for (Pair<String, Parameter> p : b.getParameters()) {
+            out.add(p.getValue().getArray().toFloatArray());
+        }
+        return out;
+    }
+
+    static boolean same(List<float[]> a, List<float[]> b) {
+        for (int i = 0; i < a.size(); i++) {
+            if (!java.util.Arrays.equals(a.get(i), b.get(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Test
+    void chainWritesBundlesRecordsTheStageAndResumesWithoutRetraining() throws Exception {
+        Path out = tmp.resolve("pre");
+        Path bundle = Pretrainer.run(tinyTissue(), out, 4, 32, tmp.resolve("cache"), false);
+        BackboneBundle.Metadata md = BackboneBundle.readMetadata(bundle);
+        assertThat(md.stages()).hasSize(1);
+        BackboneBundle.Stage s = md.stages().get(0);
+        assertThat(s.type()).isEqualTo("tissue");
+        assertThat(s.images()).isEqualTo(64);
+        assertThat((Double) s.metrics().get("valAccuracy")).isBetween(0.0, 1.0);
+        assertThat(s.metrics()).containsKey("testAccuracy");
+        assertThat(Files.readAllLines(out.resolve("1-camelyon/summary.csv"))).hasSize(1 + 2);
+        List<float[]> first;
+        try (Model m = Model.newInstance("a")) {
+            first = arrays(BackboneBundle.load(bundle, m.getNDManager(), 32));
+        }
+
+        long t0 = System.nanoTime();
+        Pretrainer.run(tinyTissue(), out, 4, 32, tmp.resolve("cache"), false);
+        assertThat((System.nanoTime() - t0) / 1e9).isLessThan(s.seconds());
+        try (Model m = Model.newInstance("b")) {
+            assertThat(same(arrays(BackboneBundle.load(bundle, m.getNDManager(), 32)), first)).isTrue();
+        }
+    }
+
+    @Test
+    void fineTuningWithAFrozenBackboneKeepsItsWeightsAndBatchNormStatistics() throws Exception {
+        Path bundle = Pretrainer.run(tinyTissue(), tmp.resolve("pre"), 4, 32, tmp.resolve("cache"), false);
+        List<float[]> before;
+        try (Model m = Model.newInstance("b")) {
+            before = arrays(BackboneBundle.load(bundle, m.getNDManager(), 32));
+        }
+        Path manifest = TestData.manifest(tmp, 8, 2);
+        TrainConfig frozen = new TrainConfig(TestData.raabin().toString(), manifest.toString(), "WBC_100", 32, 16, 2,
+                1e-3, 0.05, 0, 0.01, 1, Augmentation.standard(), 0, 1000, true, tmp.resolve("cache").toString(),
+                bundle.toString(), 0.1, ResNet18.BACKBONE_STAGES, 2);
+        try (Classifier c = new WbcTrainer(frozen, List.of()).fit(tmp.resolve("frozen"), false)) {
+            ResNetBackbone bb = ResNet18.backboneOf(c.block());
+            // Running means/variances included: frozen BatchNorm layers ran in inference mode.
+            assertThat(same(arrays(bb), before)).isTrue();
+            assertThat(Files.readString(tmp.resolve("frozen/provenance.json"))).contains("\"type\" : \"tissue\"");
+        }
+        TrainConfig free = new TrainConfig(TestData.raabin().toString(), manifest.toString(), "WBC_100", 32, 16, 2,
+                1e-3, 0.05, 0, 0.01, 1, Augmentation.standard(), 0, 1000, true, tmp.resolve("cache").toString(),
+                bundle.toString(), 0.1, 0, 0);
+        try (Classifier c = new WbcTrainer(free, List.of()).fit(tmp.resolve("free"), false)) {
+            assertThat(same(arrays(ResNet18.backboneOf(c.block())), before)).isFalse();
+        }
+    }
+}
