@@ -31,7 +31,7 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--folder", description = "Evaluate on this class-per-folder dataset instead of the test split")
     Path folder;
 
-    @Option(names = {"-o", "--out"}, description = "Output folder. Default: <run>/eval-test or <run>/eval-<folder name>")
+    @Option(names = {"-o", "--out"}, description = "Output folder for --folder. Default: <run>/eval-<folder name>")
     Path out;
 
     @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
@@ -43,19 +43,14 @@ public final class EvaluateCommand implements Callable<Integer> {
         if (!Files.isDirectory(model)) {
             throw new UserException(model + ": model or run directory not found");
         }
-        Path base = modelDir.equals(model) ? model : model;
+        Path base = model;
         try (Classifier c = Classifier.load(modelDir)) {
             if (folder == null) {
                 TrainConfig cfg = c.metadata().training();
                 if (cfg == null) {
                     throw new UserException(modelDir + ": model records no training split; use --folder");
                 }
-                Path runDir = out != null ? out.getParent() : base;
-                if (out == null) {
-                    TrainCommand.evaluateTest(c, cfg, runDir);
-                } else {
-                    TrainCommand.evaluateTest(c, cfg, out.getParent());
-                }
+                TrainCommand.evaluateTest(c, cfg, base);
                 return 0;
             }
             ImageFolder f = ImageFolder.scan(folder);

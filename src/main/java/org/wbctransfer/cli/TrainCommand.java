@@ -2,13 +2,10 @@ package org.wbctransfer.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import org.wbctransfer.data.Augmentation;
 import org.wbctransfer.data.ImageFolder;
-import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.Classifier;
@@ -174,20 +171,8 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** The one time a model sees the test images: after training, with the chosen checkpoint. */
     static void evaluateTest(Classifier model, TrainConfig config, Path runDir) throws Exception {
-        SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
-        SplitData data = SplitData.open(Path.of(config.dataRoot()), m, config.imageSize(), Path.of(config.cacheDir()));
-        List<String> skipped = new ArrayList<>();
-        var samples = data.samples(m.test(), skipped);
-        skipped.forEach(s -> System.err.println("wbc: warning: skipped " + s));
-        Evaluation.Result r = Evaluation.run(model, data.cache(), samples);
-        Path out = runDir.resolve("eval-test");
-        String title = "ResNet-18 " + config.subset() + " seed " + config.seed() + " on the test split (" + samples.size() + " images)";
-        Evaluation.write(r, Evaluation.paths(data.cache(), samples), out, title);
-        Classifier withMetrics = model.withMetadata(model.metadata().withMetrics(Map.of(
-                "testAccuracy", r.metrics().accuracy(), "testMacroF1", r.metrics().macroF1(),
-                "testWeightedF1", r.metrics().weightedF1(), "testImages", samples.size())));
-        Json.write(runDir.resolve(WbcTrainer.MODEL_DIR).resolve(Classifier.METADATA), withMetrics.metadata());
-        System.out.println(org.wbctransfer.evaluation.EvaluationReport.toText(r.metrics(), title));
-        System.out.println("evaluation written to " + out);
+        Evaluation.Result r = Evaluation.testSplit(model, config, runDir);
+        System.out.println(org.wbctransfer.evaluation.EvaluationReport.toText(r.metrics(), r.title()));
+        System.out.println("evaluation written to " + runDir.resolve(Evaluation.TEST_DIR));
     }
 }

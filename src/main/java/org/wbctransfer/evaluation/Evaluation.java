@@ -7,7 +7,16 @@ import java.util.List;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.wbctransfer.data.SplitData;
+import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.model.Classifier;
+import org.wbctransfer.model.ModelMetadata;
+import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.training.WbcTrainer;
+import org.wbctransfer.util.Json;
 
 /**
  * Runs a classifier over labelled cached images and writes {@code metrics.json},
@@ -15,9 +24,39 @@ import org.wbctransfer.model.Classifier;
  */
 public final class Evaluation {
 
+    private static final Logger LOG = LoggerFactory.getLogger(Evaluation.class);
+
     private Evaluation() {}
 
-    public record Result(ClassificationMetrics metrics, float[][] probabilities, int[] truth) {}
+    public static final String TEST_DIR = "eval-test";
+
+    public record Result(ClassificationMetrics metrics, float[][] probabilities, int[] truth, String title) {}
+
+    /**
+     * Evaluates a freshly trained model on the test split of its manifest, writes
+     * {@code <runDir>/eval-test/} and adds the test metrics to the model's metadata.json. The only
+     * place where training code reads test images.
+     */
+    public static Result testSplit(Classifier model, TrainConfig config, Path runDir) throws IOException {
+        SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
+        SplitData data = SplitData.open(Path.of(config.dataRoot()), m, config.imageSize(), Path.of(config.cacheDir()));
+        List<String> skipped = new ArrayList<>();
+        List<BatchLoader.Sample> samples = data.samples(m.test(), skipped);
+        skipped.forEach(s -> LOG.warn("skipped {}", s));
+        String title = "ResNet-18 " + config.subset() + " seed " + config.seed() + " on the test split ("
+                + samples.size() + " images)";
+        Result r = withTitle(run(model, data.cache(), samples), title);
+        write(r, paths(data.cache(), samples), runDir.resolve(TEST_DIR), title);
+        ModelMetadata md = model.metadata().withMetrics(Map.of(
+                "testAccuracy", r.metrics().accuracy(), "testMacroF1", r.metrics().macroF1(),
+                "testWeightedF1", r.metrics().weightedF1(), "testImages", samples.size()));
+        Json.write(runDir.resolve(WbcTrainer.MODEL_DIR).resolve(Classifier.METADATA), md);
+        return r;
+    }
+
+    private static Result withTitle(Result r, String title) {
+        return new Result(r.metrics(), r.probabilities(), r.truth(), title);
+    }
 
     public static Result run(Classifier classifier, ImageCache cache, List<BatchLoader.Sample> samples) {
         int size = classifier.metadata().imageSize();
@@ -35,7 +74,7 @@ public final class Evaluation {
         }
         List<String> classes = classifier.metadata().classes();
         ClassificationMetrics m = ClassificationMetrics.compute(ConfusionMatrix.of(classes, truth, pred), probs, truth);
-        return new Result(m, probs, truth);
+        return new Result(m, probs, truth, "");
     }
 
     public static void write(Result r, List<String> files, Path outDir, String title) throws IOException {
