@@ -19,7 +19,8 @@ import org.wbctransfer.util.UserException;
  */
 public final class ImageFolder {
 
-    static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff");
+    /** Lower-case file extensions read as images; shared with scanners of unlabeled folders. */
+    public static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff");
 
     /** One image file, by its path relative to the dataset root ('/'-separated). */
     public record Item(String relativePath, String className) {}
@@ -110,7 +111,8 @@ public final class ImageFolder {
         return out;
     }
 
-    static String extension(String fileName) {
+    /** Lower-case extension without the dot, or "" when there is none. */
+    public static String extension(String fileName) {
         int dot = fileName.lastIndexOf('.');
         return dot < 0 ? "" : fileName.substring(dot + 1).toLowerCase(Locale.ROOT);
     }

@@ -1,0 +1,186 @@
+package org.wbctransfer.pretrain;
+
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import ai.djl.nn.Block;
+import ai.djl.nn.Blocks;
+import ai.djl.nn.ParallelBlock;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.BatchNorm;
+import ai.djl.training.Trainer;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.Normalization;
+import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.ResNet18;
+import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.util.UserException;
+
+/**
+ * Self-supervised stage: SimSiam (Chen and He, "Exploring Simple Siamese Representation
+ * Learning", CVPR 2021) on a folder of unlabeled images. Chosen over contrastive methods because
+ * it needs no negative pairs (so no large batches) and no momentum encoder (so one copy of the
+ * network), which keeps it trainable on a CPU.
+ *
+ * <p>Two augmented views of each image pass through backbone and projector (z) and predictor (p);
+ * the loss is {@code -(cos(p1, sg(z2)) + cos(p2, sg(z1))) / 2}. The stop-gradient is what keeps
+ * the representation from collapsing to a constant; the per-epoch standard deviation of the
+ * L2-normalized z over the batch is recorded to show that it did not (about 1/sqrt(512) = 0.044
+ * when healthy, near 0 when collapsed).
+ */
+public final class SimSiamStage implements PretrainStage {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SimSiamStage.class);
+
+    static final int PROJECTION = 512;
+    static final int PREDICTOR_HIDDEN = 128;
+    static final double WEIGHT_DECAY = 0.05;
+
+    /**
+     * Much stronger than the supervised recipe: the views must differ enough that matching them
+     * forces the network to ignore orientation, framing and staining and keep tissue structure.
+     * Histopathology has no canonical orientation, so free rotation is label-free here.
+     */
+    static final Augmentation AUGMENTATION = new Augmentation(true, Augmentation.Rotation.FREE, 0.2, 0.1,
+            0.4, 0.4, 0.4, 0.05);
+
+    private final String name;
+    private final Path root;
+    private final int epochs;
+    private final int batch;
+    private final double lr;
+    private final int maxImages;
+
+    /**
+     * @param root a folder of images, searched recursively; labels and layout are ignored
+     * @param maxImages use at most this many images (a seeded selection); 0 for all
+     */
+    public SimSiamStage(String name, Path root, int epochs, int batch, double lr, int maxImages) {
+        if (batch < 2 || epochs < 1) {
+            throw new UserException("SimSiam needs a batch of at least 2 (BatchNorm) and at least one epoch; got batch "
+                    + batch + ", epochs " + epochs);
+        }
+        this.name = name;
+        this.root = root;
+        this.epochs = epochs;
+        this.batch = batch;
+        this.lr = lr;
+        this.maxImages = maxImages;
+    }
+
+    @Override
+    public BackboneBundle.Stage run(PretrainContext ctx) throws IOException {
+        long t0 = System.nanoTime();
+        int size = ctx.imageSize();
+        UnlabeledImages data = UnlabeledImages.load(root, size, ctx.cacheDir(), maxImages, ctx.seed());
+        if (data.samples().size() < 2) {
+            throw new UserException(root + ": SimSiam needs at least 2 images, found " + data.samples().size());
+        }
+        Normalization norm = Normalization.compute(data.pixels());
+        Augmenter augmenter = new Augmenter(AUGMENTATION, norm, size);
+
+        // One block for backbone and heads so the trainer updates all of them; it yields (z, p).
+        SequentialBlock heads = new SequentialBlock().add(projector())
+                .add(new ParallelBlock(SimSiamStage::zAndP, List.of(Blocks.identityBlock(), predictor())));
+        SequentialBlock net = new SequentialBlock().add(ctx.backbone()).add(heads);
+        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve("summary.csv"),
+                "epoch,train_loss,z_std,seconds");
+        double lastLoss = Double.NaN;
+        double lastStd = Double.NaN;
+        try (Model model = Model.newInstance("simsiam");
+             TwoViewBatches loader = new TwoViewBatches(data.cache(), data.samples(), augmenter, batch)) {
+            heads.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(2, ResNet18.FEATURES));
+            WeightInit.apply(heads, ctx.seed());
+            model.setBlock(net);
+            int steps = loader.batchesPerEpoch();
+            try (Trainer trainer = StageLoop.trainer(model, StageLoop.optimizer(lr, WEIGHT_DECAY, steps, epochs))) {
+                for (int e = 0; e < epochs; e++) {
+                    long te = System.nanoTime();
+                    double[] std = new double[2]; // sum, count
+                    double l = StageLoop.epoch(trainer, loader.epoch(ctx.seed(), e), steps, (t, sub, pair) -> {
+                        NDList o1 = t.forward(new NDList(TissueStage.input(sub, pair.first())));
+                        NDList o2 = t.forward(new NDList(TissueStage.input(sub, pair.second())));
+                        NDArray z1 = o1.get(0).stopGradient();
+                        NDArray z2 = o2.get(0).stopGradient();
+                        std[0] += normalizedStd(z1) + normalizedStd(z2);
+                        std[1] += 2;
+                        return negativeCosine(o1.get(1), z2).add(negativeCosine(o2.get(1), z1)).mul(0.5f);
+                    }, name + " epoch " + (e + 1) + "/" + epochs, ctx.progress());
+                    lastLoss = l;
+                    lastStd = std[0] / Math.max(1, std[1]);
+                    LOG.info(String.format(Locale.ROOT, "%s epoch %d/%d loss %.4f z std %.4f (collapse near 0, healthy ~%.3f)",
+                            name, e + 1, epochs, l, lastStd, 1 / Math.sqrt(PROJECTION)));
+                    summary.add(e + 1, l, lastStd, (System.nanoTime() - te) / 1e9);
+                }
+            }
+        }
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("finalLoss", lastLoss);
+        metrics.put("zStd", lastStd);
+        metrics.put("zStdHealthy", 1 / Math.sqrt(PROJECTION));
+        Map<String, Object> settings = new LinkedHashMap<>();
+        settings.put("epochs", epochs);
+        settings.put("batch", batch);
+        settings.put("lr", lr);
+        settings.put("weightDecay", WEIGHT_DECAY);
+        settings.put("maxImages", maxImages);
+        settings.put("projector", "linear-bn-relu-linear-bn " + ResNet18.FEATURES + "-" + PROJECTION + "-" + PROJECTION);
+        settings.put("predictor", "linear-bn-relu-linear " + PROJECTION + "-" + PREDICTOR_HIDDEN + "-" + PROJECTION);
+        settings.put("augmentation", AUGMENTATION.toString());
+        return new BackboneBundle.Stage(name, "simsiam", root.toString(), data.sha256(), data.samples().size(), epochs,
+                settings, metrics, (System.nanoTime() - t0) / 1e9);
+    }
+
+    static Block projector() {
+        // Linear layers followed by BatchNorm carry no bias (BN's shift replaces it); the output BN
+        // has no affine part, as in the reference implementation.
+        return new SequentialBlock()
+                .add(Linear.builder().setUnits(PROJECTION).optBias(false).build())
+                .add(BatchNorm.builder().build())
+                .add(Activation.reluBlock())
+                .add(Linear.builder().setUnits(PROJECTION).optBias(false).build())
+                .add(BatchNorm.builder().optCenter(false).optScale(false).build());
+    }
+
+    static Block predictor() {
+        // The bottleneck (512 -> 128 -> 512) is what the paper found necessary for stable training.
+        return new SequentialBlock()
+                .add(Linear.builder().setUnits(PREDICTOR_HIDDEN).optBias(false).build())
+                .add(BatchNorm.builder().build())
+                .add(Activation.reluBlock())
+                .add(Linear.builder().setUnits(PROJECTION).optBias(true).build());
+    }
+
+    private static NDList zAndP(List<NDList> branches) {
+        return new NDList(branches.get(0).singletonOrThrow(), branches.get(1).singletonOrThrow());
+    }
+
+    static NDArray normalize(NDArray x) {
+        return x.div(x.norm(new int[] {1}, true).add(1e-6f));
+    }
+
+    /** Mean over the batch of -cos(p, z); z must already be detached. */
+    static NDArray negativeCosine(NDArray p, NDArray z) {
+        return normalize(p).mul(normalize(z)).sum(new int[] {1}).mean().neg();
+    }
+
+    /** Per-dimension standard deviation over the batch of the L2-normalized z, averaged over dimensions. */
+    static double normalizedStd(NDArray z) {
+        NDArray n = normalize(z);
+        NDArray centred = n.sub(n.mean(new int[] {0}, true));
+        return centred.square().mean(new int[] {0}).sqrt().mean().getFloat();
+    }
+}

@@ -1,0 +1,130 @@
+package org.wbctransfer.pretrain;
+
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.wbctransfer.data.BatchLoader;
+import org.wbctransfer.data.ImageCache;
+import org.wbctransfer.data.ImageFolder;
+import org.wbctransfer.util.Hashing;
+import org.wbctransfer.util.UserException;
+
+/**
+ * Every image under a folder, at any depth, without labels: the input of the self-supervised
+ * stages. Unlabeled histopathology collections (pRCC regions, PCam patches with their labels
+ * ignored) come in arbitrary layouts, so no class folders are assumed; all samples get label 0.
+ *
+ * @param root the folder that was walked
+ * @param cache decoded images, indexed by the sorted relative paths
+ * @param samples the decodable images (undecodable ones are left out with a warning)
+ */
+public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Sample> samples) {
+
+    private static final Logger LOG = LoggerFactory.getLogger(UnlabeledImages.class);
+
+    /**
+     * Walks {@code root} for image files, takes a seeded subset when asked, and decodes them into
+     * the cache.
+     *
+     * @param maxImages at most this many images (a seeded random subset, drawn before decoding so
+     *     a small subset of a large folder stays cheap; undecodable files are not replaced); 0 for all
+     */
+    public static UnlabeledImages load(Path root, int size, Path cacheDir, int maxImages, long seed) throws IOException {
+        ImageFolder.checkRoot(root);
+        List<String> paths = scan(root);
+        if (paths.isEmpty()) {
+            throw new UserException(root + ": no image files found (looked for "
+                    + String.join(", ", new java.util.TreeSet<>(ImageFolder.IMAGE_EXTENSIONS)) + ")");
+        }
+        if (maxImages > 0 && paths.size() > maxImages) {
+            List<String> all = new ArrayList<>(paths);
+            Collections.shuffle(all, new Random(seed));
+            paths = new ArrayList<>(all.subList(0, maxImages));
+            // Sorted again so the cache key and the data hash depend on the set, not the draw order.
+            Collections.sort(paths);
+        }
+        ImageCache cache = ImageCache.open(root, paths, size, cacheDir);
+        List<BatchLoader.Sample> samples = new ArrayList<>();
+        for (int i = 0; i < paths.size(); i++) {
+            if (cache.pixels(i) != null) {
+                samples.add(new BatchLoader.Sample(i, 0));
+            } else {
+                LOG.warn("skipped {}: {}", root.resolve(paths.get(i)), cache.problem(i));
+            }
+        }
+        if (samples.isEmpty()) {
+            throw new UserException(root + ": none of the " + paths.size() + " image files could be decoded");
+        }
+        return new UnlabeledImages(root, cache, List.copyOf(samples));
+    }
+
+    /** Image files under root, '/'-separated relative paths, sorted; hidden files and folders skipped. */
+    static List<String> scan(Path root) throws IOException {
+        List<String> out = new ArrayList<>();
+        // Symbolic links are not followed: a link back up the tree would otherwise loop.
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                return !dir.equals(root) && hidden(dir) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                // .DS_Store, editor swap files and our own temp files start with a dot.
+                if (attrs.isRegularFile() && !hidden(file)
+                        && ImageFolder.IMAGE_EXTENSIONS.contains(ImageFolder.extension(file.getFileName().toString()))) {
+                    StringBuilder rel = new StringBuilder();
+                    for (Path part : root.relativize(file)) {
+                        if (!rel.isEmpty()) {
+                            rel.append('/');
+                        }
+                        rel.append(part);
+                    }
+                    out.add(rel.toString());
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) {
+                // One unreadable subfolder should not stop pre-training on everything else.
+                LOG.warn("skipped {}: {}", file, e.getMessage());
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        Collections.sort(out);
+        return out;
+    }
+
+    private static boolean hidden(Path p) {
+        return p.getFileName() != null && p.getFileName().toString().startsWith(".");
+    }
+
+    /** RGB bytes of every usable image, in sample order. */
+    public List<byte[]> pixels() {
+        List<byte[]> px = new ArrayList<>(samples.size());
+        samples.forEach(s -> px.add(cache.pixels(s.cacheIndex())));
+        return px;
+    }
+
+    /** Hash of the image list (relative paths) actually used: ties a bundle to its data. */
+    public String sha256() {
+        StringBuilder sb = new StringBuilder();
+        samples.forEach(s -> sb.append(cache.path(s.cacheIndex())).append('\n'));
+        return Hashing.sha256(sb.toString());
+    }
+
+    /** The same images restricted to the given samples (for a held-out split). */
+    UnlabeledImages subset(List<BatchLoader.Sample> keep) {
+        return new UnlabeledImages(root, cache, List.copyOf(keep));
+    }
+}
