@@ -98,6 +98,9 @@ public final class Pretrainer {
         int max = s.maxImages() != null ? s.maxImages() : 0;
         return switch (s.type()) {
             case "tissue" -> new TissueStage(name, data, epochs, batch, lr, max);
+            case "simsiam" -> new SimSiamStage(name, data, epochs, batch, lr, max);
+            case "autoencoder" -> new AutoencoderStage(name, data, epochs, batch, lr, max);
+            case "masks" -> new MaskStage(name, data, epochs, batch, lr, max);
             default -> throw new UserException("unknown pre-training stage type '" + s.type()
                     + "' (expected tissue, simsiam, autoencoder or masks)");
         };

@@ -1,0 +1,67 @@
+package org.wbctransfer.cli;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.wbctransfer.experiment.Cell;
+import org.wbctransfer.experiment.ExperimentReport;
+import org.wbctransfer.experiment.ExperimentRunner;
+import org.wbctransfer.experiment.ExperimentSpec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code wbc experiment}: the whole study grid, its results table, plots and report. */
+@Command(name = "experiment", mixinStandardHelpOptions = true,
+        description = "Run Baseline and Enhanced arms over the label budgets and seeds of a profile or experiment file,"
+                + " then write results.md/csv/json, plots and report.html. Rerunning continues an interrupted grid.")
+public final class ExperimentCommand implements Callable<Integer> {
+
+    @Option(names = "--recipe", defaultValue = "quick",
+            description = "Experiment file (YAML) or built-in profile: quick (about 5 min), cpu (about 2 h on 2 cores),"
+                    + " ablation, paper (224 px, for a GPU). Default: ${DEFAULT-VALUE}")
+    String recipe;
+
+    @Option(names = {"-o", "--out"}, description = "Output folder. Default: runs/<experiment name>")
+    Path out;
+
+    @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
+    Path cacheDir;
+
+    @Option(names = "--report-only", description = "Only (re)write the report from the cells already finished")
+    boolean reportOnly;
+
+    @Option(names = "--dry-run", description = "Print the plan and the time estimate, run nothing")
+    boolean dryRun;
+
+    @Option(names = "--no-progress", description = "No progress bars (log lines only)")
+    boolean noProgress;
+
+    @Override
+    public Integer call() throws Exception {
+        ExperimentSpec spec = ExperimentSpec.load(recipe);
+        Path dir = out != null ? out : Path.of("runs", spec.name());
+        ExperimentRunner runner = new ExperimentRunner(spec, dir, cacheDir, !noProgress);
+        List<ExperimentRunner.Plan> plan = runner.plan();
+        if (!reportOnly) {
+            double minutes = runner.estimateMinutes(runner.manifest());
+            System.out.printf(Locale.ROOT, "experiment %s: %d training runs, %d pre-training chains; estimated %.0f min"
+                    + " on %d cores (rough: images to process / measured step throughput)%n", spec.name(), plan.size(),
+                    plan.stream().filter(p -> p.arm().pretrain() != null).map(p -> p.arm().pretrain() + p.seed())
+                            .distinct().count(), minutes, Runtime.getRuntime().availableProcessors());
+            if (dryRun) {
+                plan.forEach(p -> System.out.printf("  %s %s seed %d, %d epochs -> %s%n", p.arm().name(), p.subset(),
+                        p.seed(), p.epochs(), p.runDir()));
+                return 0;
+            }
+        }
+        long t0 = System.nanoTime();
+        List<Cell> cells = reportOnly
+                ? plan.stream().map(p -> new Cell(p.arm().name(), p.subset(), p.seed(), p.runDir())).toList()
+                : runner.run();
+        ExperimentReport.write(dir, "wbc-transfer experiment '" + spec.name() + "'", cells);
+        System.out.printf(Locale.ROOT, "report: %s (%s); %.1f min%n", dir.resolve("report.html"),
+                dir.resolve("results.md"), (System.nanoTime() - t0) / 6e10);
+        return 0;
+    }
+}

@@ -1,0 +1,183 @@
+package org.wbctransfer.experiment;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.data.ImageFolder;
+import org.wbctransfer.data.SplitManifest;
+import org.wbctransfer.evaluation.Evaluation;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.pretrain.Pretrainer;
+import org.wbctransfer.pretrain.Recipe;
+import org.wbctransfer.training.ProgressListener;
+import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.training.TrainingListener;
+import org.wbctransfer.training.WbcTrainer;
+import org.wbctransfer.util.Json;
+
+/**
+ * Runs an experiment grid cell by cell into {@code <out>/<arm>/<subset>-seed<seed>/}, sharing one
+ * split manifest and one pre-trained backbone per (recipe, seed). Finished cells (those with test
+ * metrics) are skipped and interrupted ones resumed from their last checkpoint, so rerunning the
+ * same command after a crash or a kill continues the grid.
+ */
+public final class ExperimentRunner {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ExperimentRunner.class);
+    /** Measured images/s of one training step at 64 px on the 2-core development machine. */
+    static final double TRAIN_IMAGES_PER_S_AT_64 = 200;
+
+    private final ExperimentSpec spec;
+    private final Path out;
+    private final Path cacheDir;
+    private final boolean progress;
+
+    public ExperimentRunner(ExperimentSpec spec, Path out, Path cacheDir, boolean progress) {
+        this.spec = spec;
+        this.out = out;
+        this.cacheDir = cacheDir;
+        this.progress = progress;
+    }
+
+    /** A planned training run. */
+    public record Plan(ExperimentSpec.Arm arm, String subset, long seed, int epochs, Path runDir) {}
+
+    public Path dataRoot() {
+        return Path.of(spec.data() != null ? spec.data() : "../shared/datasets/raabin-wbc/train");
+    }
+
+    public List<Plan> plan() {
+        List<Plan> plans = new ArrayList<>();
+        for (ExperimentSpec.Arm arm : spec.arms()) {
+            for (Map.Entry<String, ExperimentSpec.SubsetPlan> e : spec.subsets().entrySet()) {
+                String subset = SplitManifest.canonicalSubset(e.getKey());
+                if (!arm.runs(subset)) {
+                    continue;
+                }
+                int epochs = (int) Math.round(e.getValue().epochs() * (arm.epochsScale() != null ? arm.epochsScale() : 1.0));
+                for (long seed : e.getValue().seeds()) {
+                    plans.add(new Plan(arm, subset, seed, epochs, out.resolve(arm.name()).resolve(subset + "-seed" + seed)));
+                }
+            }
+        }
+        return plans;
+    }
+
+    /** Rough wall time in minutes from images to process and the measured step throughput. */
+    public double estimateMinutes(SplitManifest manifest) {
+        double perImage = 1.0 / (TRAIN_IMAGES_PER_S_AT_64 * Math.pow(64.0 / spec.size(), 2)
+                * Runtime.getRuntime().availableProcessors() / 2.0);
+        double seconds = 0;
+        for (Plan p : plan()) {
+            if (!Files.isRegularFile(p.runDir().resolve(Evaluation.TEST_DIR).resolve("metrics.json"))) {
+                seconds += p.epochs() * manifest.train(p.subset()).size() * perImage * 1.1 + 15;
+            }
+        }
+        for (Map.Entry<String, TreeSet<Long>> e : pretrainSeeds().entrySet()) {
+            for (Recipe.StageSpec s : Recipe.load(e.getKey()).stages()) {
+                int images = s.maxImages() != null && s.maxImages() > 0 ? s.maxImages() : defaultImages(s.type());
+                double factor = switch (s.type()) {
+                    case "simsiam" -> 2.6;
+                    case "autoencoder", "masks" -> 1.5;
+                    default -> 1.1;
+                };
+                seconds += e.getValue().size() * (s.epochs() != null ? s.epochs() : 5) * images * factor * perImage;
+            }
+        }
+        return seconds / 60;
+    }
+
+    private static int defaultImages(String type) {
+        return "masks".equals(type) ? 360 : 8000;
+    }
+
+    /** Pre-training recipes and the seeds each must run with. */
+    Map<String, TreeSet<Long>> pretrainSeeds() {
+        Map<String, TreeSet<Long>> m = new LinkedHashMap<>();
+        for (Plan p : plan()) {
+            if (p.arm().pretrain() != null) {
+                m.computeIfAbsent(p.arm().pretrain(), k -> new TreeSet<>()).add(p.seed());
+            }
+        }
+        return m;
+    }
+
+    public Path pretrainDir(String recipe, long seed) {
+        String name = Path.of(recipe).getFileName().toString().replaceFirst("\\.ya?ml$", "");
+        return out.resolve("pretrain").resolve(name + "-seed" + seed);
+    }
+
+    public Path manifestPath() {
+        return out.resolve("split-seed" + spec.split() + ".csv");
+    }
+
+    public SplitManifest manifest() throws IOException {
+        Path m = manifestPath();
+        if (!Files.isRegularFile(m)) {
+            SplitManifest.create(ImageFolder.scan(dataRoot()), spec.split()).write(m);
+        }
+        return SplitManifest.read(m);
+    }
+
+    /** Runs every unfinished cell; returns the cells for the report. */
+    public List<Cell> run() throws IOException {
+        Files.createDirectories(out);
+        Json.write(out.resolve("experiment.json"), spec);
+        SplitManifest manifest = manifest();
+        List<Plan> plans = plan();
+        long t0 = System.nanoTime();
+        int done = 0;
+        for (Plan p : plans) {
+            Path metrics = p.runDir().resolve(Evaluation.TEST_DIR).resolve("metrics.json");
+            if (Files.isRegularFile(metrics)) {
+                done++;
+                continue;
+            }
+            double elapsed = (System.nanoTime() - t0) / 6e10;
+            LOG.info(String.format(Locale.ROOT, "cell %d/%d: %s %s seed %d (%d epochs); %.1f min elapsed, about %.0f min left",
+                    done + 1, plans.size(), p.arm().name(), p.subset(), p.seed(), p.epochs(), elapsed,
+                    estimateMinutes(manifest)));
+            String init = null;
+            if (p.arm().pretrain() != null) {
+                Recipe recipe = Recipe.load(p.arm().pretrain());
+                init = Pretrainer.run(recipe, pretrainDir(p.arm().pretrain(), p.seed()), p.seed(), spec.size(), cacheDir,
+                        progress).toString();
+            }
+            boolean resume = Files.isRegularFile(p.runDir().resolve(WbcTrainer.LAST));
+            TrainConfig cfg = resume ? Json.read(p.runDir().resolve(WbcTrainer.CONFIG), TrainConfig.class)
+                    : config(p, init);
+            List<TrainingListener> listeners = List.of(new ProgressListener(progress));
+            try (Classifier c = new WbcTrainer(cfg, listeners).fit(p.runDir(), resume)) {
+                Evaluation.Result r = Evaluation.testSplit(c, cfg, p.runDir());
+                LOG.info(String.format(Locale.ROOT, "cell %s %s seed %d: test accuracy %.4f, macro F1 %.4f, weighted F1 %.4f",
+                        p.arm().name(), p.subset(), p.seed(), r.metrics().accuracy(), r.metrics().macroF1(),
+                        r.metrics().weightedF1()));
+            }
+            done++;
+        }
+        List<Cell> cells = new ArrayList<>();
+        plans.forEach(p -> cells.add(new Cell(p.arm().name(), p.subset(), p.seed(), p.runDir())));
+        return cells;
+    }
+
+    TrainConfig config(Plan p, String init) {
+        ExperimentSpec.Arm a = p.arm();
+        double lr = a.lr() != null ? a.lr() : 1e-3;
+        double scale = a.backboneLrScale() != null ? a.backboneLrScale() : (init != null ? 0.1 : 1.0);
+        int freeze = a.freezeStages() != null ? a.freezeStages() : 0;
+        int unfreeze = a.unfreezeEpoch() != null ? a.unfreezeEpoch() : (freeze > 0 ? p.epochs() : 0);
+        return new TrainConfig(dataRoot().toAbsolutePath().normalize().toString(),
+                manifestPath().toAbsolutePath().normalize().toString(), p.subset(), spec.size(), spec.batchSize(),
+                p.epochs(), lr, 0.05, 0.05 * p.epochs(), 0.01, p.seed(), Augmentation.standard(), 10, 1000, true,
+                cacheDir.toAbsolutePath().normalize().toString(), init, scale, freeze, unfreeze);
+    }
+}

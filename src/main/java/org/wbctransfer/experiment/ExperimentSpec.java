@@ -1,0 +1,78 @@
+package org.wbctransfer.experiment;
+
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+
+/**
+ * A study grid in YAML: arms (from scratch, or fine-tuned from a pre-training recipe) crossed with
+ * label budgets and seeds. Built-in profiles live in the jar under {@code experiments/}.
+ */
+@JsonIgnoreProperties(ignoreUnknown = true)
+public record ExperimentSpec(String name, String description, String data, Integer imageSize, Integer batch,
+        Long splitSeed, Map<String, SubsetPlan> subsets, List<Arm> arms) {
+
+    /** Seeds and schedule of one label budget. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record SubsetPlan(List<Long> seeds, int epochs) {}
+
+    /**
+     * One arm. Without {@code pretrain} it trains from scratch; with it, a backbone is pre-trained
+     * once per seed by that recipe and fine-tuned on every budget.
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record Arm(String name, String pretrain, Double lr, Double backboneLrScale, Integer freezeStages,
+            Integer unfreezeEpoch, Double epochsScale, List<String> subsets) {
+
+        public boolean runs(String subset) {
+            return subsets == null || subsets.contains(subset);
+        }
+    }
+
+    public static final List<String> PROFILES = List.of("quick", "cpu", "ablation", "paper");
+
+    public int size() {
+        return imageSize != null ? imageSize : 64;
+    }
+
+    public int batchSize() {
+        return batch != null ? batch : 64;
+    }
+
+    public long split() {
+        return splitSeed != null ? splitSeed : 0;
+    }
+
+    public static ExperimentSpec load(String nameOrPath) {
+        Path p = Path.of(nameOrPath);
+        ExperimentSpec s;
+        try {
+            if (Files.isRegularFile(p)) {
+                s = Json.YAML.readValue(p.toFile(), ExperimentSpec.class);
+            } else if (PROFILES.contains(nameOrPath)) {
+                try (InputStream in = ExperimentSpec.class.getResourceAsStream("/experiments/" + nameOrPath + ".yaml")) {
+                    s = Json.YAML.readValue(in, ExperimentSpec.class);
+                }
+            } else {
+                throw new UserException(nameOrPath + ": experiment file not found (built-in profiles: " + PROFILES + ")");
+            }
+        } catch (IOException e) {
+            throw new UserException(nameOrPath + ": not a valid experiment (" + e.getMessage().lines().findFirst().orElse("") + ")");
+        }
+        if (s.arms() == null || s.arms().isEmpty() || s.subsets() == null || s.subsets().isEmpty()) {
+            throw new UserException(nameOrPath + ": an experiment needs 'arms' and 'subsets'");
+        }
+        for (Arm a : s.arms()) {
+            if (a.name() == null || !a.name().matches("[A-Za-z0-9._-]+")) {
+                throw new UserException(nameOrPath + ": arm names must be letters, digits, '.', '_' or '-', got '" + a.name() + "'");
+            }
+        }
+        return s;
+    }
+}
