@@ -8,6 +8,7 @@ import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Function;
 
 /**
  * Turns cached images into batches, augmenting on a background thread one batch ahead of the
@@ -57,7 +58,15 @@ public final class BatchLoader implements AutoCloseable {
      * augmentation from (seed, epoch, sample position in the list).
      */
     public Iterator<Batch> epoch(long seed, int epoch, boolean shuffle) {
-        int n = samples.size();
+        List<int[]> plan = plan(samples.size(), batchSize, batchesPerEpoch(shuffle), seed, epoch, shuffle);
+        return prefetch(worker, plan, idx -> make(idx, seed, epoch));
+    }
+
+    /**
+     * Sample positions of each batch of one epoch: the identity order, or a shuffle seeded by
+     * (seed, epoch), cut into {@code batches} consecutive batches.
+     */
+    public static List<int[]> plan(int n, int batchSize, int batches, long seed, int epoch, boolean shuffle) {
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;
@@ -71,18 +80,23 @@ public final class BatchLoader implements AutoCloseable {
                 order[j] = t;
             }
         }
-        int nb = batchesPerEpoch(shuffle);
-        List<int[]> plan = new ArrayList<>(nb);
-        for (int b = 0; b < nb; b++) {
+        List<int[]> plan = new ArrayList<>(batches);
+        for (int b = 0; b < batches; b++) {
             int from = b * batchSize;
             int to = Math.min(n, from + batchSize);
             int[] idx = new int[to - from];
             System.arraycopy(order, from, idx, 0, idx.length);
             plan.add(idx);
         }
+        return plan;
+    }
+
+    /** Builds the batches of a plan on {@code worker}, always one batch ahead of the consumer. */
+    public static <T> Iterator<T> prefetch(ExecutorService worker, List<int[]> plan, Function<int[], T> make) {
+        int nb = plan.size();
         return new Iterator<>() {
             int next = 0;
-            Future<Batch> pending = nb > 0 ? worker.submit(() -> make(plan.get(0), seed, epoch)) : null;
+            Future<T> pending = nb > 0 ? worker.submit(() -> make.apply(plan.get(0))) : null;
 
             @Override
             public boolean hasNext() {
@@ -90,11 +104,11 @@ public final class BatchLoader implements AutoCloseable {
             }
 
             @Override
-            public Batch next() {
+            public T next() {
                 if (!hasNext()) {
                     throw new NoSuchElementException();
                 }
-                Batch b;
+                T b;
                 try {
                     b = pending.get();
                 } catch (Exception e) {
@@ -103,7 +117,7 @@ public final class BatchLoader implements AutoCloseable {
                 next++;
                 if (next < nb) {
                     int[] idx = plan.get(next);
-                    pending = worker.submit(() -> make(idx, seed, epoch));
+                    pending = worker.submit(() -> make.apply(idx));
                 }
                 return b;
             }

@@ -1,13 +1,9 @@
 package org.wbctransfer.pretrain;
 
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
-import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
@@ -52,54 +48,8 @@ final class TwoViewBatches implements AutoCloseable {
     }
 
     Iterator<Pair> epoch(long seed, int epoch) {
-        int n = samples.size();
-        int[] order = new int[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
-        Random rng = new Random(Augmenter.sampleSeed(seed, epoch, -1));
-        for (int i = n - 1; i > 0; i--) {
-            int j = rng.nextInt(i + 1);
-            int t = order[i];
-            order[i] = order[j];
-            order[j] = t;
-        }
-        int nb = batchesPerEpoch();
-        List<int[]> plan = new ArrayList<>(nb);
-        for (int b = 0; b < nb; b++) {
-            int from = b * batchSize;
-            int[] idx = new int[Math.min(n, from + batchSize) - from];
-            System.arraycopy(order, from, idx, 0, idx.length);
-            plan.add(idx);
-        }
-        return new Iterator<>() {
-            int next = 0;
-            Future<Pair> pending = nb > 0 ? worker.submit(() -> make(plan.get(0), seed, epoch)) : null;
-
-            @Override
-            public boolean hasNext() {
-                return next < nb;
-            }
-
-            @Override
-            public Pair next() {
-                if (!hasNext()) {
-                    throw new NoSuchElementException();
-                }
-                Pair p;
-                try {
-                    p = pending.get();
-                } catch (Exception e) {
-                    throw new IllegalStateException("preparing a batch failed: " + e.getMessage(), e);
-                }
-                next++;
-                if (next < nb) {
-                    int[] idx = plan.get(next);
-                    pending = worker.submit(() -> make(idx, seed, epoch));
-                }
-                return p;
-            }
-        };
+        List<int[]> plan = BatchLoader.plan(samples.size(), batchSize, batchesPerEpoch(), seed, epoch, true);
+        return BatchLoader.prefetch(worker, plan, idx -> make(idx, seed, epoch));
     }
 
     Pair make(int[] idx, long seed, int epoch) {
