@@ -1,0 +1,70 @@
+package org.wbctransfer.experiment;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.wbctransfer.TestData;
+import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.util.UserException;
+
+class ExperimentRunnerTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void cpuProfilePlansBothArmsOnAllBudgetsWithSharedPretrainingPerSeed() throws Exception {
+        ExperimentSpec spec = ExperimentSpec.load("cpu");
+        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false);
+        List<ExperimentRunner.Plan> plan = r.plan();
+        // 2 arms x (3 + 3 + 1 + 1) seeds.
+        assertThat(plan).hasSize(16);
+        assertThat(r.pretrainSeeds()).containsOnlyKeys("enhanced");
+        assertThat(r.pretrainSeeds().get("enhanced")).containsExactly(0L, 1L, 2L);
+        ExperimentRunner.Plan e = plan.stream().filter(p -> p.arm().name().equals("enhanced") && p.subset().equals("WBC_10")
+                && p.seed() == 1).findFirst().orElseThrow();
+        assertThat(e.epochs()).isEqualTo(90); // 60 x the arm's 1.5 schedule
+        assertThat(e.runDir()).isEqualTo(tmp.resolve("enhanced/WBC_10-seed1"));
+        TrainConfig c = r.config(e, "bundle");
+        assertThat(c.learningRate()).isEqualTo(5e-4);
+        assertThat(c.effectiveBackboneLrScale()).isEqualTo(1.0);
+        assertThat(c.init()).isEqualTo("bundle");
+        assertThat(r.pretrainDir("enhanced", 2)).isEqualTo(tmp.resolve("pretrain/enhanced-seed2"));
+    }
+
+    @Test
+    void manifestIsDrawnOnceAndEstimateCountsOnlyUnfinishedCells() throws Exception {
+        ExperimentSpec spec = ExperimentSpec.load("quick");
+        ExperimentSpec onRaabin = new ExperimentSpec(spec.name(), spec.description(), TestData.raabin().toString(),
+                spec.imageSize(), spec.batch(), spec.splitSeed(), spec.subsets(), spec.arms());
+        ExperimentRunner r = new ExperimentRunner(onRaabin, tmp, tmp.resolve("cache"), false);
+        var manifest = r.manifest();
+        assertThat(manifest.test()).hasSize(1728);
+        byte[] first = Files.readAllBytes(r.manifestPath());
+        r.manifest();
+        assertThat(Files.readAllBytes(r.manifestPath())).isEqualTo(first);
+        double all = r.estimateMinutes(manifest);
+        assertThat(all).isPositive().isLessThan(10); // the quick profile's promise
+        ExperimentRunner.Plan p = r.plan().get(0);
+        Files.createDirectories(p.runDir().resolve("eval-test"));
+        Files.writeString(p.runDir().resolve("eval-test/metrics.json"), "{}");
+        assertThat(r.estimateMinutes(manifest)).isLessThan(all);
+    }
+
+    @Test
+    void badExperimentFilesAreUserErrors() throws Exception {
+        assertThatThrownBy(() -> ExperimentSpec.load("nope")).isInstanceOf(UserException.class).hasMessageContaining("quick");
+        Path f = tmp.resolve("x.yaml");
+        Files.writeString(f, "name: x\narms: []\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageContaining("arms");
+        Files.writeString(f, "name: x\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\narms: [{name: 'a b'}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageContaining("arm names");
+    }
+}
