@@ -100,7 +100,8 @@ public final class ImageFolder {
         return new ImageFolder(root, nonEmpty, items, warnings);
     }
 
-    private static List<Path> sortedChildren(Path dir) {
+    /** Entries of a folder in name order; an unlistable folder is a user error naming it. */
+    public static List<Path> sortedChildren(Path dir) {
         List<Path> out = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             ds.forEach(out::add);

@@ -4,17 +4,14 @@ import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
-import java.util.Locale;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.wbctransfer.data.ImageDecoder;
+import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.UserException;
 
@@ -44,7 +41,6 @@ public final class MaskDataset {
             + " one such <source> folder, or the study layout <set>/train/<Class>/<file> with"
             + " <set>/train/mask/<Class>/<file>; masks are 8-bit grey: 0 background, 128 cytoplasm, 255 nucleus.";
 
-    private static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff");
     private static final String STUDY_MASK_DIR = "mask";
 
     /**
@@ -83,7 +79,7 @@ public final class MaskDataset {
         } else if (Files.isDirectory(root.resolve(STUDY_MASK_DIR))) {
             scanStudy(root, "", candidates, warnings);
         } else {
-            for (Path dir : children(root)) {
+            for (Path dir : ImageFolder.sortedChildren(root)) {
                 if (Files.isDirectory(dir) && isSource(dir)) {
                     scanSource(root, dir.getFileName() + "/", candidates, warnings);
                 }
@@ -110,7 +106,7 @@ public final class MaskDataset {
 
     private static void scanSource(Path root, String prefix, List<String[]> out, List<String> warnings) {
         Path src = root.resolve(prefix.isEmpty() ? "." : prefix).normalize();
-        for (Path img : children(src.resolve("images"))) {
+        for (Path img : ImageFolder.sortedChildren(src.resolve("images"))) {
             String fn = img.getFileName().toString();
             if (!isImageFile(img)) {
                 continue;
@@ -130,12 +126,12 @@ public final class MaskDataset {
      */
     private static void scanStudy(Path root, String prefix, List<String[]> out, List<String> warnings) {
         Path base = root.resolve(prefix.isEmpty() ? "." : prefix).normalize();
-        for (Path clsDir : children(base.resolve(STUDY_MASK_DIR))) {
+        for (Path clsDir : ImageFolder.sortedChildren(base.resolve(STUDY_MASK_DIR))) {
             String cls = clsDir.getFileName().toString();
             if (cls.startsWith(".") || !Files.isDirectory(clsDir)) {
                 continue;
             }
-            for (Path mask : children(clsDir)) {
+            for (Path mask : ImageFolder.sortedChildren(clsDir)) {
                 if (!isImageFile(mask)) {
                     continue;
                 }
@@ -163,20 +159,7 @@ public final class MaskDataset {
 
     private static boolean isImageFile(Path f) {
         String fn = f.getFileName().toString();
-        int dot = fn.lastIndexOf('.');
-        return !fn.startsWith(".") && dot >= 0 && Files.isRegularFile(f)
-                && IMAGE_EXTENSIONS.contains(fn.substring(dot + 1).toLowerCase(Locale.ROOT));
-    }
-
-    private static List<Path> children(Path dir) {
-        List<Path> out = new ArrayList<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-            ds.forEach(out::add);
-        } catch (IOException e) {
-            throw new UserException(dir + ": cannot list folder (" + e.getMessage() + ")", e);
-        }
-        Collections.sort(out);
-        return out;
+        return !fn.startsWith(".") && Files.isRegularFile(f) && ImageFolder.IMAGE_EXTENSIONS.contains(ImageFolder.extension(fn));
     }
 
     private static void warn(List<String> warnings, String msg) {
