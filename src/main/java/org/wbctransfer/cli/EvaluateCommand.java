@@ -1,6 +1,5 @@
 package org.wbctransfer.cli;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +12,6 @@ import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.training.TrainConfig;
-import org.wbctransfer.training.WbcTrainer;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -25,13 +23,14 @@ import picocli.CommandLine.Parameters;
                 + " another class-per-folder test set whose class names match (case-insensitively).")
 public final class EvaluateCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", description = "Run directory (from 'wbc train') or model directory")
+    @Parameters(index = "0", description = "Run directory (from 'wbc train') or model bundle ('wbc export')")
     Path model;
 
     @Option(names = "--folder", description = "Evaluate on this class-per-folder dataset instead of the test split")
     Path folder;
 
-    @Option(names = {"-o", "--out"}, description = "Output folder for --folder. Default: <run>/eval-<folder name>")
+    @Option(names = {"-o", "--out"}, description = "Output folder. Default: <run>/eval-<folder name> with --folder;"
+            + " <run>/eval-test for the test split; for a bundle, beside it: <bundle>-eval-test, <bundle>-eval-<folder name>")
     Path out;
 
     @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
@@ -39,10 +38,10 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Path modelDir = Files.isRegularFile(model.resolve(Classifier.METADATA)) ? model : model.resolve(WbcTrainer.MODEL_DIR);
-        if (!Files.isDirectory(model)) {
-            throw new UserException(model + ": model or run directory not found");
-        }
+        Path modelDir = ModelDirs.resolve(model);
+        // A bundle is not a run directory: its test metrics are already in its metadata, and it may
+        // be shared or read-only, so reports go beside it and its own files are never rewritten.
+        boolean bundle = modelDir.equals(model);
         Path base = model;
         try (Classifier c = Classifier.load(modelDir)) {
             if (folder == null) {
@@ -50,7 +49,14 @@ public final class EvaluateCommand implements Callable<Integer> {
                 if (cfg == null) {
                     throw new UserException(modelDir + ": model records no training split; use --folder");
                 }
-                TrainCommand.evaluateTest(c, cfg, base);
+                if (!bundle) {
+                    TrainCommand.evaluateTest(c, cfg, base);
+                    return 0;
+                }
+                Path o = out != null ? out : beside(model, "-" + Evaluation.TEST_DIR);
+                Evaluation.Result r = Evaluation.testSplitTo(c, cfg, o);
+                System.out.println(EvaluationReport.toText(r.metrics(), r.title()));
+                System.out.println("evaluation written to " + o);
                 return 0;
             }
             ImageFolder f = ImageFolder.scan(folder);
@@ -80,13 +86,20 @@ public final class EvaluateCommand implements Callable<Integer> {
                 throw new UserException(folder + ": no readable images to evaluate");
             }
             Evaluation.Result r = Evaluation.run(c, cache, samples);
-            Path o = out != null ? out : base.resolve("eval-" + folder.toAbsolutePath().normalize().getFileName());
+            String name = "eval-" + folder.toAbsolutePath().normalize().getFileName();
+            Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
             String title = "ResNet-18 on " + folder + " (" + samples.size() + " images)";
             Evaluation.write(r, Evaluation.paths(cache, samples), o, title);
             System.out.println(EvaluationReport.toText(r.metrics(), title));
             System.out.println("evaluation written to " + o);
         }
         return 0;
+    }
+
+    /** A folder next to the bundle, named after it: {@code bundles/tiny} gives {@code bundles/tiny<suffix>}. */
+    private static Path beside(Path bundle, String suffix) {
+        Path abs = bundle.toAbsolutePath().normalize();
+        return abs.resolveSibling(abs.getFileName() + suffix);
     }
 
     private static int indexIgnoreCase(List<String> classes, String name) {

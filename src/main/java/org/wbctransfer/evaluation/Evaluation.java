@@ -38,6 +38,19 @@ public final class Evaluation {
      * place where training code reads test images.
      */
     public static Result testSplit(Classifier model, TrainConfig config, Path runDir) throws IOException {
+        Result r = testSplitTo(model, config, runDir.resolve(TEST_DIR));
+        ModelMetadata md = model.metadata().withMetrics(Map.of(
+                "testAccuracy", r.metrics().accuracy(), "testMacroF1", r.metrics().macroF1(),
+                "testWeightedF1", r.metrics().weightedF1(), "testImages", r.truth().length));
+        Json.write(runDir.resolve(WbcTrainer.MODEL_DIR).resolve(Classifier.METADATA), md);
+        return r;
+    }
+
+    /**
+     * Evaluates on the test split of the model's manifest and writes the reports into outDir,
+     * leaving the model's metadata alone (a bundle is not a run directory to record into).
+     */
+    public static Result testSplitTo(Classifier model, TrainConfig config, Path outDir) throws IOException {
         SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
         SplitData data = SplitData.open(Path.of(config.dataRoot()), m, config.imageSize(), Path.of(config.cacheDir()));
         List<String> skipped = new ArrayList<>();
@@ -46,11 +59,7 @@ public final class Evaluation {
         String title = "ResNet-18 " + config.subset() + " seed " + config.seed() + " on the test split ("
                 + samples.size() + " images)";
         Result r = withTitle(run(model, data.cache(), samples), title);
-        write(r, paths(data.cache(), samples), runDir.resolve(TEST_DIR), title);
-        ModelMetadata md = model.metadata().withMetrics(Map.of(
-                "testAccuracy", r.metrics().accuracy(), "testMacroF1", r.metrics().macroF1(),
-                "testWeightedF1", r.metrics().weightedF1(), "testImages", samples.size()));
-        Json.write(runDir.resolve(WbcTrainer.MODEL_DIR).resolve(Classifier.METADATA), md);
+        write(r, paths(data.cache(), samples), outDir, title);
         return r;
     }
 

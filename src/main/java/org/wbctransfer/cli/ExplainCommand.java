@@ -1,0 +1,120 @@
+package org.wbctransfer.cli;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import javax.imageio.ImageIO;
+import org.wbctransfer.data.ImageDecoder;
+import org.wbctransfer.explain.GradCam;
+import org.wbctransfer.explain.Overlay;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.model.ModelInput;
+import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.UserException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code wbc explain}: a Grad-CAM heat map of what the model looked at in one image. */
+@Command(name = "explain", mixinStandardHelpOptions = true,
+        description = "Grad-CAM on the last residual stage (layer4): writes a PNG of the heat map over the image"
+                + " (centre square, as the model sees it) and prints the class scores.")
+public final class ExplainCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", description = "Model bundle (from 'wbc export') or run directory")
+    Path model;
+
+    @Parameters(index = "1", description = "Image file")
+    Path image;
+
+    @Option(names = {"-o", "--out"}, description = "Overlay PNG. Default: <image name>-gradcam.png in the current folder")
+    Path out;
+
+    @Option(names = "--class", description = "Class to explain. Default: the predicted class")
+    String className;
+
+    @Option(names = "--size", defaultValue = "256", description = "Side of the overlay in pixels. Default: ${DEFAULT-VALUE}")
+    int size;
+
+    @Override
+    public Integer call() throws Exception {
+        if (size < 16 || size > 4096) {
+            throw new UserException("--size must be 16..4096, got " + size);
+        }
+        if (!Files.exists(image)) {
+            throw new UserException(image + ": file not found");
+        }
+        if (!Files.isRegularFile(image)) {
+            throw new UserException(image + ": not a file");
+        }
+        try (Classifier c = ModelDirs.load(model)) {
+            List<String> classes = c.metadata().classes();
+            int target = -1;
+            if (className != null) {
+                target = indexIgnoreCase(classes, className);
+                if (target < 0) {
+                    throw new UserException("--class " + className + ": not one of the model's classes " + classes);
+                }
+            }
+            BufferedImage original;
+            try {
+                original = ImageDecoder.read(image);
+            } catch (ImageDecoder.BadImageException e) {
+                throw new UserException(image + ": " + e.getMessage());
+            }
+            ModelInput input = new ModelInput(c.metadata());
+            float[] x = new float[input.floats()];
+            // Same steps as ModelInput.load (decodeRgb), without decoding the file twice.
+            input.normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(original, input.size())), x, 0);
+            GradCam.Result r = GradCam.compute(c, x, target);
+            // The model only ever saw the centre square, so that is what the map is drawn over.
+            BufferedImage shown = ImageDecoder.resizeSquare(original, size);
+            BufferedImage overlay = Overlay.render(shown, r.upsampled(size), size);
+            Path o = out != null ? out : Path.of(stem(image.getFileName().toString()) + "-gradcam.png");
+            AtomicFiles.write(o, tmp -> {
+                if (!ImageIO.write(overlay, "png", tmp.toFile())) {
+                    throw new java.io.IOException("no PNG writer available");
+                }
+            });
+            int predicted = argMax(r.probabilities());
+            System.out.printf(Locale.ROOT, "%s: predicted %s (%s); Grad-CAM for %s (layer4 %dx%d)%n", image,
+                    classes.get(predicted), PredictCommand.format(r.probabilities()[predicted]),
+                    classes.get(r.targetClass()), r.height(), r.width());
+            List<Integer> order = new ArrayList<>();
+            for (int k = 0; k < classes.size(); k++) {
+                order.add(k);
+            }
+            order.sort(Comparator.comparingDouble((Integer k) -> r.probabilities()[k]).reversed());
+            int width = classes.stream().mapToInt(String::length).max().orElse(5);
+            for (int k : order) {
+                System.out.printf(Locale.ROOT, "  %-" + width + "s  %s%n", classes.get(k),
+                        PredictCommand.format(r.probabilities()[k]));
+            }
+            System.out.println("overlay written to " + o);
+        }
+        return 0;
+    }
+
+    private static String stem(String name) {
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
+    }
+
+    private static int indexIgnoreCase(List<String> classes, String name) {
+        for (int i = 0; i < classes.size(); i++) {
+            if (classes.get(i).equalsIgnoreCase(name)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static int argMax(float[] p) {
+        return PredictCommand.argMax(p);
+    }
+}

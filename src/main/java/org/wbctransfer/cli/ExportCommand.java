@@ -1,0 +1,214 @@
+package org.wbctransfer.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import org.wbctransfer.evaluation.ClassificationMetrics;
+import org.wbctransfer.evaluation.Evaluation;
+import org.wbctransfer.evaluation.EvaluationReport;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.model.ModelMetadata;
+import org.wbctransfer.training.WbcTrainer;
+import org.wbctransfer.util.Hashing;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+import org.wbctransfer.util.Versions;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code wbc export}: a run's model as a standalone bundle for predict, explain, evaluate and --init users. */
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = "Copy a run's model (weights.params + metadata.json) into a standalone bundle folder, adding"
+                + " the run's test metrics, the preprocessing and a weights checksum to metadata.json.")
+public final class ExportCommand implements Callable<Integer> {
+
+    /** How to feed the weights, for users outside this tool (the metadata's numbers fill it in). */
+    static final String PREPROCESSING = "Decode to RGB; centre-crop to a square; resize to inputShape by repeated"
+            + " halving with bilinear filtering; scale to [0, 1]; subtract normalization.mean and divide by"
+            + " normalization.std per channel; NCHW float32. Outputs are logits in the order of 'classes'; softmax"
+            + " gives probabilities.";
+
+    @Parameters(index = "0", description = "Run directory (from 'wbc train') or a model folder")
+    Path run;
+
+    @Option(names = {"-o", "--out"}, required = true, description = "Bundle folder to create")
+    Path out;
+
+    @Option(names = "--force", description = "Replace an existing non-empty bundle folder")
+    boolean force;
+
+    @Override
+    public Integer call() throws Exception {
+        Path modelDir = ModelDirs.resolve(run);
+        // The run directory is where eval-test/ lives; for a model folder given directly that is its parent.
+        Path name = modelDir.toAbsolutePath().normalize().getFileName();
+        Path runDir = modelDir.equals(run) && name != null && name.toString().equals(WbcTrainer.MODEL_DIR)
+                ? modelDir.toAbsolutePath().normalize().getParent() : run;
+        Path target = out.toAbsolutePath().normalize();
+        Path source = modelDir.toAbsolutePath().normalize();
+        // Either way round, replacing the target would delete or nest the model being exported.
+        if (target.startsWith(source) || source.startsWith(target)) {
+            throw new UserException(out + ": the bundle must not contain, or be inside, the model folder it is exported from");
+        }
+        checkTarget(target);
+        ObjectNode md;
+        // Loading proves the weights match the metadata before anything is written.
+        try (Classifier c = Classifier.load(modelDir)) {
+            md = (ObjectNode) Json.MAPPER.readTree(modelDir.resolve(Classifier.METADATA).toFile());
+        }
+        complete(md, modelDir, runDir);
+
+        Files.createDirectories(target.getParent());
+        Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
+        try {
+            Files.copy(modelDir.resolve(Classifier.WEIGHTS), tmp.resolve(Classifier.WEIGHTS));
+            Json.write(tmp.resolve(Classifier.METADATA), md);
+            Json.read(tmp.resolve(Classifier.METADATA), ModelMetadata.class); // still readable as model metadata
+            install(tmp, target);
+            tmp = null;
+        } finally {
+            if (tmp != null) {
+                deleteTree(tmp);
+            }
+        }
+        System.out.println("bundle written to " + out);
+        JsonNode metrics = md.path("metrics");
+        if (metrics.has("testAccuracy")) {
+            System.out.printf(java.util.Locale.ROOT, "test accuracy %.4f, macro F1 %.4f (%d images)%n",
+                    metrics.path("testAccuracy").asDouble(), metrics.path("testMacroF1").asDouble(),
+                    metrics.path("testImages").asInt());
+        }
+        return 0;
+    }
+
+    private void checkTarget(Path target) throws IOException {
+        if (!Files.exists(target)) {
+            return;
+        }
+        if (!Files.isDirectory(target)) {
+            throw new UserException(out + ": exists and is not a folder");
+        }
+        if (!force && !isEmpty(target)) {
+            throw new UserException(out + ": folder exists and is not empty; use --force to replace it");
+        }
+    }
+
+    /** Adds to the metadata what a user of the bundle needs and the run directory holds elsewhere. */
+    static void complete(ObjectNode md, Path modelDir, Path runDir) throws IOException {
+        if (!md.hasNonNull("classes") || !md.hasNonNull("inputShape") || !md.hasNonNull("normalization")) {
+            throw new UserException(modelDir.resolve(Classifier.METADATA)
+                    + ": lacks classes, inputShape or normalization; cannot make a usable bundle");
+        }
+        if (!md.hasNonNull("format")) {
+            md.put("format", ModelMetadata.FORMAT);
+        }
+        if (!md.hasNonNull("architecture")) {
+            md.put("architecture", "resnet18");
+        }
+        if (!md.hasNonNull("intendedUse")) {
+            md.put("intendedUse", ModelMetadata.INTENDED_USE);
+        }
+        ObjectNode metrics = md.hasNonNull("metrics") && md.get("metrics").isObject()
+                ? (ObjectNode) md.get("metrics") : md.putObject("metrics");
+        Path metricsFile = runDir.resolve(Evaluation.TEST_DIR).resolve("metrics.json");
+        if (Files.isRegularFile(metricsFile)) {
+            ClassificationMetrics m;
+            try {
+                m = EvaluationReport.readJson(metricsFile);
+            } catch (IOException e) {
+                throw new UserException(metricsFile + ": unreadable test metrics (" + e.getMessage() + ")");
+            }
+            putIfAbsent(metrics, "testAccuracy", m.accuracy());
+            putIfAbsent(metrics, "testMacroF1", m.macroF1());
+            putIfAbsent(metrics, "testWeightedF1", m.weightedF1());
+            if (!metrics.has("testImages")) {
+                metrics.put("testImages", m.confusionMatrix().total());
+            }
+            if (!metrics.has("testPerClassF1")) {
+                ObjectNode perClass = metrics.putObject("testPerClassF1");
+                for (ClassificationMetrics.PerClass pc : m.perClass()) {
+                    perClass.put(pc.name(), pc.f1());
+                }
+            }
+        }
+        if (metrics.isEmpty()) {
+            md.remove("metrics");
+        }
+        if (!md.hasNonNull("preprocessing")) {
+            md.put("preprocessing", PREPROCESSING);
+        }
+        ObjectNode export = md.putObject("export");
+        export.put("exportedAt", Instant.now().toString());
+        export.put("sourceRun", runDir.toAbsolutePath().normalize().toString());
+        export.put("weightsSha256", Hashing.sha256(modelDir.resolve(Classifier.WEIGHTS)));
+        export.put("exportedBy", Versions.all().get("wbc-transfer"));
+        ArrayNode files = export.putArray("files");
+        files.add(Classifier.WEIGHTS).add(Classifier.METADATA);
+    }
+
+    private static void putIfAbsent(ObjectNode node, String key, double value) {
+        if (!node.has(key)) {
+            node.put(key, value);
+        }
+    }
+
+    /**
+     * Renames the finished temp folder into place. An existing target (empty, or with --force) is
+     * first renamed aside, so at every moment the target path holds either the old bundle or the
+     * complete new one.
+     */
+    private static void install(Path tmp, Path target) throws IOException {
+        Path old = null;
+        if (Files.exists(target)) {
+            old = target.resolveSibling("." + target.getFileName() + ".old-" + System.nanoTime());
+            move(target, old);
+        }
+        try {
+            move(tmp, target);
+        } catch (IOException e) {
+            if (old != null) {
+                move(old, target);
+            }
+            throw e;
+        }
+        if (old != null) {
+            deleteTree(old);
+        }
+    }
+
+    private static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to);
+        }
+    }
+
+    private static boolean isEmpty(Path dir) throws IOException {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            return !ds.iterator().hasNext();
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,266 @@
+package org.wbctransfer.cli;
+
+import java.io.IOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ConsoleProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.wbctransfer.data.ImageDecoder;
+import org.wbctransfer.data.ImageFolder;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.model.ModelInput;
+import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code wbc predict}: class probabilities for image files and folders of images. */
+@Command(name = "predict", mixinStandardHelpOptions = true,
+        description = "Classify images with a model bundle. Folders are searched recursively for image files"
+                + " (hidden files skipped). Unreadable images are reported on stderr and left out.")
+public final class PredictCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", description = "Model bundle (from 'wbc export') or run directory")
+    Path model;
+
+    @Parameters(index = "1..*", arity = "1..*", description = "Image files and/or folders")
+    List<Path> inputs;
+
+    @Option(names = {"-o", "--out"}, description = "Output file, .csv or .json. Default: CSV on stdout")
+    Path out;
+
+    @Option(names = "--batch", defaultValue = "32", description = "Images per forward pass. Default: ${DEFAULT-VALUE}")
+    int batch;
+
+    @Option(names = "--no-progress", description = "No progress bar")
+    boolean noProgress;
+
+    /** One classified image. */
+    record Prediction(String file, int predicted, float[] probabilities) {}
+
+    private record Skipped(Path file, String problem) {}
+
+    @Override
+    public Integer call() throws Exception {
+        if (batch < 1) {
+            throw new UserException("--batch must be at least 1, got " + batch);
+        }
+        boolean json = false;
+        if (out != null) {
+            String ext = ImageFolder.extension(out.getFileName().toString());
+            if (!ext.equals("csv") && !ext.equals("json")) {
+                throw new UserException(out + ": output must end in .csv or .json");
+            }
+            json = ext.equals("json");
+        }
+        try (Classifier c = ModelDirs.load(model)) {
+            ModelInput input = new ModelInput(c.metadata());
+            List<Path> files = collect(inputs);
+            if (files.isEmpty()) {
+                throw new UserException("no image files found in " + inputs);
+            }
+            List<Prediction> predictions = predict(c, input, files);
+            if (predictions.isEmpty()) {
+                throw new UserException("none of the " + files.size() + " file(s) could be read as an image");
+            }
+            List<String> classes = c.metadata().classes();
+            if (out == null) {
+                System.out.print(csv(classes, predictions));
+                System.out.flush();
+            } else if (json) {
+                Json.write(out, json(model, classes, predictions));
+            } else {
+                AtomicFiles.writeString(out, csv(classes, predictions));
+            }
+            if (out != null) {
+                System.err.println("wbc: " + predictions.size() + " of " + files.size() + " image(s) classified; written to " + out);
+            }
+        }
+        return 0;
+    }
+
+    private List<Prediction> predict(Classifier c, ModelInput input, List<Path> files) {
+        List<Prediction> result = new ArrayList<>();
+        int per = input.floats();
+        float[] buf = new float[batch * per];
+        List<String> names = new ArrayList<>();
+        List<Skipped> held = new ArrayList<>();
+        ProgressBar bar = noProgress ? null : new ProgressBarBuilder().setTaskName("predict").setInitialMax(files.size())
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
+                .setConsumer(new ConsoleProgressBarConsumer(System.err)).continuousUpdate().build();
+        try {
+            for (Path f : files) {
+                try {
+                    input.normalize(input.decode(f), buf, names.size() * per);
+                    names.add(f.toString());
+                } catch (ImageDecoder.BadImageException e) {
+                    if (bar == null) {
+                        warn(f, e.getMessage());
+                    } else {
+                        // A line printed under a live bar would be glued to the bar's last redraw.
+                        held.add(new Skipped(f, e.getMessage()));
+                    }
+                }
+                if (bar != null) {
+                    bar.step();
+                }
+                if (names.size() == batch) {
+                    flush(c, input, buf, names, result);
+                }
+            }
+            flush(c, input, buf, names, result);
+        } finally {
+            if (bar != null) {
+                bar.close();
+            }
+            held.forEach(w -> warn(w.file(), w.problem()));
+        }
+        return result;
+    }
+
+    private static void flush(Classifier c, ModelInput input, float[] buf, List<String> names, List<Prediction> result) {
+        if (names.isEmpty()) {
+            return;
+        }
+        float[][] p = c.probabilities(buf, names.size(), input.size());
+        for (int i = 0; i < names.size(); i++) {
+            result.add(new Prediction(names.get(i), argMax(p[i]), p[i]));
+        }
+        names.clear();
+    }
+
+    /**
+     * Files in argument order, each folder's images in sorted order, duplicates dropped. A missing
+     * path is a warning like an unreadable image, so one typo does not throw away a long batch.
+     */
+    static List<Path> collect(List<Path> inputs) throws IOException {
+        Set<Path> seen = new LinkedHashSet<>();
+        List<Path> out = new ArrayList<>();
+        for (Path in : inputs) {
+            if (!Files.exists(in)) {
+                warn(in, "file not found");
+                continue;
+            }
+            List<Path> found = new ArrayList<>();
+            if (Files.isDirectory(in)) {
+                walk(in, found);
+            } else {
+                found.add(in); // named explicitly: let the decoder judge the content, whatever the extension
+            }
+            for (Path f : found) {
+                if (seen.add(f.toAbsolutePath().normalize())) {
+                    out.add(f);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static void walk(Path root, List<Path> found) throws IOException {
+        List<Path> files = new ArrayList<>();
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                return !dir.equals(root) && hidden(dir) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (attrs.isRegularFile() && !hidden(file)
+                        && ImageFolder.IMAGE_EXTENSIONS.contains(ImageFolder.extension(file.getFileName().toString()))) {
+                    files.add(file);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) {
+                warn(file, "cannot read (" + e.getMessage() + ")");
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        files.sort(null);
+        found.addAll(files);
+    }
+
+    private static boolean hidden(Path p) {
+        return p.getFileName() != null && p.getFileName().toString().startsWith(".");
+    }
+
+    static void warn(Path file, String problem) {
+        System.err.println("wbc: warning: " + file + ": " + problem);
+    }
+
+    static String csv(List<String> classes, List<Prediction> predictions) {
+        StringBuilder sb = new StringBuilder("file,predicted,probability");
+        classes.forEach(c -> sb.append(",p_").append(c));
+        sb.append('\n');
+        for (Prediction p : predictions) {
+            sb.append(csvField(p.file())).append(',').append(classes.get(p.predicted())).append(',')
+                    .append(format(p.probabilities()[p.predicted()]));
+            for (float v : p.probabilities()) {
+                sb.append(',').append(format(v));
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static Map<String, Object> json(Path model, List<String> classes, List<Prediction> predictions) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (Prediction p : predictions) {
+            Map<String, Object> probs = new LinkedHashMap<>();
+            for (int k = 0; k < classes.size(); k++) {
+                probs.put(classes.get(k), (double) p.probabilities()[k]);
+            }
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("file", p.file());
+            row.put("predicted", classes.get(p.predicted()));
+            row.put("probability", (double) p.probabilities()[p.predicted()]);
+            row.put("probabilities", probs);
+            rows.add(row);
+        }
+        Map<String, Object> doc = new LinkedHashMap<>();
+        doc.put("model", model.toAbsolutePath().normalize().toString());
+        doc.put("classes", classes);
+        doc.put("predictions", rows);
+        return doc;
+    }
+
+    static String format(float p) {
+        return String.format(Locale.ROOT, "%.6f", p);
+    }
+
+    /** RFC 4180 quoting, so file names with commas or quotes keep the columns aligned. */
+    private static String csvField(String s) {
+        if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\r') < 0) {
+            return s;
+        }
+        return '"' + s.replace("\"", "\"\"") + '"';
+    }
+
+    static int argMax(float[] p) {
+        int best = 0;
+        for (int i = 1; i < p.length; i++) {
+            if (p[i] > p[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+}

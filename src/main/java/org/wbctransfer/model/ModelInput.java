@@ -1,0 +1,50 @@
+package org.wbctransfer.model;
+
+import java.nio.file.Path;
+import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.ImageDecoder;
+
+/**
+ * Turns an image file into the network input exactly as evaluation during training did: centre
+ * square crop, resize to the model's input size ({@link ImageDecoder}), then the normalization
+ * recorded with the model ({@link Augmenter#plain}). Any other path to the pixels would shift the
+ * predictions of a model that was only ever shown these.
+ */
+public final class ModelInput {
+
+    private final int size;
+    private final Augmenter plain;
+
+    public ModelInput(ModelMetadata md) {
+        if (md.normalization() == null || md.inputShape() == null) {
+            throw new org.wbctransfer.util.UserException("model metadata lacks its input shape or normalization");
+        }
+        this.size = md.imageSize();
+        this.plain = new Augmenter(Augmentation.none(), md.normalization(), size);
+    }
+
+    public int size() {
+        return size;
+    }
+
+    /** Floats per image (3 x size x size). */
+    public int floats() {
+        return 3 * size * size;
+    }
+
+    public byte[] decode(Path file) throws ImageDecoder.BadImageException {
+        return ImageDecoder.decodeRgb(file, size);
+    }
+
+    public void normalize(byte[] rgb, float[] out, int offset) {
+        plain.plain(rgb, out, offset);
+    }
+
+    /** One image as CHW floats. */
+    public float[] load(Path file) throws ImageDecoder.BadImageException {
+        float[] out = new float[floats()];
+        normalize(decode(file), out, 0);
+        return out;
+    }
+}

@@ -1,0 +1,30 @@
+package org.wbctransfer;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.evaluation.Evaluation;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.training.WbcTrainer;
+
+/** A deliberately under-trained model on real Raabin images, for tests of the model-use commands. */
+public final class TinyModel {
+    private TinyModel() {}
+
+    /**
+     * Trains on 8 images per class for 2 epochs and evaluates on 2 more per class, leaving a run
+     * directory with model/ and eval-test/ like 'wbc train' does. At 64 px layer4 is 2x2, so
+     * Grad-CAM maps have spatial structure.
+     */
+    public static Path train(Path dir) throws Exception {
+        Path manifest = TestData.manifest(dir, 8, 2);
+        TrainConfig cfg = new TrainConfig(TestData.raabin().toString(), manifest.toString(), "WBC_100", 64, 8, 2, 1e-3,
+                0.05, 1, 0.01, 5, Augmentation.standard(), 0, 1000, true, dir.resolve("cache").toString());
+        Path run = dir.resolve("run");
+        try (Classifier c = new WbcTrainer(cfg, List.of()).fit(run, false)) {
+            Evaluation.testSplit(c, cfg, run);
+        }
+        return run;
+    }
+}

@@ -1,0 +1,348 @@
+package org.wbctransfer.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.wbctransfer.TestData;
+import org.wbctransfer.TinyModel;
+import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.ImageDecoder;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.util.Hashing;
+
+/** export, predict and explain end to end on a tiny trained model and real Raabin images. */
+class UseCommandsTest {
+
+    @TempDir
+    static Path shared;
+
+    @TempDir
+    Path tmp;
+
+    static Path run;
+    static Path bundle;
+    /** Two unseen images per class (one in a nested folder), a corrupt .jpg, a .txt and a hidden image. */
+    static Path images;
+    static List<Path> goodImages = new ArrayList<>();
+
+    @BeforeAll
+    static void trainAndExport() throws Exception {
+        run = TinyModel.train(shared);
+        bundle = shared.resolve("bundles/tiny");
+        WbcCliTest.Result r = WbcCliTest.run("export", run.toString(), "--out", bundle.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        images = shared.resolve("images");
+        for (String c : TestData.CLASSES) {
+            List<String> files = TestData.firstImages(c, 12);
+            Path dir = images.resolve(c.toLowerCase());
+            Files.createDirectories(dir.resolve("deeper"));
+            Path a = dir.resolve(Path.of(files.get(10)).getFileName());
+            Path b = dir.resolve("deeper").resolve(Path.of(files.get(11)).getFileName());
+            Files.copy(TestData.raabin().resolve(files.get(10)), a);
+            Files.copy(TestData.raabin().resolve(files.get(11)), b);
+            goodImages.add(a);
+            goodImages.add(b);
+        }
+        Files.write(images.resolve("corrupt.jpg"), new byte[] {(byte) 0xff, (byte) 0xd8, 1, 2, 3, 4, 5});
+        Files.writeString(images.resolve("notes.txt"), "not an image");
+        Files.copy(goodImages.get(0), images.resolve(".hidden.jpg"));
+    }
+
+    // --- export ---------------------------------------------------------------------------------
+
+    @Test
+    void exportMakesAStandaloneBundleWithEverythingAUserNeeds() throws Exception {
+        try (Classifier c = Classifier.load(bundle)) {
+            assertThat(c.metadata().classes()).isEqualTo(TestData.CLASSES);
+            assertThat(c.metadata().imageSize()).isEqualTo(64);
+            assertThat(c.metadata().normalization().mean()).hasSize(3);
+            assertThat(c.metadata().intendedUse()).contains("Not a medical device");
+        }
+        try (Stream<Path> s = Files.list(bundle)) {
+            assertThat(s.map(p -> p.getFileName().toString()).sorted().toList())
+                    .containsExactly("metadata.json", "weights.params");
+        }
+        JsonNode md = new ObjectMapper().readTree(bundle.resolve("metadata.json").toFile());
+        JsonNode runMetrics = new ObjectMapper().readTree(run.resolve("eval-test/metrics.json").toFile());
+        JsonNode m = md.path("metrics");
+        assertThat(m.path("testAccuracy").asDouble()).isCloseTo(runMetrics.path("accuracy").asDouble(), within(1e-12));
+        assertThat(m.path("testMacroF1").asDouble()).isCloseTo(runMetrics.path("macroF1").asDouble(), within(1e-12));
+        assertThat(m.path("testWeightedF1").isNumber()).isTrue();
+        assertThat(m.path("testImages").asInt()).isEqualTo(10);
+        assertThat(m.path("testPerClassF1").size()).isEqualTo(5);
+        for (JsonNode pc : runMetrics.path("perClass")) {
+            assertThat(m.path("testPerClassF1").path(pc.path("name").asText()).asDouble())
+                    .isCloseTo(pc.path("f1").asDouble(), within(1e-12));
+        }
+        assertThat(md.path("preprocessing").asText()).contains("centre-crop");
+        assertThat(md.path("training").path("imageSize").asInt()).isEqualTo(64);
+        assertThat(md.path("provenance").path("manifestSha256").asText()).isNotEmpty();
+        assertThat(md.path("export").path("weightsSha256").asText())
+                .isEqualTo(Hashing.sha256(bundle.resolve("weights.params")))
+                .isEqualTo(Hashing.sha256(run.resolve("model/weights.params")));
+        // No temp folders left beside the bundle.
+        try (Stream<Path> s = Files.list(bundle.getParent())) {
+            assertThat(s.map(p -> p.getFileName().toString()).toList()).containsExactly("tiny");
+        }
+    }
+
+    @Test
+    void exportRefusesANonEmptyTargetUnlessForced() throws Exception {
+        Path target = tmp.resolve("taken");
+        Files.createDirectories(target);
+        Files.writeString(target.resolve("keep.txt"), "mine");
+        WbcCliTest.Result r = WbcCliTest.run("export", run.toString(), "--out", target.toString());
+        assertThat(r.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+        assertThat(r.err().strip().lines().count()).isEqualTo(1);
+        assertThat(r.err()).startsWith("wbc: error: ").contains("not empty").contains("--force");
+        assertThat(target.resolve("keep.txt")).hasContent("mine");
+        assertThat(target.resolve("metadata.json")).doesNotExist();
+
+        WbcCliTest.Result forced = WbcCliTest.run("export", run.resolve("model").toString(), "--out", target.toString(), "--force");
+        assertThat(forced.code()).as(forced.err()).isZero();
+        assertThat(target.resolve("keep.txt")).doesNotExist();
+        try (Classifier c = Classifier.load(target)) {
+            assertThat(c.metadata().classes()).isEqualTo(TestData.CLASSES);
+        }
+        // Exporting over the run itself would delete the model being exported.
+        WbcCliTest.Result overRun = WbcCliTest.run("export", run.toString(), "--out", run.toString(), "--force");
+        assertThat(overRun.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+        assertThat(run.resolve("model/weights.params")).isRegularFile();
+        // Given the model/ folder itself, export still finds the run's eval-test/.
+        assertThat(Files.readString(target.resolve("metadata.json"))).contains("testPerClassF1");
+        try (Stream<Path> s = Files.list(tmp)) {
+            assertThat(s.map(p -> p.getFileName().toString()).toList()).containsExactly("taken");
+        }
+    }
+
+    // --- predict --------------------------------------------------------------------------------
+
+    @Test
+    void predictCsvHasOneRowPerGoodImageAndMatchesTheClassifier() throws Exception {
+        WbcCliTest.Result r = WbcCliTest.run("predict", bundle.toString(), images.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> lines = r.out().lines().toList();
+        assertThat(lines.get(0)).isEqualTo("file,predicted,probability,p_Basophil,p_Eosinophil,p_Lymphocyte,p_Monocyte,p_Neutrophil");
+        assertThat(lines).hasSize(1 + goodImages.size());
+        Map<String, float[]> rows = parseCsv(lines);
+        assertThat(rows.keySet()).containsExactlyInAnyOrderElementsOf(goodImages.stream().map(Path::toString).toList());
+        assertThat(r.out()).doesNotContain("corrupt.jpg").doesNotContain("notes.txt").doesNotContain(".hidden");
+        assertThat(r.err()).contains("wbc: warning: " + images.resolve("corrupt.jpg") + ": ");
+        assertThat(r.err().lines().filter(l -> l.startsWith("wbc: warning: ")).count()).isEqualTo(1);
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.split(",");
+            double sum = 0;
+            int best = 0;
+            for (int k = 0; k < 5; k++) {
+                double p = Double.parseDouble(f[3 + k]);
+                sum += p;
+                if (p > Double.parseDouble(f[3 + best])) {
+                    best = k;
+                }
+            }
+            assertThat(sum).isCloseTo(1.0, within(1e-4));
+            assertThat(f[1]).isEqualTo(TestData.CLASSES.get(best));
+            assertThat(f[2]).isEqualTo(f[3 + best]);
+        }
+        // The same numbers as the library on independently prepared input.
+        try (Classifier c = Classifier.load(bundle)) {
+            Augmenter plain = new Augmenter(Augmentation.none(), c.metadata().normalization(), 64);
+            for (Path img : goodImages) {
+                float[] x = new float[3 * 64 * 64];
+                plain.plain(ImageDecoder.decodeRgb(img, 64), x, 0);
+                float[] expected = c.probabilities(x, 1, 64)[0];
+                float[] got = rows.get(img.toString());
+                for (int k = 0; k < 5; k++) {
+                    assertThat(got[k]).as("%s p_%s", img, TestData.CLASSES.get(k)).isCloseTo(expected[k], within(1e-5f));
+                }
+            }
+        }
+    }
+
+    @Test
+    void predictJsonParsesAndAgreesWithCsvWhateverTheBatching() throws Exception {
+        Path json = tmp.resolve("out/predictions.json");
+        Path csv = tmp.resolve("predictions.csv");
+        WbcCliTest.Result r = WbcCliTest.run("predict", run.toString(), images.toString(), "--out", json.toString(),
+                "--batch", "3", "--no-progress");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).isEmpty();
+        assertThat(r.err()).contains("corrupt.jpg");
+        WbcCliTest.Result rc = WbcCliTest.run("predict", bundle.toString(), images.toString(), "--out", csv.toString(),
+                "--batch", "64", "--no-progress");
+        assertThat(rc.code()).as(rc.err()).isZero();
+        Map<String, float[]> fromCsv = parseCsv(Files.readAllLines(csv));
+
+        JsonNode doc = new ObjectMapper().readTree(json.toFile());
+        assertThat(doc.path("classes").size()).isEqualTo(5);
+        JsonNode preds = doc.path("predictions");
+        assertThat(preds.size()).isEqualTo(goodImages.size());
+        for (JsonNode p : preds) {
+            String file = p.path("file").asText();
+            assertThat(file).doesNotContain("corrupt");
+            double sum = 0;
+            float[] c = fromCsv.get(file);
+            assertThat(c).as(file).isNotNull();
+            for (int k = 0; k < 5; k++) {
+                double v = p.path("probabilities").path(TestData.CLASSES.get(k)).asDouble();
+                sum += v;
+                assertThat(v).isCloseTo(c[k], within(1e-5));
+            }
+            assertThat(sum).isCloseTo(1.0, within(1e-4));
+            assertThat(p.path("probability").asDouble())
+                    .isCloseTo(p.path("probabilities").path(p.path("predicted").asText()).asDouble(), within(1e-12));
+        }
+        try (Stream<Path> s = Files.list(json.getParent())) {
+            assertThat(s.map(p -> p.getFileName().toString()).toList()).containsExactly("predictions.json");
+        }
+    }
+
+    @Test
+    void predictWithNoReadableImageIsAUserErrorAndBadBundlesAreOneLineErrors() throws Exception {
+        WbcCliTest.Result none = WbcCliTest.run("predict", bundle.toString(), images.resolve("corrupt.jpg").toString(),
+                images.resolve("notes.txt").toString(), tmp.resolve("missing.jpg").toString(), "--no-progress");
+        assertThat(none.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+        assertThat(none.out()).isEmpty();
+        List<String> warnings = none.err().lines().filter(l -> l.startsWith("wbc: warning: ")).toList();
+        assertThat(warnings).hasSize(3);
+        assertThat(warnings.get(0)).startsWith("wbc: warning: " + tmp.resolve("missing.jpg") + ": ");
+        assertThat(none.err()).contains("notes.txt: ").contains("wbc: error: ");
+
+        WbcCliTest.Result missing = WbcCliTest.run("predict", tmp.resolve("nope").toString(), images.toString());
+        assertThat(missing.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+        assertThat(missing.err().strip().lines().count()).isEqualTo(1);
+        assertThat(missing.err()).contains("nope").contains("not found");
+
+        Files.createDirectories(tmp.resolve("empty"));
+        WbcCliTest.Result notBundle = WbcCliTest.run("explain", tmp.resolve("empty").toString(), goodImages.get(0).toString());
+        assertThat(notBundle.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+        assertThat(notBundle.err().strip().lines().count()).isEqualTo(1);
+        assertThat(notBundle.err()).contains("not a model bundle");
+
+        WbcCliTest.Result badOut = WbcCliTest.run("predict", bundle.toString(), images.toString(), "--out",
+                tmp.resolve("p.xlsx").toString());
+        assertThat(badOut.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+        assertThat(badOut.err()).contains(".csv or .json");
+    }
+
+    // --- explain --------------------------------------------------------------------------------
+
+    @Test
+    void explainWritesAnOverlayAndPrintsTheScoresPredictGives() throws Exception {
+        Path img = goodImages.get(5);
+        Path png = tmp.resolve("cam/overlay.png");
+        WbcCliTest.Result r = WbcCliTest.run("explain", bundle.toString(), img.toString(), "--out", png.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        BufferedImage overlay = ImageIO.read(png.toFile());
+        assertThat(overlay).isNotNull();
+        assertThat(overlay.getWidth()).isEqualTo(256);
+        assertThat(overlay.getHeight()).isEqualTo(256);
+
+        List<String> scoreLines = r.out().lines().filter(l -> l.startsWith("  ")).toList();
+        assertThat(scoreLines).hasSize(5);
+        Map<String, Double> scores = new HashMap<>();
+        double previous = Double.MAX_VALUE;
+        for (String l : scoreLines) {
+            String[] f = l.strip().split("\\s+");
+            double v = Double.parseDouble(f[1]);
+            assertThat(v).as("sorted descending").isLessThanOrEqualTo(previous);
+            previous = v;
+            scores.put(f[0], v);
+        }
+        assertThat(scores.keySet()).containsExactlyInAnyOrderElementsOf(TestData.CLASSES);
+
+        WbcCliTest.Result p = WbcCliTest.run("predict", bundle.toString(), img.toString(), "--no-progress");
+        assertThat(p.code()).as(p.err()).isZero();
+        float[] probs = parseCsv(p.out().lines().toList()).get(img.toString());
+        for (int k = 0; k < 5; k++) {
+            assertThat(scores.get(TestData.CLASSES.get(k))).isCloseTo(probs[k], within(1e-5));
+        }
+        String predicted = p.out().lines().toList().get(1).split(",")[1];
+        assertThat(r.out()).contains("predicted " + predicted).contains("Grad-CAM for " + predicted);
+
+        // An explicitly chosen class, matched case-insensitively.
+        Path png2 = tmp.resolve("basophil.png");
+        WbcCliTest.Result b = WbcCliTest.run("explain", bundle.toString(), img.toString(), "--out", png2.toString(),
+                "--class", "basophil", "--size", "128");
+        assertThat(b.code()).as(b.err()).isZero();
+        assertThat(b.out()).contains("Grad-CAM for Basophil");
+        assertThat(ImageIO.read(png2.toFile()).getWidth()).isEqualTo(128);
+    }
+
+    @Test
+    void explainRejectsMissingAndNonImagesAndUnknownClassesInOneLine() throws Exception {
+        for (String[] args : List.of(
+                new String[] {"explain", bundle.toString(), tmp.resolve("missing.png").toString()},
+                new String[] {"explain", bundle.toString(), images.resolve("notes.txt").toString()},
+                new String[] {"explain", bundle.toString(), images.resolve("corrupt.jpg").toString()},
+                new String[] {"explain", bundle.toString(), goodImages.get(0).toString(), "--class", "Platelet"},
+                new String[] {"explain", tmp.resolve("no-bundle").toString(), goodImages.get(0).toString()})) {
+            WbcCliTest.Result r = WbcCliTest.run(args);
+            assertThat(r.code()).as(String.join(" ", args)).isEqualTo(WbcCli.EXIT_USER_ERROR);
+            assertThat(r.err().strip().lines().count()).as(r.err()).isEqualTo(1);
+            assertThat(r.err()).startsWith("wbc: error: ");
+        }
+        assertThat(WbcCliTest.run("explain", bundle.toString(), images.resolve("notes.txt").toString()).err())
+                .contains("notes.txt: not a recognised image format");
+        assertThat(tmp.resolve("missing-gradcam.png")).doesNotExist();
+    }
+
+    @Test
+    void evaluateAcceptsABundleAndWritesBesideIt() throws Exception {
+        Path copy = tmp.resolve("b");
+        Files.createDirectories(copy);
+        for (String f : List.of("weights.params", "metadata.json")) {
+            Files.copy(bundle.resolve(f), copy.resolve(f));
+        }
+        WbcCliTest.Result r = WbcCliTest.run("evaluate", copy.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("macro avg").contains("10 images");
+        assertThat(tmp.resolve("b-eval-test/metrics.json")).isRegularFile();
+        // Same model, same test split: the metrics the bundle carries.
+        JsonNode m = new ObjectMapper().readTree(tmp.resolve("b-eval-test/metrics.json").toFile());
+        JsonNode md = new ObjectMapper().readTree(copy.resolve("metadata.json").toFile());
+        assertThat(m.path("accuracy").asDouble()).isCloseTo(md.path("metrics").path("testAccuracy").asDouble(), within(1e-12));
+        try (Stream<Path> s = Files.list(copy)) {
+            assertThat(s.map(p -> p.getFileName().toString()).sorted().toList())
+                    .containsExactly("metadata.json", "weights.params");
+        }
+    }
+
+    @Test
+    void everyNewCommandHasHelp() {
+        for (String c : List.of("export", "predict", "explain")) {
+            WbcCliTest.Result r = WbcCliTest.run(c, "--help");
+            assertThat(r.code()).isZero();
+            assertThat(r.out()).contains("Usage: wbc " + c);
+        }
+    }
+
+    /** file -> probabilities, from predict's CSV (header first). */
+    static Map<String, float[]> parseCsv(List<String> lines) {
+        Map<String, float[]> out = new HashMap<>();
+        for (String line : lines.subList(1, lines.size())) {
+            String[] f = line.split(",");
+            float[] p = new float[5];
+            for (int k = 0; k < 5; k++) {
+                p[k] = Float.parseFloat(f[3 + k]);
+            }
+            out.put(f[0], p);
+        }
+        return out;
+    }
+}
