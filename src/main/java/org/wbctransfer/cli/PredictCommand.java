@@ -1,11 +1,8 @@
 package org.wbctransfer.cli;
 
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -172,34 +169,7 @@ public final class PredictCommand implements Callable<Integer> {
     }
 
     private static void walk(Path root, List<Path> found) throws IOException {
-        List<Path> files = new ArrayList<>();
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                return !dir.equals(root) && hidden(dir) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                if (attrs.isRegularFile() && !hidden(file)
-                        && ImageFolder.IMAGE_EXTENSIONS.contains(ImageFolder.extension(file.getFileName().toString()))) {
-                    files.add(file);
-                }
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) {
-                warn(file, "cannot read (" + e.getMessage() + ")");
-                return FileVisitResult.CONTINUE;
-            }
-        });
-        files.sort(null);
-        found.addAll(files);
-    }
-
-    private static boolean hidden(Path p) {
-        return p.getFileName() != null && p.getFileName().toString().startsWith(".");
+        found.addAll(ImageFolder.findImages(root, (f, why) -> warn(f, "cannot read (" + why + ")")));
     }
 
     static void warn(Path file, String problem) {

@@ -112,6 +112,44 @@ public final class ImageFolder {
         return out;
     }
 
+    /**
+     * Image files anywhere under root, sorted; hidden files and folders are skipped and symbolic
+     * links are not followed (a link back up the tree would loop). An unreadable entry is passed
+     * to {@code onUnreadable} with the reason, and the walk goes on.
+     */
+    public static List<Path> findImages(Path root, java.util.function.BiConsumer<Path, String> onUnreadable)
+            throws IOException {
+        List<Path> out = new ArrayList<>();
+        Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
+            @Override
+            public java.nio.file.FileVisitResult preVisitDirectory(Path dir, java.nio.file.attribute.BasicFileAttributes a) {
+                return !dir.equals(root) && hidden(dir)
+                        ? java.nio.file.FileVisitResult.SKIP_SUBTREE : java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes a) {
+                // .DS_Store, editor swap files and our own temp files start with a dot.
+                if (a.isRegularFile() && !hidden(file) && IMAGE_EXTENSIONS.contains(extension(file.getFileName().toString()))) {
+                    out.add(file);
+                }
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) {
+                onUnreadable.accept(file, e.getMessage());
+                return java.nio.file.FileVisitResult.CONTINUE;
+            }
+        });
+        Collections.sort(out);
+        return out;
+    }
+
+    private static boolean hidden(Path p) {
+        return p.getFileName() != null && p.getFileName().toString().startsWith(".");
+    }
+
     /** Lower-case extension without the dot, or "" when there is none. */
     public static String extension(String fileName) {
         int dot = fileName.lastIndexOf('.');

@@ -1,11 +1,8 @@
 package org.wbctransfer.pretrain;
 
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -70,43 +67,19 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
     /** Image files under root, '/'-separated relative paths, sorted; hidden files and folders skipped. */
     static List<String> scan(Path root) throws IOException {
         List<String> out = new ArrayList<>();
-        // Symbolic links are not followed: a link back up the tree would otherwise loop.
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                return !dir.equals(root) && hidden(dir) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                // .DS_Store, editor swap files and our own temp files start with a dot.
-                if (attrs.isRegularFile() && !hidden(file)
-                        && ImageFolder.IMAGE_EXTENSIONS.contains(ImageFolder.extension(file.getFileName().toString()))) {
-                    StringBuilder rel = new StringBuilder();
-                    for (Path part : root.relativize(file)) {
-                        if (!rel.isEmpty()) {
-                            rel.append('/');
-                        }
-                        rel.append(part);
-                    }
-                    out.add(rel.toString());
+        // One unreadable subfolder should not stop pre-training on everything else.
+        for (Path file : ImageFolder.findImages(root, (f, why) -> LOG.warn("skipped {}: {}", f, why))) {
+            StringBuilder rel = new StringBuilder();
+            for (Path part : root.relativize(file)) {
+                if (!rel.isEmpty()) {
+                    rel.append('/');
                 }
-                return FileVisitResult.CONTINUE;
+                rel.append(part);
             }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) {
-                // One unreadable subfolder should not stop pre-training on everything else.
-                LOG.warn("skipped {}: {}", file, e.getMessage());
-                return FileVisitResult.CONTINUE;
-            }
-        });
+            out.add(rel.toString());
+        }
         Collections.sort(out);
         return out;
-    }
-
-    private static boolean hidden(Path p) {
-        return p.getFileName() != null && p.getFileName().toString().startsWith(".");
     }
 
     /** RGB bytes of every usable image, in sample order. */
