@@ -35,7 +35,7 @@ public record Recipe(String name, Integer imageSize, List<StageSpec> stages) {
         }
     }
 
-    public static final List<String> BUILT_IN = List.of("enhanced", "quick-enhanced", "tissue-only", "ssl-only", "autoencoder-only",
+    public static final List<String> BUILT_IN = List.of("enhanced", "quick-enhanced", "tissue-only", "ssl-only", "tissue-ssl", "autoencoder-only",
             "masks-only");
 
     /** Reads a recipe file, or a built-in recipe by name. */
