@@ -33,6 +33,10 @@ public final class EvaluateCommand implements Callable<Integer> {
             + " <run>/eval-test for the test split; for a bundle, beside it: <bundle>-eval-test, <bundle>-eval-<folder name>")
     Path out;
 
+    @Option(names = "--tta", description = "Test-time augmentation: average the eight flips and right-angle"
+            + " rotations of each image (8x slower). Reports go to eval-test-tta / eval-<folder>-tta.")
+    boolean tta;
+
     @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
     Path cacheDir;
 
@@ -49,12 +53,13 @@ public final class EvaluateCommand implements Callable<Integer> {
                 if (cfg == null) {
                     throw new UserException(modelDir + ": model records no training split; use --folder");
                 }
-                if (!bundle) {
+                if (!bundle && !tta) {
                     TrainCommand.evaluateTest(c, cfg, base);
                     return 0;
                 }
-                Path o = out != null ? out : beside(model, "-" + Evaluation.TEST_DIR);
-                Evaluation.Result r = Evaluation.testSplitTo(c, cfg, o);
+                String name = Evaluation.TEST_DIR + (tta ? "-tta" : "");
+                Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
+                Evaluation.Result r = Evaluation.testSplitTo(c, cfg, o, tta);
                 System.out.println(EvaluationReport.toText(r.metrics(), r.title()));
                 System.out.println("evaluation written to " + o);
                 return 0;
@@ -85,10 +90,11 @@ public final class EvaluateCommand implements Callable<Integer> {
             if (samples.isEmpty()) {
                 throw new UserException(folder + ": no readable images to evaluate");
             }
-            Evaluation.Result r = Evaluation.run(c, cache, samples);
-            String name = "eval-" + folder.toAbsolutePath().normalize().getFileName();
+            Evaluation.Result r = Evaluation.run(c, cache, samples, tta);
+            String name = "eval-" + folder.toAbsolutePath().normalize().getFileName() + (tta ? "-tta" : "");
             Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
-            String title = "ResNet-18 on " + folder + " (" + samples.size() + " images)";
+            String title = "ResNet-18 on " + folder + " (" + samples.size() + " images"
+                    + (tta ? ", 8-view test-time augmentation" : "") + ")";
             Evaluation.write(r, Evaluation.paths(cache, samples), o, title);
             System.out.println(EvaluationReport.toText(r.metrics(), title));
             System.out.println("evaluation written to " + o);

@@ -138,10 +138,8 @@ public final class TrainCommand implements Callable<Integer> {
         if (Files.exists(runDir.resolve(WbcTrainer.LAST))) {
             throw new UserException(runDir + ": run directory already holds a run; use --resume or another --run-dir");
         }
-        String initPath = null;
         if (init != null) {
             org.wbctransfer.model.BackboneBundle.readMetadata(init); // fail before anything is written
-            initPath = init.toAbsolutePath().normalize().toString();
         }
         Path m = manifest;
         if (m == null) {
@@ -153,20 +151,13 @@ public final class TrainCommand implements Callable<Integer> {
         if (jitter.length != 4) {
             throw new UserException("--jitter needs 4 comma-separated values (brightness,contrast,saturation,hue)");
         }
-        int e = epochs != null ? epochs : switch (sub) {
-            case "WBC_1" -> 100;
-            case "WBC_10" -> 60;
-            case "WBC_50" -> 30;
-            default -> 20;
-        };
-        double warm = warmupEpochs != null ? warmupEpochs : 0.05 * e;
         Augmentation aug = new Augmentation(!noFlip, rotation, scale, translate, jitter[0], jitter[1], jitter[2], jitter[3]);
-        double scale = backboneLrScale != null ? backboneLrScale : (init != null ? 0.1 : 1.0);
-        // Frozen stages stay frozen for the whole run unless an unfreeze epoch is given.
-        int unfreeze = freezeStages > 0 && unfreezeEpoch == 0 ? e : unfreezeEpoch;
-        return new TrainConfig(data.toAbsolutePath().normalize().toString(), m.toAbsolutePath().normalize().toString(),
-                sub, imageSize, batch, e, lr, weightDecay, warm, 0.01, seed, aug, valPercent, minValSubset,
-                !noClassWeights, cacheDir.toAbsolutePath().normalize().toString(), initPath, scale, freezeStages, unfreeze);
+        return TrainConfig.builder().setData(data, m).setSubset(sub).optImageSize(imageSize).optBatchSize(batch)
+                .optEpochs(epochs).optLearningRate(lr).optWeightDecay(weightDecay).optWarmupEpochs(warmupEpochs)
+                .optSeed(seed).optAugmentation(aug).optValidation(valPercent, minValSubset)
+                .optClassWeighted(!noClassWeights).optCacheDir(cacheDir)
+                .optInit(init, backboneLrScale)
+                .optFreeze(freezeStages, unfreezeEpoch).build();
     }
 
     /** The one time a model sees the test images: after training, with the chosen checkpoint. */

@@ -51,14 +51,20 @@ public final class Evaluation {
      * leaving the model's metadata alone (a bundle is not a run directory to record into).
      */
     public static Result testSplitTo(Classifier model, TrainConfig config, Path outDir) throws IOException {
+        return testSplitTo(model, config, outDir, false);
+    }
+
+    /** As above; {@code dihedral} averages over the eight flips and right-angle rotations. */
+    public static Result testSplitTo(Classifier model, TrainConfig config, Path outDir, boolean dihedral)
+            throws IOException {
         SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
         SplitData data = SplitData.open(Path.of(config.dataRoot()), m, config.imageSize(), Path.of(config.cacheDir()));
         List<String> skipped = new ArrayList<>();
         List<BatchLoader.Sample> samples = data.samples(m.test(), skipped);
         skipped.forEach(s -> LOG.warn("skipped {}", s));
         String title = "ResNet-18 " + config.subset() + " seed " + config.seed() + " on the test split ("
-                + samples.size() + " images)";
-        Result r = withTitle(run(model, data.cache(), samples), title);
+                + samples.size() + " images" + (dihedral ? ", 8-view test-time augmentation" : "") + ")";
+        Result r = withTitle(run(model, data.cache(), samples, dihedral), title);
         write(r, paths(data.cache(), samples), outDir, title);
         return r;
     }
@@ -68,11 +74,16 @@ public final class Evaluation {
     }
 
     public static Result run(Classifier classifier, ImageCache cache, List<BatchLoader.Sample> samples) {
+        return run(classifier, cache, samples, false);
+    }
+
+    public static Result run(Classifier classifier, ImageCache cache, List<BatchLoader.Sample> samples,
+            boolean dihedral) {
         int size = classifier.metadata().imageSize();
         Augmenter plain = new Augmenter(org.wbctransfer.data.Augmentation.none(), classifier.metadata().normalization(), size);
         float[][] probs;
         try (BatchLoader loader = new BatchLoader(cache, samples, plain, false, 64)) {
-            probs = classifier.predict(loader);
+            probs = classifier.predict(loader, dihedral);
         }
         int n = samples.size();
         int[] truth = new int[n];

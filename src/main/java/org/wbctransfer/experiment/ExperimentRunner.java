@@ -171,13 +171,12 @@ public final class ExperimentRunner {
 
     TrainConfig config(Plan p, String init) {
         ExperimentSpec.Arm a = p.arm();
-        double lr = a.lr() != null ? a.lr() : 1e-3;
-        double scale = a.backboneLrScale() != null ? a.backboneLrScale() : (init != null ? 0.1 : 1.0);
-        int freeze = a.freezeStages() != null ? a.freezeStages() : 0;
-        int unfreeze = a.unfreezeEpoch() != null ? a.unfreezeEpoch() : (freeze > 0 ? p.epochs() : 0);
-        return new TrainConfig(dataRoot().toAbsolutePath().normalize().toString(),
-                manifestPath().toAbsolutePath().normalize().toString(), p.subset(), spec.size(), spec.batchSize(),
-                p.epochs(), lr, 0.05, 0.05 * p.epochs(), 0.01, p.seed(), Augmentation.standard(), 10, 1000, true,
-                cacheDir.toAbsolutePath().normalize().toString(), init, scale, freeze, unfreeze);
+        return TrainConfig.builder().setData(dataRoot(), manifestPath()).setSubset(p.subset())
+                .optImageSize(spec.size()).optBatchSize(spec.batchSize()).optEpochs(p.epochs())
+                .optLearningRate(a.lr() != null ? a.lr() : 1e-3).optSeed(p.seed()).optCacheDir(cacheDir)
+                .optInit(init == null ? null : Path.of(init), a.backboneLrScale())
+                .optFreeze(a.freezeStages() != null ? a.freezeStages() : 0,
+                        a.unfreezeEpoch() != null ? a.unfreezeEpoch() : 0)
+                .build();
     }
 }

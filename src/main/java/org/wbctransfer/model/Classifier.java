@@ -95,11 +95,20 @@ public final class Classifier implements AutoCloseable {
 
     /** Class probabilities for every sample of the loader, in the loader's sample order. */
     public float[][] predict(BatchLoader loader) {
+        return predict(loader, false);
+    }
+
+    /**
+     * As {@link #predict(BatchLoader)}; with {@code dihedral} the softmax is averaged over the eight
+     * flips and right-angle rotations of each image. Cells have no up or left, and training already
+     * augments with exactly these views, so averaging them removes orientation noise at 8x the cost.
+     */
+    public float[][] predict(BatchLoader loader, boolean dihedral) {
         float[][] out = new float[loader.size()][];
         Iterator<Batch> it = loader.epoch(0, 0, false);
         while (it.hasNext()) {
             Batch b = it.next();
-            float[][] p = probabilities(b.images(), b.size(), b.imageSize());
+            float[][] p = probabilities(b.images(), b.size(), b.imageSize(), dihedral);
             for (int k = 0; k < b.size(); k++) {
                 out[b.samples()[k]] = p[k];
             }
@@ -109,11 +118,24 @@ public final class Classifier implements AutoCloseable {
 
     /** Softmax outputs for n normalized images laid out as NCHW floats. */
     public float[][] probabilities(float[] images, int n, int size) {
+        return probabilities(images, n, size, false);
+    }
+
+    public float[][] probabilities(float[] images, int n, int size, boolean dihedral) {
         int k = metadata.classes().size();
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
-            NDList out = block.forward(new ParameterStore(sub, false), new NDList(x), false);
-            float[] flat = out.singletonOrThrow().softmax(1).toFloatArray();
+            ParameterStore ps = new ParameterStore(sub, false);
+            NDArray probs = block.forward(ps, new NDList(x), false).singletonOrThrow().softmax(1);
+            if (dihedral) {
+                for (int view = 1; view < 8; view++) {
+                    NDArray v = view >= 4 ? x.flip(3) : x;
+                    v = v.rotate90(view % 4, new int[] {2, 3});
+                    probs = probs.add(block.forward(ps, new NDList(v), false).singletonOrThrow().softmax(1));
+                }
+                probs = probs.div(8f);
+            }
+            float[] flat = probs.toFloatArray();
             float[][] p = new float[n][k];
             for (int i = 0; i < n; i++) {
                 System.arraycopy(flat, i * k, p[i], 0, k);

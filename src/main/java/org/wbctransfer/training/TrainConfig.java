@@ -60,6 +60,149 @@ public record TrainConfig(
                 finalLrFraction, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, null, 1.0, 0, 0);
     }
 
+    /** Epochs when none are given: small subsets need more passes to see enough updates. */
+    public static int defaultEpochs(String subset) {
+        return switch (subset) {
+            case "WBC_1" -> 100;
+            case "WBC_10" -> 60;
+            case "WBC_50" -> 30;
+            default -> 20;
+        };
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * The one place that turns partial settings into a config, so the CLI and experiment files
+     * cannot drift apart in their defaults. {@code setX} are required, {@code optX} optional.
+     */
+    public static final class Builder {
+        private String dataRoot;
+        private String manifest;
+        private String subset;
+        private int imageSize = 64;
+        private int batchSize = 64;
+        private Integer epochs;
+        private double learningRate = 1e-3;
+        private double weightDecay = 0.05;
+        private Double warmupEpochs;
+        private long seed;
+        private Augmentation augmentation = Augmentation.standard();
+        private int valPercent = 10;
+        private int minValSubset = 1000;
+        private boolean classWeighted = true;
+        private String cacheDir = "target/wbc-cache";
+        private String init;
+        private Double backboneLrScale;
+        private int freezeStages;
+        private int unfreezeEpoch;
+
+        private Builder() {}
+
+        public Builder setData(java.nio.file.Path root, java.nio.file.Path manifestFile) {
+            this.dataRoot = root.toAbsolutePath().normalize().toString();
+            this.manifest = manifestFile.toAbsolutePath().normalize().toString();
+            return this;
+        }
+
+        public Builder setSubset(String subset) {
+            this.subset = subset;
+            return this;
+        }
+
+        public Builder optImageSize(int imageSize) {
+            this.imageSize = imageSize;
+            return this;
+        }
+
+        public Builder optBatchSize(int batchSize) {
+            this.batchSize = batchSize;
+            return this;
+        }
+
+        /** Null keeps the subset's default ({@link #defaultEpochs}). */
+        public Builder optEpochs(Integer epochs) {
+            this.epochs = epochs;
+            return this;
+        }
+
+        public Builder optLearningRate(double learningRate) {
+            this.learningRate = learningRate;
+            return this;
+        }
+
+        public Builder optWeightDecay(double weightDecay) {
+            this.weightDecay = weightDecay;
+            return this;
+        }
+
+        /** Null: 5 % of the epochs. */
+        public Builder optWarmupEpochs(Double warmupEpochs) {
+            this.warmupEpochs = warmupEpochs;
+            return this;
+        }
+
+        public Builder optSeed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        public Builder optAugmentation(Augmentation augmentation) {
+            this.augmentation = augmentation;
+            return this;
+        }
+
+        public Builder optValidation(int valPercent, int minValSubset) {
+            this.valPercent = valPercent;
+            this.minValSubset = minValSubset;
+            return this;
+        }
+
+        public Builder optClassWeighted(boolean classWeighted) {
+            this.classWeighted = classWeighted;
+            return this;
+        }
+
+        public Builder optCacheDir(java.nio.file.Path cacheDir) {
+            this.cacheDir = cacheDir.toAbsolutePath().normalize().toString();
+            return this;
+        }
+
+        /**
+         * Fine-tune from a backbone bundle. A null scale gives the backbone a tenth of the head's
+         * learning rate with a bundle (pre-trained features need gentler updates) and the same rate without.
+         */
+        public Builder optInit(java.nio.file.Path bundle, Double backboneLrScale) {
+            this.init = bundle == null ? null : bundle.toAbsolutePath().normalize().toString();
+            this.backboneLrScale = backboneLrScale;
+            return this;
+        }
+
+        /** A zero unfreeze epoch keeps frozen stages frozen for the whole run. */
+        public Builder optFreeze(int freezeStages, int unfreezeEpoch) {
+            this.freezeStages = freezeStages;
+            this.unfreezeEpoch = unfreezeEpoch;
+            return this;
+        }
+
+        public TrainConfig build() {
+            if (dataRoot == null || subset == null) {
+                throw new IllegalStateException("setData and setSubset are required");
+            }
+            int e = epochs != null ? epochs : defaultEpochs(subset);
+            double warm = warmupEpochs != null ? warmupEpochs : 0.05 * e;
+            double scale = backboneLrScale != null ? backboneLrScale : (init != null ? 0.1 : 1.0);
+            int unfreeze = freezeStages > 0 && unfreezeEpoch == 0 ? e : unfreezeEpoch;
+            TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, e, learningRate,
+                    weightDecay, warm, 0.01, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, init,
+                    scale, freezeStages, unfreeze);
+            c.validate();
+            return c;
+        }
+    }
+
     /** Configs written before fine-tuning existed read 0 here; that meant one learning rate. */
     public double effectiveBackboneLrScale() {
         return backboneLrScale > 0 ? backboneLrScale : 1.0;

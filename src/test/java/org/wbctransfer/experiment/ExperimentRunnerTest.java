@@ -30,10 +30,12 @@ class ExperimentRunnerTest {
                 && p.seed() == 1).findFirst().orElseThrow();
         assertThat(e.epochs()).isEqualTo(90); // 60 x the arm's 1.5 schedule
         assertThat(e.runDir()).isEqualTo(tmp.resolve("enhanced/WBC_10-seed1"));
-        TrainConfig c = r.config(e, "bundle");
+        TrainConfig c = r.config(e, tmp.resolve("bundle").toString());
         assertThat(c.learningRate()).isEqualTo(5e-4);
         assertThat(c.effectiveBackboneLrScale()).isEqualTo(1.0);
-        assertThat(c.init()).isEqualTo("bundle");
+        assertThat(c.init()).isEqualTo(tmp.resolve("bundle").toAbsolutePath().normalize().toString());
+        assertThat(c.warmupEpochs()).isEqualTo(4.5); // 5 % of 90
+        assertThat(c.unfreezeEpoch()).isZero();
         assertThat(r.pretrainDir("enhanced", 2)).isEqualTo(tmp.resolve("pretrain/enhanced-seed2"));
     }
 
