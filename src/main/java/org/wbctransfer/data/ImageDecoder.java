@@ -3,6 +3,7 @@ package org.wbctransfer.data;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,10 +22,31 @@ public final class ImageDecoder {
     /** Larger images are refused before their pixels are decoded (decompression bombs). */
     public static final long MAX_PIXELS = 64L * 1024 * 1024;
 
+    /** Why an input is not a usable image; a server answers each with a different status. */
+    public enum Problem {
+        /** No decoder recognises the content. */
+        NOT_AN_IMAGE,
+        /** The header claims more pixels than {@link #MAX_PIXELS}. */
+        TOO_LARGE,
+        /** A recognised format that cannot be read whole: empty, truncated, corrupt. */
+        UNREADABLE
+    }
+
     /** A file that is not a usable image. */
     public static final class BadImageException extends Exception {
+        private final Problem problem;
+
         public BadImageException(String message) {
+            this(Problem.UNREADABLE, message);
+        }
+
+        public BadImageException(Problem problem, String message) {
             super(message);
+            this.problem = problem;
+        }
+
+        public Problem problem() {
+            return problem;
         }
     }
 
@@ -44,13 +66,36 @@ public final class ImageDecoder {
         if (size == 0) {
             throw new BadImageException("empty file");
         }
-        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+        try {
+            return decode(ImageIO.createImageInputStream(file.toFile()), "file");
+        } catch (IOException e) {
+            throw new BadImageException("not a readable image (" + e.getMessage() + ")");
+        }
+    }
+
+    /**
+     * Decodes an image held in memory (an upload). The type is judged by the content (the
+     * decoders' magic-byte checks), never by a name, with the same limits as {@link #read(Path)}.
+     */
+    public static BufferedImage read(byte[] bytes) throws BadImageException {
+        if (bytes.length == 0) {
+            throw new BadImageException("empty image");
+        }
+        try {
+            return decode(ImageIO.createImageInputStream(new ByteArrayInputStream(bytes)), "image");
+        } catch (IOException e) {
+            throw new BadImageException("not a readable image (" + e.getMessage() + ")");
+        }
+    }
+
+    private static BufferedImage decode(ImageInputStream stream, String what) throws BadImageException {
+        try (ImageInputStream in = stream) {
             if (in == null) {
-                throw new BadImageException("cannot open file");
+                throw new BadImageException("cannot open " + what);
             }
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
-                throw new BadImageException("not a recognised image format");
+                throw new BadImageException(Problem.NOT_AN_IMAGE, "not a recognised image format");
             }
             ImageReader reader = readers.next();
             try {
@@ -58,7 +103,8 @@ public final class ImageDecoder {
                 long w = reader.getWidth(0);
                 long h = reader.getHeight(0);
                 if (w <= 0 || h <= 0 || w * h > MAX_PIXELS) {
-                    throw new BadImageException("image claims " + w + "x" + h + " pixels (limit "
+                    throw new BadImageException(w <= 0 || h <= 0 ? Problem.UNREADABLE : Problem.TOO_LARGE,
+                            "image claims " + w + "x" + h + " pixels (limit "
                             + MAX_PIXELS + " pixels); refused");
                 }
                 // The JPEG reader only warns about missing data and fills the rest with grey; such

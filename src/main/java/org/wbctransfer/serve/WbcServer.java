@@ -1,0 +1,280 @@
+package org.wbctransfer.serve;
+
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import jakarta.servlet.MultipartConfigElement;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.Part;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.wbctransfer.data.ImageDecoder;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.model.ModelMetadata;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+
+/**
+ * The HTTP face of a model bundle: {@code POST /api/predict} classifies one image,
+ * {@code GET /api/model} describes the model, {@code GET /} is a page to try it in a browser.
+ * The only content served besides JSON is the page itself, read once from the classpath; no route
+ * maps a request to a file.
+ */
+public final class WbcServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(WbcServer.class);
+
+    static final String PAGE = "/serve/index.html";
+    /** Room for multipart boundaries and part headers around an image of the maximum size. */
+    static final long MULTIPART_SLACK = 64 * 1024;
+    /** Requests that may wait for a worker; beyond this the server answers 503 at once. */
+    static final int QUEUE_PER_WORKER = 16;
+
+    private final Classifier classifier;
+    private final ServeOptions options;
+    private final InferencePool pool;
+    private final byte[] page;
+    private final Javalin app;
+    private boolean closed;
+
+    private WbcServer(Classifier classifier, ServeOptions options) {
+        this.classifier = classifier;
+        this.options = options;
+        this.page = readPage();
+        this.pool = new InferencePool(classifier, options.threads(), QUEUE_PER_WORKER * options.threads());
+        this.app = Javalin.create(config -> {
+            config.showJavalinBanner = false;
+            // Request threads mostly wait for a worker; a bound keeps a flood of connections from
+            // growing threads without limit (Jetty queues the rest).
+            config.jetty.threadPool = new QueuedThreadPool(Math.max(16, 4 * options.threads()), 4, 60_000);
+        });
+        app.get("/", ctx -> ctx.contentType("text/html; charset=utf-8")
+                // The page is self-contained: no scripts, styles or images from anywhere else.
+                .header("Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline';"
+                        + " img-src data:; connect-src 'self'")
+                .result(page));
+        app.get("/api/model", ctx -> json(ctx, 200, modelInfo()));
+        app.post("/api/predict", this::predict);
+        app.exception(ApiError.class, (e, ctx) -> json(ctx, e.status, Map.of("error", e.getMessage())));
+        app.exception(Exception.class, (e, ctx) -> {
+            LOG.error("request {} {} failed", ctx.method(), ctx.path(), e);
+            json(ctx, 500, Map.of("error", "internal error; see the server log"));
+        });
+        app.error(404, ctx -> json(ctx, 404, Map.of("error", "no such route: " + ctx.method() + " " + ctx.path())));
+        app.before(ctx -> ctx.header("X-Content-Type-Options", "nosniff"));
+    }
+
+    /** Starts serving; the caller keeps ownership of the classifier and closes it after this. */
+    public static WbcServer start(Classifier classifier, ServeOptions options) {
+        WbcServer s = new WbcServer(classifier, options);
+        try {
+            s.app.start(options.host(), options.port());
+        } catch (RuntimeException e) {
+            s.close();
+            throw new UserException("cannot listen on " + options.host() + ":" + options.port() + " (" + e.getMessage() + ")", e);
+        }
+        return s;
+    }
+
+    public int port() {
+        return app.port();
+    }
+
+    public String url() {
+        String host = options.host().contains(":") ? "[" + options.host() + "]" : options.host();
+        return "http://" + host + ":" + port() + "/";
+    }
+
+    private void predict(Context ctx) throws Exception {
+        boolean gradCam = flag(ctx, "gradcam");
+        Upload upload = readUpload(ctx);
+        InferencePool.Outcome o;
+        try {
+            o = pool.classify(upload.bytes(), gradCam);
+        } catch (ImageDecoder.BadImageException e) {
+            int status = switch (e.problem()) {
+                case NOT_AN_IMAGE -> 415;
+                case TOO_LARGE -> 413;
+                case UNREADABLE -> 422;
+            };
+            String hint = status == 415 ? "; send a JPEG, PNG, BMP, GIF or TIFF" : "";
+            throw new ApiError(status, upload.describe() + ": " + e.getMessage() + hint);
+        } catch (InferencePool.BusyException e) {
+            ctx.header("Retry-After", "1");
+            throw new ApiError(503, e.getMessage());
+        }
+        List<String> classes = classifier.metadata().classes();
+        Map<String, Object> probabilities = new LinkedHashMap<>();
+        for (int k = 0; k < classes.size(); k++) {
+            probabilities.put(classes.get(k), number(o.probabilities()[k]));
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("file", upload.name());
+        body.put("predicted", classes.get(o.predicted()));
+        body.put("probability", number(o.probabilities()[o.predicted()]));
+        body.put("probabilities", probabilities);
+        if (o.overlay() != null) {
+            body.put("gradcam", "data:image/png;base64," + Base64.getEncoder().encodeToString(png(o.overlay())));
+        }
+        json(ctx, 200, body);
+    }
+
+    /** The image of a request and the name it came with (null for a raw body without ?filename=). */
+    record Upload(String name, byte[] bytes) {
+        String describe() {
+            return name == null ? "upload" : name;
+        }
+    }
+
+    private Upload readUpload(Context ctx) throws IOException {
+        long limit = options.maxUploadBytes();
+        long declared = ctx.req().getContentLengthLong();
+        // Refused before reading: a client sending 'Expect: 100-continue' then sends nothing.
+        if (declared > limit + MULTIPART_SLACK) {
+            throw tooLarge(declared);
+        }
+        String type = ctx.contentType() == null ? "" : ctx.contentType().toLowerCase(Locale.ROOT);
+        if (type.startsWith("multipart/form-data")) {
+            return multipart(ctx, limit);
+        }
+        if (type.startsWith("image/") || type.startsWith("application/octet-stream")) {
+            byte[] body;
+            try (InputStream in = ctx.req().getInputStream()) {
+                body = in.readNBytes((int) limit + 1);
+            }
+            if (body.length > limit) {
+                throw tooLarge(declared); // unknown (-1) for a chunked body: only the first limit + 1 bytes were read
+            }
+            if (body.length == 0) {
+                throw new ApiError(400, "empty request body; send the image as the body or as multipart field 'image'");
+            }
+            return new Upload(ctx.queryParam("filename"), body);
+        }
+        if (declared == 0 || (declared < 0 && ctx.req().getInputStream().read() < 0)) {
+            throw new ApiError(400, "empty request; send the image as multipart/form-data field 'image' or as the body with an image/* content type");
+        }
+        throw new ApiError(415, "unsupported content type '" + (type.isEmpty() ? "none" : type)
+                + "'; send multipart/form-data with field 'image', or the image as the body with an image/* content type");
+    }
+
+    private Upload multipart(Context ctx, long limit) throws IOException {
+        // Parts up to the limit stay in memory: nothing an upload sends is written to disk.
+        ctx.req().setAttribute("org.eclipse.jetty.multipartConfig",
+                new MultipartConfigElement("", limit, limit + MULTIPART_SLACK, (int) limit + 1));
+        Part part;
+        try {
+            part = ctx.req().getPart("image");
+        } catch (IllegalStateException e) {
+            // Jetty's way of saying a part or the request went over the configured maximum
+            // ("... exceeds max filesize", "Request exceeds maxRequestSize"), among other faults.
+            if (String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT).contains("exceeds max")) {
+                throw tooLarge(ctx.req().getContentLengthLong());
+            }
+            throw new ApiError(400, "malformed multipart body (" + e.getMessage() + ")");
+        } catch (ServletException | IOException e) {
+            throw new ApiError(400, "malformed multipart body (" + e.getMessage() + ")");
+        }
+        if (part == null) {
+            throw new ApiError(400, "no form field 'image'; send the image as multipart field 'image'");
+        }
+        byte[] bytes;
+        try (InputStream in = part.getInputStream()) {
+            bytes = in.readAllBytes();
+        }
+        String name = part.getSubmittedFileName();
+        if (bytes.length == 0) {
+            throw new ApiError(400, "form field 'image' is empty" + (name == null || name.isEmpty() ? "" : " (" + name + ")"));
+        }
+        return new Upload(name == null || name.isEmpty() ? null : name, bytes);
+    }
+
+    private ApiError tooLarge(long bytes) {
+        String limit = String.format(Locale.ROOT, "%d bytes (%.1f MB)", options.maxUploadBytes(), options.maxUploadBytes() / 1e6);
+        return new ApiError(413, (bytes > 0 ? "upload of " + bytes + " bytes is too large" : "upload too large")
+                + "; the limit is " + limit + " per image");
+    }
+
+    private static boolean flag(Context ctx, String name) {
+        String v = ctx.queryParam(name);
+        if (v == null || v.equalsIgnoreCase("false") || v.equals("0")) {
+            return false;
+        }
+        if (v.isEmpty() || v.equalsIgnoreCase("true") || v.equals("1")) {
+            return true;
+        }
+        throw new ApiError(400, "?" + name + "= must be true or false, got '" + v + "'");
+    }
+
+    private Map<String, Object> modelInfo() {
+        ModelMetadata md = classifier.metadata();
+        Map<String, Object> info = new LinkedHashMap<>();
+        info.put("format", md.format());
+        info.put("architecture", md.architecture());
+        info.put("classes", md.classes());
+        info.put("inputSize", md.imageSize());
+        info.put("inputShape", md.inputShape());
+        info.put("normalization", md.normalization());
+        info.put("intendedUse", md.intendedUse() != null ? md.intendedUse() : ModelMetadata.INTENDED_USE);
+        info.put("metrics", md.metrics() != null ? md.metrics() : Map.of());
+        info.put("maxUploadBytes", options.maxUploadBytes());
+        return info;
+    }
+
+    /** A float as the shortest decimal that reads back as it, not its widened double's digits. */
+    private static double number(float v) {
+        return Double.parseDouble(Float.toString(v));
+    }
+
+    private static byte[] png(BufferedImage image) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            if (!ImageIO.write(image, "png", out)) {
+                throw new IllegalStateException("no PNG writer available");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static void json(Context ctx, int status, Object body) {
+        try {
+            ctx.status(status).contentType("application/json").result(Json.MAPPER.writeValueAsBytes(body));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static byte[] readPage() {
+        try (InputStream in = WbcServer.class.getResourceAsStream(PAGE)) {
+            if (in == null) {
+                throw new IllegalStateException(PAGE + " missing from the classpath");
+            }
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Stops listening, lets running predictions finish, then stops the workers. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        app.stop();
+        pool.close();
+    }
+}
