@@ -36,11 +36,25 @@ public final class Classifier implements AutoCloseable {
     private final Model model;
     private final SequentialBlock block;
     private final ModelMetadata metadata;
+    /** A channels-last copy of block used by {@link #probabilities}, or null (see {@link #useChannelsLast}). */
+    private SequentialBlock channelsLast;
 
     private Classifier(Model model, SequentialBlock block, ModelMetadata metadata) {
         this.model = model;
         this.block = block;
         this.metadata = metadata;
+    }
+
+    /**
+     * Runs {@link #probabilities} (and so {@link #predict}) on a channels-last copy of the
+     * weights with channels-last input: the same results (to float rounding), with fewer memory
+     * reorders in oneDNN's convolutions. Costs one more copy of the weights (about 45 MB).
+     */
+    public Classifier useChannelsLast() {
+        if (channelsLast == null) {
+            channelsLast = Formats.convertedCopy(block, metadata.classes().size(), Formats::channelsLast, false);
+        }
+        return this;
     }
 
     /** Wraps a block trained in this process; the classifier takes ownership of the model. */
@@ -86,7 +100,9 @@ public final class Classifier implements AutoCloseable {
     }
 
     public Classifier withMetadata(ModelMetadata md) {
-        return new Classifier(model, block, md);
+        Classifier c = new Classifier(model, block, md);
+        c.channelsLast = channelsLast;
+        return c;
     }
 
     public SequentialBlock block() {
@@ -112,7 +128,12 @@ public final class Classifier implements AutoCloseable {
         int k = metadata.classes().size();
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
-            NDList out = block.forward(new ParameterStore(sub, false), new NDList(x), false);
+            SequentialBlock net = block;
+            if (channelsLast != null) {
+                x = Formats.channelsLast(x);
+                net = channelsLast;
+            }
+            NDList out = net.forward(new ParameterStore(sub, false), new NDList(x), false);
             float[] flat = out.singletonOrThrow().softmax(1).toFloatArray();
             float[][] p = new float[n][k];
             for (int i = 0; i < n; i++) {
