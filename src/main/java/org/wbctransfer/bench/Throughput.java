@@ -25,6 +25,7 @@ import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.Normalization;
+import org.wbctransfer.model.Formats;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
 import org.wbctransfer.training.AdamW;
@@ -67,13 +68,38 @@ public final class Throughput {
         return n;
     }
 
+    /**
+     * Levers for the model measurements.
+     *
+     * @param channelsLast parameters and inputs in channels-last memory format (training and inference)
+     * @param fp16Infer inference on a float16 copy of the model with float16 input (bfloat16, the
+     *     useful one on CPUs, is not possible with DJL 0.36: see {@link Formats#float16})
+     */
+    public record ModelOptions(boolean channelsLast, boolean fp16Infer) {
+        public static final ModelOptions DEFAULT = new ModelOptions(false, false);
+    }
+
+    /** Untimed steps before the timed ones: max(2, steps / 5). The peer gets the same number. */
+    public static int warmup(int steps) {
+        return Math.max(2, steps / 5);
+    }
+
     /** Images/s of training steps and of inference at one size, after warm-up steps. */
     public static double[] model(int size, int batch, int steps) {
+        return model(size, batch, steps, ModelOptions.DEFAULT);
+    }
+
+    /** Images/s of training steps and of inference at one size, after warm-up steps: {train, infer}. */
+    public static double[] model(int size, int batch, int steps, ModelOptions opts) {
         try (Model model = Model.newInstance("bench")) {
             SequentialBlock block = ResNet18.classifier(5);
             model.setBlock(block);
             block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
             WeightInit.apply(block, 0);
+            if (opts.channelsLast()) {
+                block = Formats.convertedCopy(block, 5, Formats::channelsLast, true);
+                model.setBlock(block);
+            }
             AdamW opt = AdamW.builder().build();
             float[] data = new float[batch * 3 * size * size];
             Random r = new Random(0);
@@ -84,36 +110,48 @@ public final class Throughput {
             for (int i = 0; i < batch; i++) {
                 labels[i] = i % 5;
             }
+            Shape shape = new Shape(batch, 3, size, size);
             WeightedCrossEntropy loss = new WeightedCrossEntropy(new float[] {1, 1, 1, 1, 1});
+            int warm = warmup(steps);
             double train;
             try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(loss).optOptimizer(opt)
                     .optDevices(new Device[] {Device.cpu()}))) {
-                int warm = Math.max(2, steps / 5);
                 long t0 = 0;
-                for (int s = 0; s < warm + steps; s++) {
-                    if (s == warm) {
-                        t0 = System.nanoTime();
-                    }
-                    try (NDManager sub = trainer.getManager().newSubManager()) {
-                        NDArray x = sub.create(FloatBuffer.wrap(data), new Shape(batch, 3, size, size));
-                        try (GradientCollector gc = trainer.newGradientCollector()) {
-                            NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
-                            gc.backward(loss.evaluate(new NDList(sub.create(labels)), new NDList(logits)));
-                        }
-                        trainer.step();
-                    }
+            for (int s = 0; s < warm + steps; s++) {
+                if (s == warm) {
+                    t0 = System.nanoTime();
                 }
-                train = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
+                try (NDManager sub = trainer.getManager().newSubManager()) {
+                    NDArray x = sub.create(FloatBuffer.wrap(data), shape);
+                    if (opts.channelsLast()) {
+                        x = Formats.channelsLast(x);
+                    }
+                    try (GradientCollector gc = trainer.newGradientCollector()) {
+                        NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
+                        gc.backward(loss.evaluate(new NDList(sub.create(labels)), new NDList(logits)));
+                    }
+                    trainer.step();
+                }
             }
-            int warm = Math.max(2, steps / 5);
+            train = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
+            }
+            SequentialBlock net = opts.fp16Infer() ? Formats.convertedCopy(block, 5, Formats::float16, false) : block;
+            // DJL runs this without autograd (grad mode is on only inside a GradientCollector).
             long t0 = 0;
             for (int s = 0; s < warm + steps; s++) {
                 if (s == warm) {
                     t0 = System.nanoTime();
                 }
                 try (NDManager sub = model.getNDManager().newSubManager()) {
-                    NDArray x = sub.create(FloatBuffer.wrap(data), new Shape(batch, 3, size, size));
-                    block.forward(new ParameterStore(sub, false), new NDList(x), false).singletonOrThrow().toFloatArray();
+                    NDArray x = sub.create(FloatBuffer.wrap(data), shape);
+                    if (opts.channelsLast()) {
+                        x = Formats.channelsLast(x);
+                    }
+                    if (opts.fp16Infer()) {
+                        x = x.toType(DataType.FLOAT16, false);
+                    }
+                    NDArray y = net.forward(new ParameterStore(sub, false), new NDList(x), false).singletonOrThrow();
+                    y.toType(DataType.FLOAT32, false).toFloatArray();
                 }
             }
             double infer = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);

@@ -2,30 +2,43 @@ package org.wbctransfer.cli;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import org.wbctransfer.bench.PeerRunner;
+import org.wbctransfer.bench.SideBySide;
 import org.wbctransfer.bench.Throughput;
 import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.ImageFolder;
+import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code wbc bench}: throughput of the data pipeline, training steps and inference. */
+/** {@code wbc bench}: throughput of the data pipeline, training steps and inference, next to PyTorch's. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure images/s of the data pipeline (cache hit + augmentation + batching), training steps"
-                + " (forward, backward, AdamW) and inference, per image size, and the peak RSS.")
+        description = {"Measure images/s of the data pipeline (cache hit + augmentation + batching), training steps"
+                + " (forward, backward, AdamW) and inference, per image size, and the peak RSS.",
+                "Then, unless --no-peer, run the PyTorch peer (bench/peer.py with /usr/bin/python3; install it with"
+                + " bench/install-peer.sh) on the same sizes, batch, threads and steps, and print both side by side"
+                + " with the ratios ours / PyTorch."})
 public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--data", defaultValue = Defaults.DATA, description = "Images for the pipeline. Default: ${DEFAULT-VALUE}")
     Path data;
 
-    @Option(names = "--sizes", split = ",", defaultValue = "64,96,128", description = "Image sizes. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--sizes", split = ",", defaultValue = "64,96,128,224", description = "Image sizes. Default: ${DEFAULT-VALUE}")
     int[] sizes;
 
     @Option(names = "--batch", defaultValue = "64", description = "Batch size. Default: ${DEFAULT-VALUE}")
     int batch;
 
-    @Option(names = "--steps", defaultValue = "20", description = "Timed steps per measurement. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--steps", defaultValue = "20",
+            description = "Timed steps per measurement, after max(2, steps/5) warm-up steps. Default: ${DEFAULT-VALUE}")
     int steps;
 
     @Option(names = "--pipeline-images", defaultValue = "4096", description = "Images per pipeline epoch. Default: ${DEFAULT-VALUE}")
@@ -34,21 +47,156 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
     Path cacheDir;
 
+    @Option(names = "--peer", negatable = true,
+            description = "Run the PyTorch peer after ours (--no-peer: skip it). Default: when bench/peer.py and"
+                    + " a python with torch and torchvision exist")
+    Boolean peer;
+
+    @Option(names = "--peer-script", description = "The peer script. Default: bench/peer.py of the project")
+    Path peerScript;
+
+    @Option(names = "--python", description = "Python for the peer. Default: ${DEFAULT-VALUE}")
+    Path python = PeerRunner.DEFAULT_PYTHON;
+
+    @Option(names = "--peer-arg", description = "Extra argument for the peer, repeatable (e.g. --peer-arg=--bf16-infer"
+            + " for PyTorch's bfloat16 inference)")
+    List<String> peerArgs = new ArrayList<>();
+
+    @Option(names = "--channels-last", description = "Lever: channels-last memory format for model and input"
+            + " (training and inference; the peer too)")
+    boolean channelsLast;
+
+    @Option(names = "--fp16-infer", description = "Lever: inference on a float16 copy of the model (slow on CPUs"
+            + " without AVX512-FP16; bfloat16 is not possible with DJL 0.36). The peer stays at float32")
+    boolean fp16Infer;
+
+    @Option(names = "--out", description = "Also write the results: Markdown for *.md, else JSON (atomic write)")
+    Path out;
+
     @Override
     public Integer call() throws Exception {
+        if (batch < 2 || steps < 1 || pipelineImages < 2 || sizes.length == 0) {
+            throw new UserException("need --batch >= 2, --steps >= 1, --pipeline-images >= 2 and at least one size");
+        }
+        for (int s : sizes) {
+            if (s < 32) {
+                throw new UserException("image sizes must be at least 32, got " + s);
+            }
+        }
+        boolean auto = peer == null;
+        boolean wantPeer = auto || peer;
+        Path script = peerScript != null ? peerScript : PeerRunner.defaultScript();
+        if (wantPeer) {
+            String why = PeerRunner.unavailable(python, script);
+            if (why != null) {
+                if (!auto) {
+                    throw new UserException("cannot run the PyTorch peer: " + why);
+                }
+                System.err.println("wbc: PyTorch peer skipped: " + why);
+                wantPeer = false;
+            }
+        }
+
+        int threads = threads();
+        Throughput.ModelOptions opts = new Throughput.ModelOptions(channelsLast, fp16Infer);
         ImageFolder folder = ImageFolder.scan(data);
         List<String> paths = new ArrayList<>();
         folder.items().forEach(i -> paths.add(i.relativePath()));
-        System.out.printf("%-6s %6s %14s %14s %14s %12s%n", "size", "batch", "pipeline img/s", "train img/s",
-                "infer img/s", "pipe/train");
+        System.out.printf("%-6s %6s %14s %14s %14s %12s %10s%n", "size", "batch", "pipeline img/s", "train img/s",
+                "infer img/s", "pipe/train", "RSS MiB");
+        List<SideBySide.Ours> ours = new ArrayList<>();
+        Map<Integer, Path> cacheFiles = new LinkedHashMap<>();
         for (int size : sizes) {
             ImageCache cache = ImageCache.open(data, paths, size, cacheDir);
+            cacheFiles.put(size, ImageCache.file(data, paths, size, cacheDir));
             double pipe = Throughput.pipeline(cache, batch, pipelineImages);
-            double[] m = Throughput.model(size, batch, steps);
-            System.out.printf("%-6d %6d %14.0f %14.1f %14.1f %11.1fx%n", size, batch, pipe, m[0], m[1], pipe / m[0]);
+            cache = null; // only the pipeline needs the images
+            double[] m = Throughput.model(size, batch, steps, opts);
+            double rss = Throughput.peakRssMiB();
+            ours.add(new SideBySide.Ours(size, batch, pipe, m[0], m[1], rss));
+            System.out.printf("%-6d %6d %14.0f %14.1f %14.1f %11.1fx %10.0f%n", size, batch, pipe, m[0], m[1],
+                    pipe / m[0], rss);
         }
-        System.out.printf("threads %s, peak RSS %.0f MiB%n", System.getProperty("ai.djl.pytorch.num_threads", "default"),
-                Throughput.peakRssMiB());
+        System.out.printf("threads %d, peak RSS %.0f MiB%s%n", threads, Throughput.peakRssMiB(), levers());
+
+        SideBySide.Peer peerResult = null;
+        if (wantPeer) {
+            List<String> cmd = PeerRunner.command(python, script, sizes, batch, steps, Throughput.warmup(steps), threads,
+                    pipelineImages, cacheFiles, channelsLast, peerArgs);
+            System.out.println();
+            System.out.println("PyTorch peer: " + String.join(" ", cmd));
+            try {
+                peerResult = SideBySide.parsePeer(PeerRunner.run(cmd));
+            } catch (java.io.IOException | IllegalArgumentException e) {
+                if (!auto) {
+                    throw new UserException("PyTorch peer failed: " + e.getMessage(), e);
+                }
+                System.err.println("wbc: PyTorch peer failed, showing ours only: " + e.getMessage());
+            }
+        }
+        SideBySide table = new SideBySide(ours, peerResult, settings(threads));
+        if (peerResult != null) {
+            System.out.println();
+            System.out.print(table.text());
+        } else if (table.targetLine() != null) {
+            System.out.println(table.targetLine());
+        }
+        if (out != null) {
+            String name = out.getFileName().toString().toLowerCase(Locale.ROOT);
+            AtomicFiles.writeString(out, name.endsWith(".md") ? table.markdown()
+                    : Json.MAPPER.writeValueAsString(table.json()) + "\n");
+            System.err.println("wbc: results written to " + out);
+        }
         return 0;
+    }
+
+    private static int threads() {
+        String t = System.getProperty("ai.djl.pytorch.num_threads");
+        try {
+            return t == null ? Runtime.getRuntime().availableProcessors() : Integer.parseInt(t.trim());
+        } catch (NumberFormatException e) {
+            return Runtime.getRuntime().availableProcessors();
+        }
+    }
+
+    private String levers() {
+        List<String> l = new ArrayList<>();
+        if (channelsLast) {
+            l.add("channels-last");
+        }
+        if (fp16Infer) {
+            l.add("fp16 inference");
+        }
+        return l.isEmpty() ? "" : ", levers: " + String.join(", ", l);
+    }
+
+    private Map<String, Object> settings(int threads) {
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("sizes", Arrays.stream(sizes).boxed().toList());
+        s.put("batch", batch);
+        s.put("steps", steps);
+        s.put("warmup", Throughput.warmup(steps));
+        s.put("threads", threads);
+        s.put("interop_threads", 1);
+        s.put("pipeline_images", pipelineImages);
+        s.put("channels_last", channelsLast);
+        s.put("fp16_infer", fp16Infer);
+        s.put("malloc", mallocSetting());
+        s.put("data", data.toString());
+        return s;
+    }
+
+    /** Allocator settings in force (LD_PRELOAD, MALLOC_ARENA_MAX), recorded with the results. */
+    static String mallocSetting() {
+        String preload = System.getenv("LD_PRELOAD");
+        String arenas = System.getenv("MALLOC_ARENA_MAX");
+        List<String> l = new ArrayList<>();
+        if (preload != null && !preload.isBlank()) {
+            l.add("LD_PRELOAD=" + preload);
+        }
+        if (arenas != null && !arenas.isBlank()) {
+            l.add("MALLOC_ARENA_MAX=" + arenas);
+        }
+        return l.isEmpty() ? "glibc default" : String.join(" ", l);
     }
 }

@@ -47,6 +47,10 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar")
     boolean noProgress;
 
+    @Option(names = "--channels-last", description = "Run the model in channels-last memory format (same results;"
+            + " may be faster on CPU: measure with 'wbc bench --channels-last')")
+    boolean channelsLast;
+
     /** One classified image. */
     record Prediction(String file, int predicted, float[] probabilities) {}
 
@@ -66,6 +70,9 @@ public final class PredictCommand implements Callable<Integer> {
             json = ext.equals("json");
         }
         try (Classifier c = ModelDirs.load(model)) {
+            if (channelsLast) {
+                c.useChannelsLast();
+            }
             ModelInput input = new ModelInput(c.metadata());
             List<Path> files = collect(inputs);
             if (files.isEmpty()) {

@@ -61,8 +61,7 @@ public final class ImageCache {
      * @param cacheDir where cache files live; never inside the read-only dataset folder
      */
     public static ImageCache open(Path root, List<String> relativePaths, int size, Path cacheDir) throws IOException {
-        String key = key(root, relativePaths, size);
-        Path file = cacheDir.resolve("images-" + size + "px-" + key.substring(0, 16) + ".bin");
+        Path file = file(root, relativePaths, size, cacheDir);
         if (Files.isRegularFile(file)) {
             try {
                 ImageCache c = load(file, relativePaths, size);
@@ -76,6 +75,12 @@ public final class ImageCache {
         AtomicFiles.write(file, tmp -> c.store(tmp));
         LOG.info("image cache written: {}", file);
         return c;
+    }
+
+    /** The cache file that {@link #open} reads or writes for these images and size. */
+    public static Path file(Path root, List<String> relativePaths, int size, Path cacheDir) throws IOException {
+        String key = key(root, relativePaths, size);
+        return cacheDir.resolve("images-" + size + "px-" + key.substring(0, 16) + ".bin");
     }
 
     static String key(Path root, List<String> relativePaths, int size) throws IOException {

@@ -36,11 +36,25 @@ public final class Classifier implements AutoCloseable {
     private final Model model;
     private final SequentialBlock block;
     private final ModelMetadata metadata;
+    /** A channels-last copy of block used by {@link #probabilities}, or null (see {@link #useChannelsLast}). */
+    private SequentialBlock channelsLast;
 
     private Classifier(Model model, SequentialBlock block, ModelMetadata metadata) {
         this.model = model;
         this.block = block;
         this.metadata = metadata;
+    }
+
+    /**
+     * Runs {@link #probabilities} (and so {@link #predict}) on a channels-last copy of the
+     * weights with channels-last input: the same results (to float rounding), with fewer memory
+     * reorders in oneDNN's convolutions. Costs one more copy of the weights (about 45 MB).
+     */
+    public Classifier useChannelsLast() {
+        if (channelsLast == null) {
+            channelsLast = Formats.convertedCopy(block, metadata.classes().size(), Formats::channelsLast, false);
+        }
+        return this;
     }
 
     /** Wraps a block trained in this process; the classifier takes ownership of the model. */
@@ -86,7 +100,9 @@ public final class Classifier implements AutoCloseable {
     }
 
     public Classifier withMetadata(ModelMetadata md) {
-        return new Classifier(model, block, md);
+        Classifier c = new Classifier(model, block, md);
+        c.channelsLast = channelsLast;
+        return c;
     }
 
     public SequentialBlock block() {
@@ -125,13 +141,13 @@ public final class Classifier implements AutoCloseable {
         int k = metadata.classes().size();
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
+            SequentialBlock net = channelsLast != null ? channelsLast : block;
             ParameterStore ps = new ParameterStore(sub, false);
-            NDArray probs = block.forward(ps, new NDList(x), false).singletonOrThrow().softmax(1);
+            NDArray probs = forward(net, ps, x).softmax(1);
             if (dihedral) {
                 for (int view = 1; view < 8; view++) {
                     NDArray v = view >= 4 ? x.flip(3) : x;
-                    v = v.rotate90(view % 4, new int[] {2, 3});
-                    probs = probs.add(block.forward(ps, new NDList(v), false).singletonOrThrow().softmax(1));
+                    probs = probs.add(forward(net, ps, v.rotate90(view % 4, new int[] {2, 3})).softmax(1));
                 }
                 probs = probs.div(8f);
             }
@@ -142,6 +158,11 @@ public final class Classifier implements AutoCloseable {
             }
             return p;
         }
+    }
+
+    private NDArray forward(SequentialBlock net, ParameterStore ps, NDArray x) {
+        NDArray in = net == block ? x : Formats.channelsLast(x);
+        return net.forward(ps, new NDList(in), false).singletonOrThrow();
     }
 
     @Override

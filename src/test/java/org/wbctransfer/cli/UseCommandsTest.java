@@ -213,6 +213,26 @@ class UseCommandsTest {
     }
 
     @Test
+    void predictWithChannelsLastGivesTheSameProbabilities() throws Exception {
+        Path plain = tmp.resolve("plain.csv");
+        Path cl = tmp.resolve("cl.csv");
+        WbcCliTest.Result a = WbcCliTest.run("predict", bundle.toString(), images.toString(), "--out", plain.toString(),
+                "--no-progress");
+        WbcCliTest.Result b = WbcCliTest.run("predict", bundle.toString(), images.toString(), "--out", cl.toString(),
+                "--no-progress", "--channels-last");
+        assertThat(a.code()).as(a.err()).isZero();
+        assertThat(b.code()).as(b.err()).isZero();
+        Map<String, float[]> want = parseCsv(Files.readAllLines(plain));
+        Map<String, float[]> got = parseCsv(Files.readAllLines(cl));
+        assertThat(got.keySet()).isEqualTo(want.keySet());
+        for (Map.Entry<String, float[]> e : want.entrySet()) {
+            for (int k = 0; k < 5; k++) {
+                assertThat(got.get(e.getKey())[k]).as(e.getKey()).isCloseTo(e.getValue()[k], within(1e-4f));
+            }
+        }
+    }
+
+    @Test
     void predictWithNoReadableImageIsAUserErrorAndBadBundlesAreOneLineErrors() throws Exception {
         WbcCliTest.Result none = WbcCliTest.run("predict", bundle.toString(), images.resolve("corrupt.jpg").toString(),
                 images.resolve("notes.txt").toString(), tmp.resolve("missing.jpg").toString(), "--no-progress");
