@@ -14,13 +14,16 @@ import org.wbctransfer.model.Classifier;
 import org.wbctransfer.training.TrainConfig;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code wbc evaluate}: metrics of a trained model on its test split or on any labelled folder. */
 @Command(name = "evaluate", mixinStandardHelpOptions = true,
         description = "Evaluate a model (run directory or model directory) on the test split of its manifest, or on"
-                + " another class-per-folder test set whose class names match (case-insensitively).")
+                + " another class-per-folder test set whose class names match (case-insensitively). Images that cannot"
+                + " be read and class folders the model does not know are skipped with a warning and listed in"
+                + " skipped.txt in the output folder (--strict: an error).")
 public final class EvaluateCommand implements Callable<Integer> {
 
     @Parameters(index = "0", description = "Run directory (from 'wbc train') or model bundle ('wbc export')")
@@ -40,6 +43,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
     Path cacheDir;
 
+    @Mixin
+    StrictOption strictOption;
+
     @Override
     public Integer call() throws Exception {
         Path modelDir = ModelDirs.resolve(model);
@@ -54,35 +60,57 @@ public final class EvaluateCommand implements Callable<Integer> {
                     throw new UserException(modelDir + ": model records no training split; use --folder");
                 }
                 if (!bundle && !tta) {
-                    TrainCommand.evaluateTest(c, cfg, base);
+                    TrainCommand.evaluateTest(c, cfg, base, strictOption.strict);
                     return 0;
                 }
                 String name = Evaluation.TEST_DIR + (tta ? "-tta" : "");
                 Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
-                Evaluation.Result r = Evaluation.testSplitTo(c, cfg, o, tta);
+                Evaluation.Result r = Evaluation.testSplitTo(c, cfg, o, strictOption.strict, tta);
                 System.out.println(EvaluationReport.toText(r.metrics(), r.title()));
                 System.out.println("evaluation written to " + o);
                 return 0;
             }
-            ImageFolder f = ImageFolder.scan(folder);
-            f.warnings().forEach(w -> System.err.println("wbc: warning: " + w));
+            boolean strict = strictOption.strict;
+            ImageFolder f = ImageFolder.scan(folder, strict);
+            f.warnings().forEach(StrictOption::warn);
+            List<String> skipped = new ArrayList<>();
+            f.skipped().forEach(s -> skipped.add(folder.resolve(s.relativePath()) + ": " + s.problem()));
             List<String> classes = c.metadata().classes();
             List<String> paths = new ArrayList<>();
             List<Integer> labels = new ArrayList<>();
+            for (String cls : f.classNames()) {
+                if (indexIgnoreCase(classes, cls) < 0) {
+                    long n = f.items().stream().filter(it -> it.className().equals(cls)).count();
+                    String problem = "class '" + cls + "' is not one of the model's classes " + classes;
+                    if (strict) {
+                        throw new UserException(folder.resolve(cls) + ": " + problem);
+                    }
+                    StrictOption.warn(folder.resolve(cls) + ": " + problem + "; its " + n + " image(s) skipped");
+                }
+            }
             for (ImageFolder.Item it : f.items()) {
                 int label = indexIgnoreCase(classes, it.className());
                 if (label < 0) {
-                    throw new UserException(folder.resolve(it.className()) + ": class '" + it.className()
-                            + "' is not one of the model's classes " + classes);
+                    skipped.add(folder.resolve(it.relativePath()) + ": class '" + it.className() + "' unknown to the model");
+                    continue;
                 }
                 paths.add(it.relativePath());
                 labels.add(label);
+            }
+            if (paths.isEmpty()) {
+                throw new UserException(folder + ": none of the class folders " + f.classNames()
+                        + " is one of the model's classes " + classes);
             }
             ImageCache cache = ImageCache.open(folder, paths, c.metadata().imageSize(), cacheDir);
             List<BatchLoader.Sample> samples = new ArrayList<>();
             for (int i = 0; i < paths.size(); i++) {
                 if (cache.pixels(i) == null) {
-                    System.err.println("wbc: warning: skipped " + folder.resolve(paths.get(i)) + ": " + cache.problem(i));
+                    String line = folder.resolve(paths.get(i)) + ": " + cache.problem(i);
+                    if (strict) {
+                        throw new UserException(line);
+                    }
+                    StrictOption.warn(line + "; skipped");
+                    skipped.add(line);
                 } else {
                     samples.add(new BatchLoader.Sample(i, labels.get(i)));
                 }
@@ -94,8 +122,9 @@ public final class EvaluateCommand implements Callable<Integer> {
             String name = "eval-" + folder.toAbsolutePath().normalize().getFileName() + (tta ? "-tta" : "");
             Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
             String title = "ResNet-18 on " + folder + " (" + samples.size() + " images"
-                    + (tta ? ", 8-view test-time augmentation" : "") + ")";
-            Evaluation.write(r, Evaluation.paths(cache, samples), o, title);
+                    + (tta ? ", 8-view test-time augmentation" : "")
+                    + (skipped.isEmpty() ? "" : ", " + skipped.size() + " file(s) skipped") + ")";
+            Evaluation.write(r, Evaluation.paths(cache, samples), skipped, o, title);
             System.out.println(EvaluationReport.toText(r.metrics(), title));
             System.out.println("evaluation written to " + o);
         }

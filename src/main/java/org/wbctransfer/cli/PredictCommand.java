@@ -23,13 +23,15 @@ import org.wbctransfer.util.AtomicFiles;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code wbc predict}: class probabilities for image files and folders of images. */
 @Command(name = "predict", mixinStandardHelpOptions = true,
         description = "Classify images with a model bundle. Folders are searched recursively for image files"
-                + " (hidden files skipped). Unreadable images are reported on stderr and left out.")
+                + " (hidden files skipped). Unreadable images are reported on stderr and left out (listed under"
+                + " \"skipped\" in JSON output); --strict stops at the first one instead.")
 public final class PredictCommand implements Callable<Integer> {
 
     @Parameters(index = "0", description = "Model bundle (from 'wbc export') or run directory")
@@ -50,6 +52,12 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--channels-last", description = "Run the model in channels-last memory format (same results;"
             + " may be faster on CPU: measure with 'wbc bench --channels-last')")
     boolean channelsLast;
+
+    @Mixin
+    StrictOption strictOption = new StrictOption();
+
+    /** Inputs left out, in the order met. */
+    private final List<Skipped> skipped = new ArrayList<>();
 
     /** One classified image. */
     record Prediction(String file, int predicted, float[] probabilities) {}
@@ -74,7 +82,7 @@ public final class PredictCommand implements Callable<Integer> {
                 c.useChannelsLast();
             }
             ModelInput input = new ModelInput(c.metadata());
-            List<Path> files = collect(inputs);
+            List<Path> files = collect(inputs, this::skip);
             if (files.isEmpty()) {
                 throw new UserException("no image files found in " + inputs);
             }
@@ -87,7 +95,7 @@ public final class PredictCommand implements Callable<Integer> {
                 System.out.print(csv(classes, predictions));
                 System.out.flush();
             } else if (json) {
-                Json.write(out, json(model, classes, predictions));
+                Json.write(out, json(model, classes, predictions, skipped));
             } else {
                 AtomicFiles.writeString(out, csv(classes, predictions));
             }
@@ -113,6 +121,10 @@ public final class PredictCommand implements Callable<Integer> {
                     input.normalize(input.decode(f), buf, names.size() * per);
                     names.add(f.toString());
                 } catch (ImageDecoder.BadImageException e) {
+                    if (strictOption.strict) {
+                        throw new UserException(f + ": " + e.getMessage());
+                    }
+                    skipped.add(new Skipped(f, e.getMessage()));
                     if (bar == null) {
                         warn(f, e.getMessage());
                     } else {
@@ -148,21 +160,30 @@ public final class PredictCommand implements Callable<Integer> {
         names.clear();
     }
 
+    /** A missing or unreadable input: a warning and an entry in the record, or with --strict an error. */
+    private void skip(Path file, String problem) {
+        if (strictOption.strict) {
+            throw new UserException(file + ": " + problem);
+        }
+        skipped.add(new Skipped(file, problem));
+        warn(file, problem);
+    }
+
     /**
      * Files in argument order, each folder's images in sorted order, duplicates dropped. A missing
      * path is a warning like an unreadable image, so one typo does not throw away a long batch.
      */
-    static List<Path> collect(List<Path> inputs) throws IOException {
+    static List<Path> collect(List<Path> inputs, java.util.function.BiConsumer<Path, String> onProblem) throws IOException {
         Set<Path> seen = new LinkedHashSet<>();
         List<Path> out = new ArrayList<>();
         for (Path in : inputs) {
             if (!Files.exists(in)) {
-                warn(in, "file not found");
+                onProblem.accept(in, "file not found");
                 continue;
             }
             List<Path> found = new ArrayList<>();
             if (Files.isDirectory(in)) {
-                walk(in, found);
+                found.addAll(ImageFolder.findImages(in, (f, why) -> onProblem.accept(f, "cannot read (" + why + ")")));
             } else {
                 found.add(in); // named explicitly: let the decoder judge the content, whatever the extension
             }
@@ -173,10 +194,6 @@ public final class PredictCommand implements Callable<Integer> {
             }
         }
         return out;
-    }
-
-    private static void walk(Path root, List<Path> found) throws IOException {
-        found.addAll(ImageFolder.findImages(root, (f, why) -> warn(f, "cannot read (" + why + ")")));
     }
 
     static void warn(Path file, String problem) {
@@ -198,7 +215,8 @@ public final class PredictCommand implements Callable<Integer> {
         return sb.toString();
     }
 
-    private static Map<String, Object> json(Path model, List<String> classes, List<Prediction> predictions) {
+    private static Map<String, Object> json(Path model, List<String> classes, List<Prediction> predictions,
+            List<Skipped> skipped) {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (Prediction p : predictions) {
             Map<String, Object> probs = new LinkedHashMap<>();
@@ -216,6 +234,14 @@ public final class PredictCommand implements Callable<Integer> {
         doc.put("model", model.toAbsolutePath().normalize().toString());
         doc.put("classes", classes);
         doc.put("predictions", rows);
+        List<Map<String, Object>> left = new ArrayList<>();
+        for (Skipped s : skipped) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("file", s.file().toString());
+            row.put("problem", s.problem());
+            left.add(row);
+        }
+        doc.put("skipped", left);
         return doc;
     }
 

@@ -5,6 +5,7 @@ import java.util.concurrent.Callable;
 import org.wbctransfer.pretrain.Pretrainer;
 import org.wbctransfer.pretrain.Recipe;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code wbc pretrain}: runs a pre-training recipe and writes backbone bundles. */
@@ -33,12 +34,15 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar (log lines only)")
     boolean noProgress;
 
+    @Mixin
+    StrictOption strictOption;
+
     @Override
     public Integer call() throws Exception {
         Recipe r = Recipe.load(recipe);
         int size = imageSize != null ? imageSize : (r.imageSize() != null ? r.imageSize() : 64);
         long t0 = System.nanoTime();
-        Path bundle = Pretrainer.run(r, out, seed, size, cacheDir, !noProgress);
+        Path bundle = Pretrainer.run(r, out, seed, size, cacheDir, !noProgress, strictOption.strict);
         System.out.printf("pre-trained backbone in %s (%.1f min)%n", bundle, (System.nanoTime() - t0) / 6e10);
         return 0;
     }

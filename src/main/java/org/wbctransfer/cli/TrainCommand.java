@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.wbctransfer.data.Augmentation;
-import org.wbctransfer.data.ImageFolder;
+import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.Classifier;
@@ -16,6 +16,7 @@ import org.wbctransfer.training.WbcTrainer;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code wbc train}: trains ResNet-18 on one training subset and evaluates it once on the test set. */
@@ -110,28 +111,57 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bar (log lines only)")
     boolean noProgress;
 
+    @Mixin
+    StrictOption strictOption;
+
     @Override
     public Integer call() throws Exception {
         String sub = SplitManifest.canonicalSubset(subset);
         if (runDir == null) {
             runDir = Path.of("runs", sub + "-seed" + seed);
         }
-        TrainConfig config;
         if (resume) {
-            config = Json.read(runDir.resolve(WbcTrainer.CONFIG), TrainConfig.class);
-        } else {
-            config = newConfig(sub);
+            if (!Files.isRegularFile(runDir.resolve(WbcTrainer.CONFIG))) {
+                throw new UserException(runDir + ": nothing to resume (no " + WbcTrainer.CONFIG + ")");
+            }
+            return train(Json.read(runDir.resolve(WbcTrainer.CONFIG), TrainConfig.class));
         }
-        WbcTrainer trainer = new WbcTrainer(config, List.<TrainingListener>of(new ProgressListener(!noProgress)));
+        boolean fresh = !Files.exists(runDir);
+        try {
+            return train(newConfig(sub));
+        } catch (UserException e) {
+            // Bad input found before the first checkpoint: leave no half-made run directory
+            // (split.csv, config.json) behind that would make the next attempt need --resume.
+            if (fresh && !Files.exists(runDir.resolve(WbcTrainer.LAST))) {
+                deleteTree(runDir);
+            }
+            throw e;
+        }
+    }
+
+    private int train(TrainConfig config) throws Exception {
+        WbcTrainer trainer = new WbcTrainer(config, List.<TrainingListener>of(new ProgressListener(!noProgress)),
+                strictOption.strict);
         long t0 = System.nanoTime();
         try (Classifier model = trainer.fit(runDir, resume)) {
             System.out.printf("trained in %.1f min; model in %s%n", (System.nanoTime() - t0) / 6e10,
                     runDir.resolve(WbcTrainer.MODEL_DIR));
             if (!noEvaluate) {
-                evaluateTest(model, config, runDir);
+                evaluateTest(model, config, runDir, strictOption.strict);
             }
         }
         return 0;
+    }
+
+    private static void deleteTree(Path dir) throws java.io.IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     private TrainConfig newConfig(String sub) throws Exception {
@@ -141,15 +171,15 @@ public final class TrainCommand implements Callable<Integer> {
         if (init != null) {
             org.wbctransfer.model.BackboneBundle.readMetadata(init); // fail before anything is written
         }
-        Path m = manifest;
-        if (m == null) {
-            ImageFolder folder = ImageFolder.scan(data);
-            folder.warnings().forEach(w -> System.err.println("wbc: warning: " + w));
-            m = runDir.resolve("split.csv");
-            SplitManifest.create(folder, splitSeed).write(m);
-        }
         if (jitter.length != 4) {
             throw new UserException("--jitter needs 4 comma-separated values (brightness,contrast,saturation,hue)");
+        }
+        Path m = manifest;
+        if (m == null) {
+            SplitManifest drawn = SplitData.draw(data, splitSeed, imageSize, cacheDir, strictOption.strict,
+                    StrictOption::warn);
+            m = runDir.resolve("split.csv");
+            drawn.write(m);
         }
         Augmentation aug = new Augmentation(!noFlip, rotation, scale, translate, jitter[0], jitter[1], jitter[2], jitter[3]);
         return TrainConfig.builder().setData(data, m).setSubset(sub).optImageSize(imageSize).optBatchSize(batch)
@@ -161,8 +191,8 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** The one time a model sees the test images: after training, with the chosen checkpoint. */
-    static void evaluateTest(Classifier model, TrainConfig config, Path runDir) throws Exception {
-        Evaluation.Result r = Evaluation.testSplit(model, config, runDir);
+    static void evaluateTest(Classifier model, TrainConfig config, Path runDir, boolean strict) throws Exception {
+        Evaluation.Result r = Evaluation.testSplit(model, config, runDir, strict);
         System.out.println(org.wbctransfer.evaluation.EvaluationReport.toText(r.metrics(), r.title()));
         System.out.println("evaluation written to " + runDir.resolve(Evaluation.TEST_DIR));
     }

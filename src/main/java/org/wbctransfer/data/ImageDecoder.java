@@ -13,9 +13,10 @@ import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
 /**
- * Decodes an image file of any common type into a square RGB array of a fixed size. Problems come
- * back as {@link BadImageException} with a message that names what is wrong, so callers can skip
- * the file and report it.
+ * Decodes an image file of any common type into a square RGB array of a fixed size. Grey, 16-bit
+ * and transparent PNGs and CMYK JPEGs (which ImageIO converts since Java 11) become 8-bit RGB
+ * (transparent pixels white). Problems come back as {@link BadImageException} with a one-line message that
+ * names what is wrong, so callers can skip the file and report it.
  */
 public final class ImageDecoder {
 
@@ -130,8 +131,13 @@ public final class ImageDecoder {
         } catch (BadImageException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
-            String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-            throw new BadImageException("not a readable image (" + msg + ")");
+            String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip();
+            if (msg.contains("Unsupported Image Type")) {
+                // ImageIO converts CMYK and YCCK JPEGs itself; what it refuses is a colour layout it
+                // cannot map to RGB (e.g. four components with an Adobe transform it does not know).
+                throw new BadImageException("unsupported colour type (" + msg + "); save the image as RGB");
+            }
+            throw new BadImageException("not a readable image (" + msg.lines().findFirst().orElse("") + ")");
         }
     }
 

@@ -25,16 +25,26 @@ public final class ImageFolder {
     /** One image file, by its path relative to the dataset root ('/'-separated). */
     public record Item(String relativePath, String className) {}
 
+    /** A file in a class folder that is not used, and why ("not an image file extension"). */
+    public record Skipped(String relativePath, String problem) {
+        @Override
+        public String toString() {
+            return relativePath + ": " + problem;
+        }
+    }
+
     private final Path root;
     private final List<String> classNames;
     private final List<Item> items;
     private final List<String> warnings;
+    private final List<Skipped> skipped;
 
-    private ImageFolder(Path root, List<String> classNames, List<Item> items, List<String> warnings) {
+    private ImageFolder(Path root, List<String> classNames, List<Item> items, List<String> warnings, List<Skipped> skipped) {
         this.root = root;
         this.classNames = List.copyOf(classNames);
         this.items = List.copyOf(items);
         this.warnings = List.copyOf(warnings);
+        this.skipped = List.copyOf(skipped);
     }
 
     /** Fails with a user-facing message when the dataset root is missing or unusable. */
@@ -51,9 +61,22 @@ public final class ImageFolder {
     }
 
     public static ImageFolder scan(Path root) {
+        return scan(root, false);
+    }
+
+    /**
+     * Lists the class folders and their image files. Hidden entries (.DS_Store, editor swap files,
+     * our own temp files) and sub-folders of class folders (a symbolic link back up the tree
+     * included) are ignored. A file that cannot be used (no image extension, a broken link) and a
+     * class folder without images are skipped with a warning, or, when {@code strict}, are a
+     * {@link UserException} naming the file and the problem. Missing or unlistable folders and
+     * class folders differing only in case are always errors.
+     */
+    public static ImageFolder scan(Path root, boolean strict) {
         checkRoot(root);
         List<String> classes = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
+        List<Skipped> skipped = new ArrayList<>();
         for (Path dir : sortedChildren(root)) {
             String name = dir.getFileName().toString();
             if (name.startsWith(".") || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
@@ -79,16 +102,28 @@ public final class ImageFolder {
                 if (fn.startsWith(".")) {
                     continue; // .DS_Store, editor swap files, our own temp files
                 }
-                if (!Files.isRegularFile(f)) {
-                    continue;
+                String problem = null;
+                if (Files.isSymbolicLink(f) && !Files.exists(f)) {
+                    problem = "broken symbolic link";
+                } else if (!Files.isRegularFile(f)) {
+                    continue; // a sub-folder, or a link to one (possibly back up the tree)
+                } else if (!IMAGE_EXTENSIONS.contains(extension(fn))) {
+                    problem = "not an image file extension";
                 }
-                if (!IMAGE_EXTENSIONS.contains(extension(fn))) {
-                    warnings.add(f + ": skipped, not an image file extension");
+                if (problem != null) {
+                    if (strict) {
+                        throw new UserException(f + ": " + problem);
+                    }
+                    warnings.add(f + ": " + problem + "; skipped");
+                    skipped.add(new Skipped(cls + "/" + fn, problem));
                     continue;
                 }
                 items.add(new Item(cls + "/" + fn, cls));
             }
             if (items.size() == before) {
+                if (strict) {
+                    throw new UserException(root.resolve(cls) + ": class folder holds no images");
+                }
                 warnings.add(root.resolve(cls) + ": class folder holds no images; class left out");
             } else {
                 nonEmpty.add(cls);
@@ -97,7 +132,42 @@ public final class ImageFolder {
         if (items.isEmpty()) {
             throw new UserException(root + ": class folders hold no images. " + DataLayout.HELP);
         }
-        return new ImageFolder(root, nonEmpty, items, warnings);
+        return new ImageFolder(root, nonEmpty, items, warnings, skipped);
+    }
+
+    /**
+     * The same folder without the given images (relative paths), which are added to
+     * {@link #skipped()} with their problem; a class left without images is left out with a
+     * warning. Used once images have been decoded and some turned out unreadable.
+     */
+    public ImageFolder without(java.util.Map<String, String> unusable) {
+        if (unusable.isEmpty()) {
+            return this;
+        }
+        List<Item> kept = new ArrayList<>();
+        List<String> w = new ArrayList<>(warnings);
+        List<Skipped> s = new ArrayList<>(skipped);
+        for (Item it : items) {
+            String problem = unusable.get(it.relativePath());
+            if (problem == null) {
+                kept.add(it);
+            } else {
+                s.add(new Skipped(it.relativePath(), problem));
+            }
+        }
+        List<String> classes = new ArrayList<>();
+        for (String c : classNames) {
+            if (kept.stream().anyMatch(it -> it.className().equals(c))) {
+                classes.add(c);
+            } else {
+                w.add(root.resolve(c) + ": no readable images; class left out");
+            }
+        }
+        if (kept.isEmpty()) {
+            throw new UserException(root + ": none of the " + items.size() + " image files could be read");
+        }
+        s.sort(java.util.Comparator.comparing(Skipped::relativePath));
+        return new ImageFolder(root, classes, kept, w, s);
     }
 
     /** Entries of a folder in name order; an unlistable folder is a user error naming it. */
@@ -168,8 +238,13 @@ public final class ImageFolder {
         return items;
     }
 
-    /** Non-fatal problems met while scanning (skipped files, empty classes). */
+    /** Non-fatal problems met while scanning (skipped files, empty classes), one line each. */
     public List<String> warnings() {
         return warnings;
+    }
+
+    /** Files in class folders that are not among the items, with the reason. */
+    public List<Skipped> skipped() {
+        return skipped;
     }
 }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.wbctransfer.util.UserException;
 
 /**
  * A split manifest over a dataset root, with every image of the manifest decoded into the cache,
@@ -19,6 +20,37 @@ public final class SplitData {
         this.root = root;
         this.manifest = manifest;
         this.cache = cache;
+    }
+
+    /**
+     * Draws the study's split over the images of a class-per-folder dataset that decode, so that
+     * no unreadable file takes a place in the test set or a subset. Every image is decoded once
+     * into the cache at {@code imageSize} (training at that size then finds them there). Files
+     * that cannot be used are passed to {@code warn} ("file: problem") and recorded in the
+     * manifest's header; when {@code strict}, the first one is a {@link UserException} instead.
+     */
+    public static SplitManifest draw(Path root, long seed, int imageSize, Path cacheDir, boolean strict,
+            java.util.function.Consumer<String> warn) throws IOException {
+        ImageFolder folder = ImageFolder.scan(root, strict);
+        List<String> paths = new ArrayList<>();
+        folder.items().forEach(it -> paths.add(it.relativePath()));
+        // The order of the manifest's entries, so that training over it hits the same cache file.
+        paths.sort(java.util.Comparator.naturalOrder());
+        ImageCache cache = ImageCache.open(root, paths, imageSize, cacheDir);
+        java.util.Map<String, String> unreadable = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < paths.size(); i++) {
+            if (cache.pixels(i) == null) {
+                if (strict) {
+                    throw new UserException(root.resolve(paths.get(i)) + ": " + cache.problem(i));
+                }
+                unreadable.put(paths.get(i), cache.problem(i));
+            }
+        }
+        folder.warnings().forEach(warn);
+        unreadable.forEach((p, problem) -> warn.accept(root.resolve(p) + ": " + problem + "; skipped"));
+        ImageFolder usable = folder.without(unreadable);
+        usable.warnings().subList(folder.warnings().size(), usable.warnings().size()).forEach(warn);
+        return SplitManifest.create(usable, seed);
     }
 
     public static SplitData open(Path root, SplitManifest manifest, int imageSize, Path cacheDir) throws IOException {

@@ -49,14 +49,30 @@ public final class SplitManifest {
         }
     }
 
+    private static final String SKIPPED_PREFIX = "# skipped: ";
+
     private final long seed;
     private final List<String> classNames;
     private final List<Entry> entries;
+    private final List<String> skipped;
 
     public SplitManifest(long seed, List<String> classNames, List<Entry> entries) {
+        this(seed, classNames, entries, List.of());
+    }
+
+    /**
+     * @param skipped files of the dataset left out of the split, as "relative/path: problem"
+     *     (unreadable images, non-image files); recorded in the manifest's header
+     */
+    public SplitManifest(long seed, List<String> classNames, List<Entry> entries, List<String> skipped) {
         this.seed = seed;
         this.classNames = List.copyOf(classNames);
         this.entries = List.copyOf(entries);
+        List<String> clean = new ArrayList<>();
+        for (String s : skipped) {
+            clean.add(s.replace('\r', ' ').replace('\n', ' '));
+        }
+        this.skipped = List.copyOf(clean);
     }
 
     public static int percentOf(String subset) {
@@ -72,6 +88,10 @@ public final class SplitManifest {
         return subset.toUpperCase(java.util.Locale.ROOT).replace('-', '_');
     }
 
+    /**
+     * Draws the split over the folder's items. Files the folder skipped (see
+     * {@link ImageFolder#skipped()}) are recorded in the manifest's header, not drawn.
+     */
     public static SplitManifest create(ImageFolder folder, long seed) {
         List<Entry> out = new ArrayList<>();
         for (String cls : folder.classNames()) {
@@ -104,7 +124,9 @@ public final class SplitManifest {
             }
         }
         out.sort(Comparator.comparing(Entry::relativePath));
-        return new SplitManifest(seed, folder.classNames(), out);
+        List<String> skipped = new ArrayList<>();
+        folder.skipped().forEach(s -> skipped.add(s.toString()));
+        return new SplitManifest(seed, folder.classNames(), out, skipped);
     }
 
     public long seed() {
@@ -117,6 +139,11 @@ public final class SplitManifest {
 
     public List<Entry> entries() {
         return entries;
+    }
+
+    /** Files of the dataset left out of the split ("relative/path: problem"), from the header. */
+    public List<String> skipped() {
+        return skipped;
     }
 
     public List<Entry> test() {
@@ -146,6 +173,11 @@ public final class SplitManifest {
         sb.append("# wbc-transfer split manifest; seed=").append(seed)
                 .append("; test=floor(").append(TEST_PERCENT).append("% per class)")
                 .append("; subsets=floor(p% of per-class train), nested\n");
+        // Only when there is something to say, so that clean datasets keep their manifest (and hash).
+        if (!skipped.isEmpty()) {
+            sb.append("# ").append(skipped.size()).append(" file(s) of the dataset skipped (not in the split):\n");
+            skipped.forEach(s -> sb.append(SKIPPED_PREFIX).append(s).append('\n'));
+        }
         sb.append("path,class,split");
         for (String s : SUBSETS.keySet()) {
             sb.append(',').append(s.toLowerCase(java.util.Locale.ROOT));
@@ -181,12 +213,17 @@ public final class SplitManifest {
             throw new UserException(file + ": cannot read split manifest (" + e.getMessage() + ")");
         }
         long seed = -1;
+        List<String> skipped = new ArrayList<>();
         List<Entry> entries = new ArrayList<>();
         TreeSet<String> classes = new TreeSet<>();
         boolean header = false;
         int lineNo = 0;
         for (String line : lines) {
             lineNo++;
+            if (line.startsWith(SKIPPED_PREFIX)) {
+                skipped.add(line.substring(SKIPPED_PREFIX.length()));
+                continue;
+            }
             if (line.startsWith("#")) {
                 int i = line.indexOf("seed=");
                 if (i >= 0) {
@@ -231,7 +268,7 @@ public final class SplitManifest {
         if (entries.isEmpty()) {
             throw new UserException(file + ": split manifest holds no images");
         }
-        return new SplitManifest(seed, new ArrayList<>(classes), entries);
+        return new SplitManifest(seed, new ArrayList<>(classes), entries, skipped);
     }
 
     static String csvField(String s) {

@@ -38,7 +38,12 @@ public final class Evaluation {
      * place where training code reads test images.
      */
     public static Result testSplit(Classifier model, TrainConfig config, Path runDir) throws IOException {
-        Result r = testSplitTo(model, config, runDir.resolve(TEST_DIR));
+        return testSplit(model, config, runDir, false);
+    }
+
+    /** As {@link #testSplit(Classifier, TrainConfig, Path)}; strict: an unreadable test image is an error. */
+    public static Result testSplit(Classifier model, TrainConfig config, Path runDir, boolean strict) throws IOException {
+        Result r = testSplitTo(model, config, runDir.resolve(TEST_DIR), strict, false);
         ModelMetadata md = model.metadata().withMetrics(Map.of(
                 "testAccuracy", r.metrics().accuracy(), "testMacroF1", r.metrics().macroF1(),
                 "testWeightedF1", r.metrics().weightedF1(), "testImages", r.truth().length));
@@ -51,23 +56,43 @@ public final class Evaluation {
      * leaving the model's metadata alone (a bundle is not a run directory to record into).
      */
     public static Result testSplitTo(Classifier model, TrainConfig config, Path outDir) throws IOException {
-        return testSplitTo(model, config, outDir, false);
+        return testSplitTo(model, config, outDir, false, false);
     }
 
-    /** As above; {@code dihedral} averages over the eight flips and right-angle rotations. */
-    public static Result testSplitTo(Classifier model, TrainConfig config, Path outDir, boolean dihedral)
-            throws IOException {
+    /**
+     * As {@link #testSplitTo(Classifier, TrainConfig, Path)}. Unreadable test images are skipped,
+     * warned about and listed in {@code skipped.txt}; when {@code strict}, the first one is a
+     * {@link org.wbctransfer.util.UserException} and nothing is written. {@code dihedral} averages
+     * over the eight flips and right-angle rotations of each image.
+     */
+    public static Result testSplitTo(Classifier model, TrainConfig config, Path outDir, boolean strict,
+            boolean dihedral) throws IOException {
         SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
         SplitData data = SplitData.open(Path.of(config.dataRoot()), m, config.imageSize(), Path.of(config.cacheDir()));
         List<String> skipped = new ArrayList<>();
         List<BatchLoader.Sample> samples = data.samples(m.test(), skipped);
+        if (strict && !skipped.isEmpty()) {
+            throw new org.wbctransfer.util.UserException(skipped.get(0));
+        }
         skipped.forEach(s -> LOG.warn("skipped {}", s));
+        if (samples.isEmpty()) {
+            throw new org.wbctransfer.util.UserException(config.manifest() + ": no readable test images");
+        }
         String title = "ResNet-18 " + config.subset() + " seed " + config.seed() + " on the test split ("
-                + samples.size() + " images" + (dihedral ? ", 8-view test-time augmentation" : "") + ")";
+                + samples.size() + " images" + (dihedral ? ", 8-view test-time augmentation" : "")
+                + skippedNote(skipped) + ")";
         Result r = withTitle(run(model, data.cache(), samples, dihedral), title);
-        write(r, paths(data.cache(), samples), outDir, title);
+        write(r, paths(data.cache(), samples), skipped, outDir, title);
         return r;
     }
+
+    /** ", 2 unreadable skipped" or "". */
+    public static String skippedNote(List<String> skipped) {
+        return skipped.isEmpty() ? "" : ", " + skipped.size() + " unreadable skipped";
+    }
+
+    /** Name of the list of skipped files ("file: problem" per line) in an evaluation folder. */
+    public static final String SKIPPED = "skipped.txt";
 
     private static Result withTitle(Result r, String title) {
         return new Result(r.metrics(), r.probabilities(), r.truth(), title);
@@ -98,6 +123,17 @@ public final class Evaluation {
     }
 
     public static void write(Result r, List<String> files, Path outDir, String title) throws IOException {
+        write(r, files, List.of(), outDir, title);
+    }
+
+    /** Writes the reports, and {@code skipped.txt} when files were skipped (removing a stale one otherwise). */
+    public static void write(Result r, List<String> files, List<String> skipped, Path outDir, String title)
+            throws IOException {
+        if (skipped.isEmpty()) {
+            java.nio.file.Files.deleteIfExists(outDir.resolve(SKIPPED));
+        } else {
+            org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve(SKIPPED), String.join("\n", skipped) + "\n");
+        }
         EvaluationReport.writeJson(r.metrics(), outDir.resolve("metrics.json"));
         EvaluationReport.writeText(r.metrics(), title, outDir.resolve("report.txt"));
         ConfusionMatrixPlot.writePng(r.metrics().confusionMatrix(), outDir.resolve("confusion.png"), title);

@@ -96,7 +96,7 @@ public final class AutoencoderStage implements PretrainStage {
     public BackboneBundle.Stage run(PretrainContext ctx) throws IOException {
         long t0 = System.nanoTime();
         int size = ctx.imageSize();
-        UnlabeledImages all = UnlabeledImages.load(root, size, ctx.cacheDir(), maxImages, ctx.seed());
+        UnlabeledImages all = UnlabeledImages.load(root, size, ctx.cacheDir(), maxImages, ctx.seed(), ctx.strict());
         List<BatchLoader.Sample> shuffled = new ArrayList<>(all.samples());
         // A separate stream from the subset draw, so the held-out images are not the first drawn.
         Collections.shuffle(shuffled, new Random(ctx.seed() ^ 0x5DEECE66DL));
@@ -142,6 +142,7 @@ public final class AutoencoderStage implements PretrainStage {
         }
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("finalLoss", lastLoss);
+        metrics.put("skippedFiles", all.skipped().size());
         metrics.put("heldOutImages", nHeld);
         if (nHeld > 0) {
             metrics.put("heldOutMse", heldMse[0]);

@@ -36,6 +36,16 @@ public final class Pretrainer {
 
     public static Path run(Recipe recipe, Path outDir, long seed, int imageSize, Path cacheDir, boolean progress)
             throws IOException {
+        return run(recipe, outDir, seed, imageSize, cacheDir, progress, false);
+    }
+
+    /**
+     * As {@link #run(Recipe, Path, long, int, Path, boolean)}; {@code strict}: an unusable input
+     * file is an error instead of a warning. A stage that fails on its input leaves no empty
+     * folders behind.
+     */
+    public static Path run(Recipe recipe, Path outDir, long seed, int imageSize, Path cacheDir, boolean progress,
+            boolean strict) throws IOException {
         for (Recipe.StageSpec s : recipe.stages()) {
             stage(s); // unknown types fail before any training
             if (!Files.exists(Path.of(s.data()))) {
@@ -67,11 +77,25 @@ public final class Pretrainer {
                     last = bundle;
                     continue;
                 }
+                boolean freshOut = !Files.exists(outDir);
+                boolean freshStage = !Files.exists(stageDir);
                 Files.createDirectories(stageDir);
                 LOG.info("stage {}/{}: {} on {}", i + 1, recipe.stages().size(), spec.type(), spec.data());
                 PretrainContext ctx = new PretrainContext(backbone, model.getNDManager(), imageSize, seed + i, stageDir,
-                        cacheDir, progress);
-                BackboneBundle.Stage record = stage(spec).run(ctx);
+                        cacheDir, progress, strict);
+                BackboneBundle.Stage record;
+                try {
+                    record = stage(spec).run(ctx);
+                } catch (UserException e) {
+                    // Bad input is found before a stage writes anything: remove the folders made for it.
+                    if (freshStage) {
+                        deleteIfEmpty(stageDir);
+                    }
+                    if (freshOut) {
+                        deleteIfEmpty(outDir);
+                    }
+                    throw e;
+                }
                 LOG.info("stage {} done in {} s: {}", spec.displayName(), Math.round(record.seconds()), record.metrics());
                 done.add(record);
                 BackboneBundle.save(bundle, backbone, metadata(imageSize, seed, done));
@@ -81,6 +105,16 @@ public final class Pretrainer {
             BackboneBundle.save(outDir.resolve(FINAL), backbone, metadata(imageSize, seed, done));
             LOG.info("pre-trained backbone: {} (last stage bundle {})", outDir.resolve(FINAL), last);
             return outDir.resolve(FINAL);
+        }
+    }
+
+    private static void deleteIfEmpty(Path dir) {
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            if (s.findAny().isEmpty()) {
+                Files.delete(dir);
+            }
+        } catch (IOException ignored) {
+            // Only tidying up after the real error, which is the one to report.
         }
     }
 

@@ -85,7 +85,7 @@ public final class SimSiamStage implements PretrainStage {
     public BackboneBundle.Stage run(PretrainContext ctx) throws IOException {
         long t0 = System.nanoTime();
         int size = ctx.imageSize();
-        UnlabeledImages data = UnlabeledImages.load(root, size, ctx.cacheDir(), maxImages, ctx.seed());
+        UnlabeledImages data = UnlabeledImages.load(root, size, ctx.cacheDir(), maxImages, ctx.seed(), ctx.strict());
         if (data.samples().size() < 2) {
             throw new UserException(root + ": SimSiam needs at least 2 images, found " + data.samples().size());
         }
@@ -129,6 +129,7 @@ public final class SimSiamStage implements PretrainStage {
         }
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("finalLoss", lastLoss);
+        metrics.put("skippedFiles", data.skipped().size());
         metrics.put("zStd", lastStd);
         metrics.put("zStdHealthy", 1 / Math.sqrt(PROJECTION));
         Map<String, Object> settings = new LinkedHashMap<>();

@@ -73,7 +73,13 @@ public final class TissueStage implements PretrainStage {
     record Split(List<String> classes, ImageCache cache, List<BatchLoader.Sample> samples) {}
 
     static Split load(Path dir, List<String> classes, int size, Path cacheDir, int maxImages, long seed) throws IOException {
-        ImageFolder f = ImageFolder.scan(dir);
+        return load(dir, classes, size, cacheDir, maxImages, seed, false);
+    }
+
+    static Split load(Path dir, List<String> classes, int size, Path cacheDir, int maxImages, long seed, boolean strict)
+            throws IOException {
+        ImageFolder f = ImageFolder.scan(dir, strict);
+        f.warnings().forEach(w -> LOG.warn("{}", w));
         if (classes != null && !f.classNames().equals(classes)) {
             throw new UserException(dir + ": classes " + f.classNames() + " differ from the training split's " + classes);
         }
@@ -90,6 +96,8 @@ public final class TissueStage implements PretrainStage {
         for (int i = 0; i < items.size(); i++) {
             if (cache.pixels(i) != null) {
                 samples.add(new BatchLoader.Sample(i, f.classNames().indexOf(items.get(i).className())));
+            } else if (strict) {
+                throw new UserException(dir.resolve(paths.get(i)) + ": " + cache.problem(i));
             } else {
                 LOG.warn("skipped {}: {}", dir.resolve(paths.get(i)), cache.problem(i));
             }
@@ -101,10 +109,10 @@ public final class TissueStage implements PretrainStage {
     public BackboneBundle.Stage run(PretrainContext ctx) throws IOException {
         long t0 = System.nanoTime();
         int size = ctx.imageSize();
-        Split train = load(root.resolve("train"), null, size, ctx.cacheDir(), maxImages, ctx.seed());
-        Split val = load(root.resolve("val"), train.classes(), size, ctx.cacheDir(), 0, ctx.seed());
+        Split train = load(root.resolve("train"), null, size, ctx.cacheDir(), maxImages, ctx.seed(), ctx.strict());
+        Split val = load(root.resolve("val"), train.classes(), size, ctx.cacheDir(), 0, ctx.seed(), ctx.strict());
         Split test = Files.isDirectory(root.resolve("test"))
-                ? load(root.resolve("test"), train.classes(), size, ctx.cacheDir(), 0, ctx.seed()) : null;
+                ? load(root.resolve("test"), train.classes(), size, ctx.cacheDir(), 0, ctx.seed(), ctx.strict()) : null;
         List<byte[]> px = new ArrayList<>();
         train.samples().forEach(s -> px.add(train.cache().pixels(s.cacheIndex())));
         Normalization norm = Normalization.compute(px);

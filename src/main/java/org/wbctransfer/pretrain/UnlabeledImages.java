@@ -23,8 +23,9 @@ import org.wbctransfer.util.UserException;
  * @param root the folder that was walked
  * @param cache decoded images, indexed by the sorted relative paths
  * @param samples the decodable images (undecodable ones are left out with a warning)
+ * @param skipped the files left out, as "file: problem"
  */
-public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Sample> samples) {
+public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Sample> samples, List<String> skipped) {
 
     private static final Logger LOG = LoggerFactory.getLogger(UnlabeledImages.class);
 
@@ -36,8 +37,24 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
      *     a small subset of a large folder stays cheap; undecodable files are not replaced); 0 for all
      */
     public static UnlabeledImages load(Path root, int size, Path cacheDir, int maxImages, long seed) throws IOException {
+        return load(root, size, cacheDir, maxImages, seed, false);
+    }
+
+    /**
+     * As {@link #load(Path, int, Path, int, long)}; {@code strict}: an unreadable folder or image
+     * file is a {@link UserException} naming it instead of a warning.
+     */
+    public static UnlabeledImages load(Path root, int size, Path cacheDir, int maxImages, long seed, boolean strict)
+            throws IOException {
         ImageFolder.checkRoot(root);
-        List<String> paths = scan(root);
+        List<String> skipped = new ArrayList<>();
+        List<String> paths = scan(root, (f, why) -> {
+            if (strict) {
+                throw new UserException(f + ": cannot read (" + why + ")");
+            }
+            LOG.warn("skipped {}: cannot read ({})", f, why);
+            skipped.add(f + ": cannot read (" + why + ")");
+        });
         if (paths.isEmpty()) {
             throw new UserException(root + ": no image files found (looked for "
                     + String.join(", ", new java.util.TreeSet<>(ImageFolder.IMAGE_EXTENSIONS)) + ")");
@@ -54,21 +71,28 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
         for (int i = 0; i < paths.size(); i++) {
             if (cache.pixels(i) != null) {
                 samples.add(new BatchLoader.Sample(i, 0));
+            } else if (strict) {
+                throw new UserException(root.resolve(paths.get(i)) + ": " + cache.problem(i));
             } else {
                 LOG.warn("skipped {}: {}", root.resolve(paths.get(i)), cache.problem(i));
+                skipped.add(root.resolve(paths.get(i)) + ": " + cache.problem(i));
             }
         }
         if (samples.isEmpty()) {
             throw new UserException(root + ": none of the " + paths.size() + " image files could be decoded");
         }
-        return new UnlabeledImages(root, cache, List.copyOf(samples));
+        return new UnlabeledImages(root, cache, List.copyOf(samples), List.copyOf(skipped));
     }
 
     /** Image files under root, '/'-separated relative paths, sorted; hidden files and folders skipped. */
     static List<String> scan(Path root) throws IOException {
+        return scan(root, (f, why) -> LOG.warn("skipped {}: {}", f, why));
+    }
+
+    static List<String> scan(Path root, java.util.function.BiConsumer<Path, String> onUnreadable) throws IOException {
         List<String> out = new ArrayList<>();
         // One unreadable subfolder should not stop pre-training on everything else.
-        for (Path file : ImageFolder.findImages(root, (f, why) -> LOG.warn("skipped {}: {}", f, why))) {
+        for (Path file : ImageFolder.findImages(root, onUnreadable)) {
             StringBuilder rel = new StringBuilder();
             for (Path part : root.relativize(file)) {
                 if (!rel.isEmpty()) {
@@ -98,6 +122,6 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
 
     /** The same images restricted to the given samples (for a held-out split). */
     UnlabeledImages subset(List<BatchLoader.Sample> keep) {
-        return new UnlabeledImages(root, cache, List.copyOf(keep));
+        return new UnlabeledImages(root, cache, List.copyOf(keep), skipped);
     }
 }

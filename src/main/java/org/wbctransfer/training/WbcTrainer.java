@@ -64,11 +64,22 @@ public final class WbcTrainer {
 
     private final TrainConfig config;
     private final List<TrainingListener> listeners;
+    private final boolean strict;
 
     public WbcTrainer(TrainConfig config, List<TrainingListener> listeners) {
+        this(config, listeners, false);
+    }
+
+    /**
+     * @param strict an image of the split that cannot be decoded (training, validation or test)
+     *     is a {@link UserException} raised before anything is written, instead of being skipped
+     *     and listed in provenance.json
+     */
+    public WbcTrainer(TrainConfig config, List<TrainingListener> listeners, boolean strict) {
         config.validate();
         this.config = config;
         this.listeners = List.copyOf(listeners);
+        this.strict = strict;
     }
 
     /** Training images, and the validation images carved out of them (empty when none). */
@@ -112,16 +123,33 @@ public final class WbcTrainer {
         Path root = Path.of(config.dataRoot());
         SplitManifest manifest = SplitManifest.read(Path.of(config.manifest()));
         SplitData data = SplitData.open(root, manifest, config.imageSize(), Path.of(config.cacheDir()));
-        Files.createDirectories(runDir.resolve("checkpoints"));
         Partition part = partition(manifest, config.subset(), config.valPercent(), config.minValSubset(), config.seed());
         List<String> skipped = new ArrayList<>();
         List<BatchLoader.Sample> trainSamples = data.samples(part.train(), skipped);
         List<BatchLoader.Sample> valSamples = data.samples(part.validation(), skipped);
+        List<String> skippedTest = new ArrayList<>();
+        data.samples(manifest.test(), skippedTest);
+        if (strict && !(skipped.isEmpty() && skippedTest.isEmpty())) {
+            throw new UserException(skipped.isEmpty() ? skippedTest.get(0) : skipped.get(0));
+        }
         for (String s : skipped) {
             LOG.warn("skipped {}", s);
         }
+        for (String s : skippedTest) {
+            LOG.warn("skipped test image {}", s);
+        }
         if (trainSamples.size() < 2) {
             throw new UserException(config.manifest() + ": subset " + config.subset() + " has fewer than 2 usable training images");
+        }
+        Files.createDirectories(runDir.resolve("checkpoints"));
+        if (resume) {
+            // A SIGKILL while a file was being written leaves its temp file behind; the previous
+            // version of every file is intact (AtomicFiles), so the temp files are just litter.
+            for (String sub : List.of("", "checkpoints", MODEL_DIR, "eval-test")) {
+                for (Path p : org.wbctransfer.util.AtomicFiles.deleteStaleTemps(runDir.resolve(sub))) {
+                    LOG.info("removed {} left by the interrupted run", p);
+                }
+            }
         }
         Normalization norm = Normalization.compute(data.pixels(trainSamples));
         int k = manifest.classNames().size();
@@ -138,7 +166,11 @@ public final class WbcTrainer {
         provenance.put("validationImages", valSamples.size());
         provenance.put("trainImagesPerClass", counts);
         provenance.put("classWeights", weights);
+        // Everything the run does not use, so that its numbers can be checked against the dataset.
         provenance.put("skippedImages", skipped);
+        provenance.put("skippedTestImages", skippedTest);
+        provenance.put("skippedAtSplit", manifest.skipped());
+        provenance.put("skippedCount", skipped.size() + skippedTest.size() + manifest.skipped().size());
         provenance.put("modelSelection", part.selection());
         provenance.put("versions", Versions.all());
         if (!resume) {

@@ -33,6 +33,31 @@ public final class AtomicFiles {
         write(target, tmp -> Files.write(tmp, content));
     }
 
+    /** Names of the temp files {@link #write} makes: "." + target name + "." + random digits + ".tmp". */
+    private static final java.util.regex.Pattern TEMP = java.util.regex.Pattern.compile("\\..+\\.[0-9]+\\.tmp");
+
+    /**
+     * Deletes the temp files a killed process (SIGKILL, power loss) left behind in {@code dir}, not
+     * in its sub-folders. Call it only where no other process is writing, e.g. when resuming a run.
+     *
+     * @return the files deleted
+     */
+    public static java.util.List<Path> deleteStaleTemps(Path dir) throws IOException {
+        java.util.List<Path> deleted = new java.util.ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return deleted;
+        }
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                if (TEMP.matcher(p.getFileName().toString()).matches() && Files.isRegularFile(p)
+                        && Files.deleteIfExists(p)) {
+                    deleted.add(p);
+                }
+            }
+        }
+        return deleted;
+    }
+
     public static void write(Path target, IOConsumer<Path> writerToTemp) throws IOException {
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(writerToTemp, "writerToTemp");

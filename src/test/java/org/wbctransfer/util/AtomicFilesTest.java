@@ -53,4 +53,24 @@ class AtomicFilesTest {
         assertThat(Files.readString(target)).isEqualTo("old");
         assertThat(entries(dir)).isEqualTo(1);
     }
+
+    @Test
+    void staleTempFilesOfAKilledWriterAreRecognisedAndNothingElse() throws IOException {
+        // What Files.createTempFile makes for a write of last.ckpt: "." + name + "." + digits + ".tmp".
+        Path stale = Files.createTempFile(dir, ".last.ckpt.", ".tmp");
+        Path keep1 = Files.writeString(dir.resolve("notes.tmp"), "user file");
+        Path keep2 = Files.writeString(dir.resolve(".hidden.tmp"), "no digits");
+        Path keep3 = Files.writeString(dir.resolve("last.ckpt"), "intact");
+        Files.createDirectories(dir.resolve("sub"));
+        Path nested = Files.createTempFile(dir.resolve("sub"), ".x.", ".tmp");
+
+        assertThat(AtomicFiles.deleteStaleTemps(dir)).containsExactly(stale);
+
+        assertThat(stale).doesNotExist();
+        assertThat(keep1).exists();
+        assertThat(keep2).exists();
+        assertThat(keep3).exists();
+        assertThat(nested).as("sub-folders are left alone").exists();
+        assertThat(AtomicFiles.deleteStaleTemps(dir.resolve("missing"))).isEmpty();
+    }
 }
