@@ -198,15 +198,7 @@ public final class BadInputCorpus {
     }
 
     public static Path write(BufferedImage img, String format, Path file) {
-        try {
-            Files.createDirectories(file.getParent());
-            if (!ImageIO.write(img, format, file.toFile())) {
-                throw new IllegalStateException("no ImageIO writer for " + format);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return file;
+        return org.wbctransfer.data.TestImages.write(img, format, file);
     }
 
     /** Opaque dark blue with a fully transparent left half (which must come out white). */

@@ -115,6 +115,6 @@ public final class ExplainCommand implements Callable<Integer> {
     }
 
     private static int argMax(float[] p) {
-        return PredictCommand.argMax(p);
+        return Classifier.argMax(p);
     }
 }

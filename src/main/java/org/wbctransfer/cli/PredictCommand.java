@@ -155,7 +155,7 @@ public final class PredictCommand implements Callable<Integer> {
         }
         float[][] p = c.probabilities(buf, names.size(), input.size());
         for (int i = 0; i < names.size(); i++) {
-            result.add(new Prediction(names.get(i), argMax(p[i]), p[i]));
+            result.add(new Prediction(names.get(i), Classifier.argMax(p[i]), p[i]));
         }
         names.clear();
     }
@@ -257,13 +257,4 @@ public final class PredictCommand implements Callable<Integer> {
         return '"' + s.replace("\"", "\"\"") + '"';
     }
 
-    static int argMax(float[] p) {
-        int best = 0;
-        for (int i = 1; i < p.length; i++) {
-            if (p[i] > p[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
 }

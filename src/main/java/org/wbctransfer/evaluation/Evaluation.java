@@ -115,7 +115,7 @@ public final class Evaluation {
         int[] pred = new int[n];
         for (int i = 0; i < n; i++) {
             truth[i] = samples.get(i).label();
-            pred[i] = argMax(probs[i]);
+            pred[i] = Classifier.argMax(probs[i]);
         }
         List<String> classes = classifier.metadata().classes();
         ClassificationMetrics m = ClassificationMetrics.compute(ConfusionMatrix.of(classes, truth, pred), probs, truth);
@@ -143,7 +143,7 @@ public final class Evaluation {
         sb.append('\n');
         for (int i = 0; i < r.truth().length; i++) {
             sb.append(files.get(i)).append(',').append(classes.get(r.truth()[i])).append(',')
-                    .append(classes.get(argMax(r.probabilities()[i])));
+                    .append(classes.get(Classifier.argMax(r.probabilities()[i])));
             for (float p : r.probabilities()[i]) {
                 sb.append(',').append(String.format(java.util.Locale.ROOT, "%.5f", p));
             }
@@ -152,15 +152,6 @@ public final class Evaluation {
         org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve("predictions.csv"), sb.toString());
     }
 
-    static int argMax(float[] p) {
-        int best = 0;
-        for (int i = 1; i < p.length; i++) {
-            if (p[i] > p[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
 
     public static List<String> paths(ImageCache cache, List<BatchLoader.Sample> samples) {
         List<String> out = new ArrayList<>();

@@ -86,7 +86,7 @@ public final class GradCam {
                 a.setRequiresGradient(true);
                 NDArray out = head.forward(ps, pooling.forward(ps, new NDList(a), false), false).singletonOrThrow();
                 logits = out.toFloatArray();
-                target = targetClass >= 0 ? targetClass : argMax(logits);
+                target = targetClass >= 0 ? targetClass : Classifier.argMax(logits);
                 gc.backward(out.get(0, target));
                 // Read inside the collector: closing it may reset gradients.
                 grads = a.getGradient().toFloatArray();
@@ -168,13 +168,4 @@ public final class GradCam {
         return p;
     }
 
-    static int argMax(float[] v) {
-        int best = 0;
-        for (int i = 1; i < v.length; i++) {
-            if (v[i] > v[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
 }

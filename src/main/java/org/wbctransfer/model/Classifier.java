@@ -165,6 +165,17 @@ public final class Classifier implements AutoCloseable {
         return net.forward(ps, new NDList(in), false).singletonOrThrow();
     }
 
+    /** Index of the largest score; the first one on ties, so predictions are reproducible. */
+    public static int argMax(float[] p) {
+        int best = 0;
+        for (int i = 1; i < p.length; i++) {
+            if (p[i] > p[best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
     @Override
     public void close() {
         model.close();

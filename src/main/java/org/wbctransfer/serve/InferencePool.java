@@ -91,13 +91,13 @@ final class InferencePool implements AutoCloseable {
         input.normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(original, input.size())), x, 0);
         if (!gradCam) {
             float[] p = locked(gradCamAlone.readLock(), () -> classifier.probabilities(x, 1, input.size())[0]);
-            return new Outcome(argMax(p), p, null);
+            return new Outcome(Classifier.argMax(p), p, null);
         }
         GradCam.Result r = locked(gradCamAlone.writeLock(), () -> GradCam.compute(classifier, x, -1));
         // The model only saw the centre square, so that is what the map is drawn over.
         BufferedImage shown = ImageDecoder.resizeSquare(original, OVERLAY_SIZE);
         BufferedImage overlay = Overlay.render(shown, r.upsampled(OVERLAY_SIZE), OVERLAY_SIZE);
-        return new Outcome(argMax(r.probabilities()), r.probabilities(), overlay);
+        return new Outcome(Classifier.argMax(r.probabilities()), r.probabilities(), overlay);
     }
 
     private static <T> T locked(Lock lock, Supplier<T> work) {
@@ -109,15 +109,6 @@ final class InferencePool implements AutoCloseable {
         }
     }
 
-    static int argMax(float[] p) {
-        int best = 0;
-        for (int i = 1; i < p.length; i++) {
-            if (p[i] > p[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
 
     /** Stops taking work and waits for the running predictions, so the model can be closed after. */
     @Override

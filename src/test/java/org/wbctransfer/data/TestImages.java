@@ -9,7 +9,7 @@ import java.util.Random;
 import javax.imageio.ImageIO;
 
 /** Small generated images for the data tests; real data is only used where its facts matter. */
-final class TestImages {
+public final class TestImages {
 
     private TestImages() {}
 
@@ -29,7 +29,7 @@ final class TestImages {
         return img;
     }
 
-    static Path write(BufferedImage img, String format, Path file) {
+    public static Path write(BufferedImage img, String format, Path file) {
         try {
             Files.createDirectories(file.getParent());
             if (!ImageIO.write(img, format, file.toFile())) {

@@ -80,7 +80,7 @@ class BrowserTest {
 
         ModelInput input = new ModelInput(classifier.metadata());
         float[] p = classifier.probabilities(input.load(cell), 1, input.size())[0];
-        String expected = TestData.CLASSES.get(InferencePool.argMax(p));
+        String expected = TestData.CLASSES.get(org.wbctransfer.model.Classifier.argMax(p));
         assertThat(text("result-class")).startsWith(expected + " (");
         assertThat(text("result-file")).isEqualTo(cell.getFileName().toString());
         List<WebElement> bars = browser.findElements(By.cssSelector("#bars .bar"));
