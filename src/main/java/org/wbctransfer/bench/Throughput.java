@@ -26,6 +26,7 @@ import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.Formats;
+import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
 import org.wbctransfer.training.AdamW;
@@ -91,7 +92,7 @@ public final class Throughput {
 
     /** Images/s of training steps and of inference at one size, after warm-up steps: {train, infer}. */
     public static double[] model(int size, int batch, int steps, ModelOptions opts) {
-        try (Model model = Model.newInstance("bench")) {
+        try (Model model = Model.newInstance("bench", Devices.compute())) {
             SequentialBlock block = ResNet18.classifier(5);
             model.setBlock(block);
             block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
@@ -115,7 +116,7 @@ public final class Throughput {
             int warm = warmup(steps);
             double train;
             try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(loss).optOptimizer(opt)
-                    .optDevices(new Device[] {Device.cpu()}))) {
+                    .optDevices(new Device[] {model.getNDManager().getDevice()}))) {
                 long t0 = 0;
             for (int s = 0; s < warm + steps; s++) {
                 if (s == warm) {

@@ -19,7 +19,7 @@ public final class ExperimentCommand implements Callable<Integer> {
 
     @Option(names = "--recipe", defaultValue = "quick",
             description = "Experiment file (YAML) or built-in profile: quick (about 5 min), cpu (about 2 h on 2 cores),"
-                    + " ablation, paper (224 px, for a GPU). Default: ${DEFAULT-VALUE}")
+                    + " ablation, paper (224 px, for a GPU: build with -Pcuda, see README). Default: ${DEFAULT-VALUE}")
     String recipe;
 
     @Option(names = {"-o", "--out"}, description = "Output folder. Default: runs/<experiment name>")

@@ -68,7 +68,7 @@ public final class GradCam {
         List<Block> stages = new ArrayList<>(backbone.getChildren().values());
         Block pooling = stages.get(stages.size() - 1);
         Block head = ResNet18.headOf(block);
-        try (NDManager m = NDManager.newBaseManager()) {
+        try (NDManager m = NDManager.newBaseManager(classifier.device())) {
             NDArray x = m.create(FloatBuffer.wrap(image), new Shape(1, 3, size, size));
             ParameterStore ps = new ParameterStore(m, false);
             List<NDList> outs = backbone.stageOutputs(ps, new NDList(x), false);

@@ -73,7 +73,7 @@ public final class Classifier implements AutoCloseable {
             throw new UserException(dir + ": model directory has no " + WEIGHTS);
         }
         SequentialBlock block = ResNet18.classifier(md.classes().size());
-        Model model = Model.newInstance("wbc-resnet18");
+        Model model = Model.newInstance("wbc-resnet18", Devices.compute());
         model.setBlock(block);
         block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, md.imageSize(), md.imageSize()));
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(weights)))) {
@@ -107,6 +107,11 @@ public final class Classifier implements AutoCloseable {
 
     public SequentialBlock block() {
         return block;
+    }
+
+    /** The device the weights live on (inputs must be created there). */
+    public ai.djl.Device device() {
+        return model.getNDManager().getDevice();
     }
 
     /** Class probabilities for every sample of the loader, in the loader's sample order. */

@@ -35,6 +35,7 @@ import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.WeightInit;
@@ -116,7 +117,7 @@ public final class AutoencoderStage implements PretrainStage {
                 "epoch,train_loss,heldout_mse,seconds");
         double lastLoss = Double.NaN;
         double[] heldMse = {Double.NaN, Double.NaN};
-        try (Model model = Model.newInstance("autoencoder");
+        try (Model model = Model.newInstance("autoencoder", Devices.compute());
              BatchLoader trainLoader = new BatchLoader(train.cache(), train.samples(), augmenter, true, batch);
              BatchLoader heldLoader = new BatchLoader(held.cache(), held.samples(), augmenter, false, 2 * batch)) {
             decoder.initialize(model.getNDManager(), DataType.FLOAT32, encodedShape(new Shape(2, 3, size, size)));

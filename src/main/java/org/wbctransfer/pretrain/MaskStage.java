@@ -27,6 +27,7 @@ import org.wbctransfer.data.Augmentation;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.WeightInit;
 import org.wbctransfer.training.WeightedCrossEntropy;
 import org.wbctransfer.util.UserException;
@@ -119,7 +120,7 @@ public final class MaskStage implements PretrainStage {
         Metrics best = null;
         int bestEpoch = -1;
         byte[] bestWeights = null;
-        try (Model model = Model.newInstance("masks")) {
+        try (Model model = Model.newInstance("masks", Devices.compute())) {
             net.initializeDecoder(model.getNDManager(), size);
             // One seed per block: with a shared seed the laterals would start from the same draws.
             List<Block> decoder = net.decoder();

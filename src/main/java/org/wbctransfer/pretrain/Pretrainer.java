@@ -12,6 +12,7 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.WeightInit;
@@ -56,7 +57,7 @@ public final class Pretrainer {
         Engine.getInstance().setRandomSeed((int) seed);
         List<BackboneBundle.Stage> done = new ArrayList<>();
         StringBuilder chain = new StringBuilder("seed=" + seed + ";size=" + imageSize + ";");
-        try (Model model = Model.newInstance("pretrain")) {
+        try (Model model = Model.newInstance("pretrain", Devices.compute())) {
             ResNetBackbone backbone = ResNet18.backbone();
             backbone.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, imageSize, imageSize));
             WeightInit.apply(backbone, seed);

@@ -25,6 +25,7 @@ import org.wbctransfer.data.Augmentation;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
 import org.wbctransfer.util.UserException;
@@ -100,7 +101,7 @@ public final class SimSiamStage implements PretrainStage {
                 "epoch,train_loss,z_std,seconds");
         double lastLoss = Double.NaN;
         double lastStd = Double.NaN;
-        try (Model model = Model.newInstance("simsiam");
+        try (Model model = Model.newInstance("simsiam", Devices.compute());
              TwoViewBatches loader = new TwoViewBatches(data.cache(), data.samples(), augmenter, batch)) {
             heads.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(2, ResNet18.FEATURES));
             WeightInit.apply(heads, ctx.seed());

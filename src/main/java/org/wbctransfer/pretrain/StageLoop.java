@@ -44,7 +44,7 @@ public final class StageLoop {
     public static Trainer trainer(Model model, AdamW optimizer) {
         Loss unused = Loss.l2Loss();
         return model.newTrainer(new DefaultTrainingConfig(unused).optOptimizer(optimizer)
-                .optDevices(new Device[] {Device.cpu()}));
+                .optDevices(new Device[] {model.getNDManager().getDevice()}));
     }
 
     /** One epoch; returns the mean loss per batch. */

@@ -33,6 +33,7 @@ import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
 import org.wbctransfer.training.WeightedCrossEntropy;
@@ -130,7 +131,7 @@ public final class TissueStage implements PretrainStage {
         double bestVal = -1;
         int bestEpoch = -1;
         byte[] bestWeights = null;
-        try (Model model = Model.newInstance("tissue");
+        try (Model model = Model.newInstance("tissue", Devices.compute());
              BatchLoader trainLoader = new BatchLoader(train.cache(), train.samples(), augmenter, true, batch);
              BatchLoader valLoader = new BatchLoader(val.cache(), val.samples(), augmenter, false, 2 * batch)) {
             head.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, ResNet18.FEATURES));

@@ -38,6 +38,7 @@ import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.ConfusionMatrix;
 import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.ModelMetadata;
@@ -173,11 +174,12 @@ public final class WbcTrainer {
         provenance.put("skippedCount", skipped.size() + skippedTest.size() + manifest.skipped().size());
         provenance.put("modelSelection", part.selection());
         provenance.put("versions", Versions.all());
+        provenance.put("device", Devices.describe(Devices.compute()));
         if (!resume) {
             Json.write(configFile, config);
         }
 
-        Model model = Model.newInstance("wbc-resnet18");
+        Model model = Model.newInstance("wbc-resnet18", Devices.compute());
         try {
             return train(runDir, resume, model,
                     new Prepared(manifest, data, part, trainSamples, valSamples, norm, weights, provenance));
@@ -247,7 +249,7 @@ public final class WbcTrainer {
         WeightedCrossEntropy loss = new WeightedCrossEntropy(weights);
         try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(loss)
                 .optOptimizer(optimizer)
-                .optDevices(new Device[] {Device.cpu()}));
+                .optDevices(new Device[] {model.getNDManager().getDevice()}));
              trainLoader; valLoader) {
             listeners.forEach(l -> l.onTrainingBegin(run));
             for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
