@@ -73,6 +73,14 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Also write the results: Markdown for *.md, else JSON (atomic write)")
     Path out;
 
+    @Option(names = "--soak-predict", paramLabel = "N", description = "Memory soak instead of the throughput table:"
+            + " N predictions with --model over the decoded --data images (cycling through them, from the cache),"
+            + " printing 'soak-predict: <done> <seconds>' lines; bench/soak.sh samples the RSS against them")
+    Long soakPredict;
+
+    @Option(names = "--model", description = "With --soak-predict: the model (bundle or run directory)")
+    Path model;
+
     @Override
     public Integer call() throws Exception {
         if (batch < 2 || steps < 1 || pipelineImages < 2 || sizes.length == 0) {
@@ -82,6 +90,9 @@ public final class BenchCommand implements Callable<Integer> {
             if (s < 32) {
                 throw new UserException("image sizes must be at least 32, got " + s);
             }
+        }
+        if (soakPredict != null) {
+            return soakPredict();
         }
         boolean auto = peer == null;
         boolean wantPeer = auto || peer;
@@ -146,6 +157,25 @@ public final class BenchCommand implements Callable<Integer> {
             AtomicFiles.writeString(out, name.endsWith(".md") ? table.markdown()
                     : Json.MAPPER.writeValueAsString(table.json()) + "\n");
             System.err.println("wbc: results written to " + out);
+        }
+        return 0;
+    }
+
+    private int soakPredict() throws java.io.IOException {
+        if (soakPredict < 1 || model == null) {
+            throw new UserException("--soak-predict needs N >= 1 and --model");
+        }
+        try (org.wbctransfer.model.Classifier c = ModelDirs.load(model)) {
+            int size = c.metadata().imageSize();
+            List<String> paths = new ArrayList<>();
+            ImageFolder.scan(data).items().forEach(i -> paths.add(i.relativePath()));
+            // Sorted as a split manifest lists them, so that the cache file of a split over the
+            // same folder is found instead of decoding every image again.
+            paths.sort(java.util.Comparator.naturalOrder());
+            ImageCache cache = ImageCache.open(data, paths, size, cacheDir);
+            double rate = org.wbctransfer.bench.SoakPredict.run(c, cache, soakPredict, batch, System.out);
+            System.out.printf(Locale.ROOT, "soak-predict done: %d predictions at %d px, batch %d, %.1f img/s, peak RSS"
+                    + " %.0f MiB%n", soakPredict, size, batch, rate, Throughput.peakRssMiB());
         }
         return 0;
     }

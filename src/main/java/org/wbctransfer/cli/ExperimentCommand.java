@@ -9,12 +9,15 @@ import org.wbctransfer.experiment.ExperimentReport;
 import org.wbctransfer.experiment.ExperimentRunner;
 import org.wbctransfer.experiment.ExperimentSpec;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code wbc experiment}: the whole study grid, its results table, plots and report. */
 @Command(name = "experiment", mixinStandardHelpOptions = true,
         description = "Run Baseline and Enhanced arms over the label budgets and seeds of a profile or experiment file,"
-                + " then write results.md/csv/json, plots and report.html. Rerunning continues an interrupted grid.")
+                + " then write results.md/csv/json, plots and report.html. Rerunning continues an interrupted grid."
+                + " With --strict the whole dataset is checked before the first cell, and the first unusable file"
+                + " stops the grid.")
 public final class ExperimentCommand implements Callable<Integer> {
 
     @Option(names = "--recipe", defaultValue = "quick",
@@ -37,11 +40,14 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "No progress bars (log lines only)")
     boolean noProgress;
 
+    @Mixin
+    StrictOption strictOption;
+
     @Override
     public Integer call() throws Exception {
         ExperimentSpec spec = ExperimentSpec.load(recipe);
         Path dir = out != null ? out : Path.of("runs", spec.name());
-        ExperimentRunner runner = new ExperimentRunner(spec, dir, cacheDir, !noProgress);
+        ExperimentRunner runner = new ExperimentRunner(spec, dir, cacheDir, !noProgress, strictOption.strict);
         List<ExperimentRunner.Plan> plan = runner.plan();
         if (!reportOnly) {
             double minutes = runner.estimateMinutes(runner.manifest());

@@ -5,6 +5,7 @@ import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
+import java.lang.ref.SoftReference;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -61,7 +62,41 @@ public final class ImageCache {
      * @param cacheDir where cache files live; never inside the read-only dataset folder
      */
     public static ImageCache open(Path root, List<String> relativePaths, int size, Path cacheDir) throws IOException {
-        Path file = file(root, relativePaths, size, cacheDir);
+        return open(root, relativePaths, size, cacheDir, key(root, relativePaths, size));
+    }
+
+    /** The cache {@link #openShared} last returned, and its key. */
+    private static String sharedKey;
+    private static SoftReference<ImageCache> shared = new SoftReference<>(null);
+
+    /**
+     * As {@link #open}, but returns the cache this process already holds for the same images
+     * (same file list, sizes, modification times and image size) instead of reading a second copy.
+     * A grid trains and tests many models on one split in one process: reading the cache afresh
+     * for every training and every test evaluation left a dead copy (125 MB at 64 px, 500 MB at
+     * 128 px) in the old generation each time, which G1 answered by growing the heap, cell after
+     * cell (issue 7). One cache is held, softly: the collector may drop it when memory runs short.
+     */
+    public static ImageCache openShared(Path root, List<String> relativePaths, int size, Path cacheDir)
+            throws IOException {
+        String key = key(root, relativePaths, size);
+        synchronized (ImageCache.class) {
+            ImageCache held = shared.get();
+            if (held != null && key.equals(sharedKey)) {
+                return held;
+            }
+        }
+        ImageCache c = open(root, relativePaths, size, cacheDir, key);
+        synchronized (ImageCache.class) {
+            sharedKey = key;
+            shared = new SoftReference<>(c);
+        }
+        return c;
+    }
+
+    private static ImageCache open(Path root, List<String> relativePaths, int size, Path cacheDir, String key)
+            throws IOException {
+        Path file = fileFor(key, size, cacheDir);
         if (Files.isRegularFile(file)) {
             try {
                 ImageCache c = load(file, relativePaths, size);
@@ -79,7 +114,10 @@ public final class ImageCache {
 
     /** The cache file that {@link #open} reads or writes for these images and size. */
     public static Path file(Path root, List<String> relativePaths, int size, Path cacheDir) throws IOException {
-        String key = key(root, relativePaths, size);
+        return fileFor(key(root, relativePaths, size), size, cacheDir);
+    }
+
+    private static Path fileFor(String key, int size, Path cacheDir) {
         return cacheDir.resolve("images-" + size + "px-" + key.substring(0, 16) + ".bin");
     }
 

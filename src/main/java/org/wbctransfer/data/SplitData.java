@@ -53,13 +53,14 @@ public final class SplitData {
         return SplitManifest.create(usable, seed);
     }
 
+    /** The manifest's images, decoded; the cache is shared with earlier opens in this process (see {@link ImageCache#openShared}). */
     public static SplitData open(Path root, SplitManifest manifest, int imageSize, Path cacheDir) throws IOException {
         List<String> paths = new ArrayList<>();
         for (SplitManifest.Entry e : manifest.entries()) {
             paths.add(e.relativePath());
         }
         ImageFolder.checkRoot(root);
-        return new SplitData(root, manifest, ImageCache.open(root, paths, imageSize, cacheDir));
+        return new SplitData(root, manifest, ImageCache.openShared(root, paths, imageSize, cacheDir));
     }
 
     public Path root() {

@@ -13,6 +13,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.wbctransfer.data.Augmentation;
 import org.wbctransfer.data.ImageFolder;
+import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.Classifier;
@@ -23,6 +24,7 @@ import org.wbctransfer.training.TrainConfig;
 import org.wbctransfer.training.TrainingListener;
 import org.wbctransfer.training.WbcTrainer;
 import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
 
 /**
  * Runs an experiment grid cell by cell into {@code <out>/<arm>/<subset>-seed<seed>/}, sharing one
@@ -40,12 +42,27 @@ public final class ExperimentRunner {
     private final Path out;
     private final Path cacheDir;
     private final boolean progress;
+    private final boolean strict;
+    /** Set once a strict runner has found every input file usable. */
+    private boolean inputChecked;
 
     public ExperimentRunner(ExperimentSpec spec, Path out, Path cacheDir, boolean progress) {
+        this(spec, out, cacheDir, progress, false);
+    }
+
+    /**
+     * @param strict the first input file that cannot be used (an image of the dataset that does not
+     *     decode, a non-image file or an empty class folder, an unusable pre-training image) is a
+     *     {@link org.wbctransfer.util.UserException} instead of being skipped; the dataset is
+     *     checked as a whole before the first cell, so a bad image stops the grid before any cell
+     *     trains, not when the first cell that uses it comes up
+     */
+    public ExperimentRunner(ExperimentSpec spec, Path out, Path cacheDir, boolean progress, boolean strict) {
         this.spec = spec;
         this.out = out;
         this.cacheDir = cacheDir;
         this.progress = progress;
+        this.strict = strict;
     }
 
     /** A planned training run. */
@@ -123,16 +140,46 @@ public final class ExperimentRunner {
     public SplitManifest manifest() throws IOException {
         Path m = manifestPath();
         if (!Files.isRegularFile(m)) {
-            SplitManifest.create(ImageFolder.scan(dataRoot()), spec.split()).write(m);
+            if (strict) {
+                // Decodes every image (into the cache training reads) and stops at the first that
+                // fails, before the manifest or anything else is written.
+                SplitData.draw(dataRoot(), spec.split(), spec.size(), cacheDir, true, w -> { }).write(m);
+                inputChecked = true;
+            } else {
+                SplitManifest.create(ImageFolder.scan(dataRoot()), spec.split()).write(m);
+            }
         }
-        return SplitManifest.read(m);
+        SplitManifest manifest = SplitManifest.read(m);
+        if (strict && !inputChecked) {
+            checkInput(manifest);
+            inputChecked = true;
+        }
+        return manifest;
+    }
+
+    /**
+     * Strict check of a grid whose manifest already exists (a rerun): the folder as a strict split
+     * would see it, the files the manifest records as skipped, and a decode of every entry.
+     */
+    private void checkInput(SplitManifest manifest) throws IOException {
+        Path root = dataRoot();
+        ImageFolder.scan(root, true);
+        if (!manifest.skipped().isEmpty()) {
+            throw new UserException(root.resolve(manifest.skipped().get(0)) + " (recorded as skipped in " + manifestPath() + ")");
+        }
+        SplitData data = SplitData.open(root, manifest, spec.size(), cacheDir);
+        List<String> unreadable = new ArrayList<>();
+        data.samples(manifest.entries(), unreadable);
+        if (!unreadable.isEmpty()) {
+            throw new UserException(unreadable.get(0));
+        }
     }
 
     /** Runs every unfinished cell; returns the cells for the report. */
     public List<Cell> run() throws IOException {
+        SplitManifest manifest = manifest();
         Files.createDirectories(out);
         Json.write(out.resolve("experiment.json"), spec);
-        SplitManifest manifest = manifest();
         List<Plan> plans = plan();
         long t0 = System.nanoTime();
         int done = 0;
@@ -150,14 +197,14 @@ public final class ExperimentRunner {
             if (p.arm().pretrain() != null) {
                 Recipe recipe = Recipe.load(p.arm().pretrain());
                 init = Pretrainer.run(recipe, pretrainDir(p.arm().pretrain(), p.seed()), p.seed(), spec.size(), cacheDir,
-                        progress).toString();
+                        progress, strict).toString();
             }
             boolean resume = Files.isRegularFile(p.runDir().resolve(WbcTrainer.LAST));
             TrainConfig cfg = resume ? Json.read(p.runDir().resolve(WbcTrainer.CONFIG), TrainConfig.class)
                     : config(p, init);
             List<TrainingListener> listeners = List.of(new ProgressListener(progress));
-            try (Classifier c = new WbcTrainer(cfg, listeners).fit(p.runDir(), resume)) {
-                Evaluation.Result r = Evaluation.testSplit(c, cfg, p.runDir());
+            try (Classifier c = new WbcTrainer(cfg, listeners, strict).fit(p.runDir(), resume)) {
+                Evaluation.Result r = Evaluation.testSplit(c, cfg, p.runDir(), strict);
                 LOG.info(String.format(Locale.ROOT, "cell %s %s seed %d: test accuracy %.4f, macro F1 %.4f, weighted F1 %.4f",
                         p.arm().name(), p.subset(), p.seed(), r.metrics().accuracy(), r.metrics().macroF1(),
                         r.metrics().weightedF1()));

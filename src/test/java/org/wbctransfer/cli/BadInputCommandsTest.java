@@ -298,6 +298,35 @@ class BadInputCommandsTest {
         assertThat(BadInputCorpus.tempFiles(tmp.resolve("img"))).isEmpty();
     }
 
+    // --- experiment ------------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"TRUNCATED_JPEG", "EMPTY", "NON_IMAGE"})
+    void strictExperimentStopsAtTheFirstUnusableFileBeforeAnyCellTrains(Kind kind) throws Exception {
+        Path data = tmp.resolve("data");
+        Path bad = smallDataset(data, kind);
+        Path grid = tmp.resolve("grid.yaml");
+        Files.writeString(grid, "name: strict-grid\ndata: '" + data + "'\nimageSize: 32\nbatch: 4\n"
+                + "subsets: {WBC_100: {seeds: [0], epochs: 1}}\narms: [{name: baseline}]\n");
+        Path out = tmp.resolve("out");
+        WbcCliTest.Result fresh = WbcCliTest.run("experiment", "--recipe", grid.toString(), "--out", out.toString(),
+                "--cache-dir", cache(tmp).toString(), "--no-progress", "--strict");
+        assertThat(userError(fresh)).startsWith("wbc: error: " + bad + ": ").contains(kind.problem);
+        assertThat(fresh.out()).isEmpty();
+        assertThat(out).doesNotExist();
+
+        // A grid started without --strict (here a dry run, which draws the manifest and trains
+        // nothing) and rerun with it: the check covers the data of the existing manifest too.
+        WbcCliTest.Result dry = WbcCliTest.run("experiment", "--recipe", grid.toString(), "--out", out.toString(),
+                "--cache-dir", cache(tmp).toString(), "--dry-run");
+        assertThat(dry.code()).as(dry.err()).isZero();
+        assertThat(listing(out)).containsExactly("split-seed0.csv");
+        WbcCliTest.Result rerun = WbcCliTest.run("experiment", "--recipe", grid.toString(), "--out", out.toString(),
+                "--cache-dir", cache(tmp).toString(), "--no-progress", "--strict");
+        assertThat(userError(rerun)).startsWith("wbc: error: " + bad + ": ").contains(kind.problem);
+        assertThat(listing(out)).containsExactly("split-seed0.csv");
+    }
+
     // --- pretrain --------------------------------------------------------------------------------
 
     @Test

@@ -175,6 +175,22 @@ class UseCommandsTest {
     }
 
     @Test
+    void benchSoakPredictRunsExactlyNPredictionsGoingRoundTheImages() throws Exception {
+        // The class folders of `images` hold one image each (the others are nested deeper): 5
+        // images in batches of 4 and 1, so 250 predictions go round them 50 times.
+        WbcCliTest.Result r = WbcCliTest.run("bench", "--soak-predict", "250", "--model", bundle.toString(), "--data",
+                images.toString(), "--batch", "4", "--cache-dir", tmp.resolve("cache").toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        List<Long> progress = r.out().lines().filter(l -> l.startsWith("soak-predict: "))
+                .map(l -> Long.parseLong(l.split(" ")[1])).toList();
+        assertThat(progress).isSorted().last().isEqualTo(250L);
+        assertThat(progress).hasSizeBetween(2, 5); // about every 20 batches (80 predictions), and at the end
+        assertThat(r.out()).containsOnlyOnce("soak-predict done: 250 predictions at 64 px, batch 4, ");
+        assertThat(WbcCliTest.run("bench", "--soak-predict", "10", "--data", images.toString()).code())
+                .as("no --model").isEqualTo(WbcCli.EXIT_USER_ERROR);
+    }
+
+    @Test
     void predictJsonParsesAndAgreesWithCsvWhateverTheBatching() throws Exception {
         Path json = tmp.resolve("out/predictions.json");
         Path csv = tmp.resolve("predictions.csv");
