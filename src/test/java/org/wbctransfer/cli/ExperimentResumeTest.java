@@ -78,15 +78,8 @@ class ExperimentResumeTest {
 
         Path killed = tmp.resolve("killed");
         Path log = tmp.resolve("child.log");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx2g", "-Djava.awt.headless=true", "-Dai.djl.offline=true"));
-        // The same engine settings (thread counts) as this JVM, which runs the rest of the grid.
-        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("ai.djl."))
-                .filter(k -> !k.equals("ai.djl.offline")).sorted()
-                .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), WbcCli.class.getName()));
-        cmd.addAll(args(grid, killed));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        // Same engine settings as this JVM, which runs the rest of the grid.
+        Process p = ReproducibilityTest.startWbc(args(grid, killed), log);
         Path firstCheckpoint = killed.resolve(cells.get(0)).resolve(WbcTrainer.LAST);
         try {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);

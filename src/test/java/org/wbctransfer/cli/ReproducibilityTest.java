@@ -155,15 +155,7 @@ class ReproducibilityTest {
     void aTrainingKilledAfterItsFirstCheckpointResumesToTheSameResults() throws Exception {
         Path killed = tmp.resolve("killed");
         Path log = tmp.resolve("child.log");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx2g", "-Djava.awt.headless=true", "-Dai.djl.offline=true"));
-        // The same engine settings as this JVM (thread counts, if any were set).
-        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("ai.djl."))
-                .filter(k -> !k.equals("ai.djl.offline")).sorted()
-                .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), WbcCli.class.getName()));
-        cmd.addAll(trainArgs(killed));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = startWbc(trainArgs(killed), log);
         Path last = killed.resolve(WbcTrainer.LAST);
         try {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
@@ -186,5 +178,20 @@ class ReproducibilityTest {
         assertThat(resumed.code()).as(resumed.err()).isZero();
         assertThat(stale).doesNotExist();
         assertSameResults(killed);
+    }
+
+    /**
+     * Runs {@code wbc} in a child JVM (so it can be SIGKILLed) with this JVM's class path and the
+     * same engine settings (thread counts), so its results can be compared with in-process runs.
+     */
+    static Process startWbc(List<String> args, Path log) throws java.io.IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx2g", "-Djava.awt.headless=true", "-Dai.djl.offline=true"));
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("ai.djl."))
+                .filter(k -> !k.equals("ai.djl.offline")).sorted()
+                .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), WbcCli.class.getName()));
+        cmd.addAll(args);
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 }
