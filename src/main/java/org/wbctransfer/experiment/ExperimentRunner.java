@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.wbctransfer.data.Augmentation;
 import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;

@@ -48,4 +48,27 @@ public final class TestImages {
     static Path jpeg(Path file, int w, int h, long seed) {
         return write(noise(w, h, seed), "jpg", file);
     }
+
+    /**
+     * A valid 1x1 PNG whose header claims width x height pixels, its CRC fixed up so only the size
+     * is wrong: a decompression bomb that must be refused before any pixel is decoded.
+     */
+    public static Path pngClaiming(Path file, int width, int height) {
+        try {
+            byte[] b = Files.readAllBytes(png(file, 1, 1, 6));
+            // Signature (8) + chunk length (4), then "IHDR" at 12, width at 16, height at 20, CRC at 29.
+            if (!new String(b, 12, 4, java.nio.charset.StandardCharsets.US_ASCII).equals("IHDR")) {
+                throw new IllegalStateException("unexpected PNG layout");
+            }
+            java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b);
+            bb.putInt(16, width);
+            bb.putInt(20, height);
+            java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+            crc.update(b, 12, 4 + 13);
+            bb.putInt(29, (int) crc.getValue());
+            return Files.write(file, b);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
 }
