@@ -132,10 +132,10 @@ public final class SideBySide {
         return r == null ? "-" : String.format(Locale.ROOT, "%.2fx", r);
     }
 
-    /** The pipeline/train verdict at {@link #TARGET_SIZE} px, or null when that size was not run. */
+    /** The pipeline/train verdict at {@link #TARGET_SIZE} px, or null when that size or the pipeline was not run. */
     public String targetLine() {
         for (Ours o : ours) {
-            if (o.size() == TARGET_SIZE) {
+            if (o.size() == TARGET_SIZE && Double.isFinite(o.pipeline())) {
                 double r = o.pipeline() / o.train();
                 return String.format(Locale.ROOT, "pipeline/train at %d px: %.1fx (target >= %.0fx: %s)",
                         TARGET_SIZE, r, PIPELINE_TARGET, r >= PIPELINE_TARGET ? "met" : "NOT met");

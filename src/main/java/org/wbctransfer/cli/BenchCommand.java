@@ -44,6 +44,10 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--pipeline-images", defaultValue = "4096", description = "Images per pipeline epoch. Default: ${DEFAULT-VALUE}")
     int pipelineImages;
 
+    @Option(names = "--no-pipeline", description = "Skip the data pipeline (ours and the peer's): no decoded images"
+            + " are held, so the peak RSS is that of training and inference alone")
+    boolean noPipeline;
+
     @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
     Path cacheDir;
 
@@ -110,30 +114,39 @@ public final class BenchCommand implements Callable<Integer> {
 
         int threads = threads();
         Throughput.ModelOptions opts = new Throughput.ModelOptions(channelsLast, fp16Infer);
-        ImageFolder folder = ImageFolder.scan(data);
         List<String> paths = new ArrayList<>();
-        folder.items().forEach(i -> paths.add(i.relativePath()));
+        if (!noPipeline) {
+            ImageFolder.scan(data).items().forEach(i -> paths.add(i.relativePath()));
+        }
         System.out.printf("%-6s %6s %14s %14s %14s %12s %10s%n", "size", "batch", "pipeline img/s", "train img/s",
                 "infer img/s", "pipe/train", "RSS MiB");
         List<SideBySide.Ours> ours = new ArrayList<>();
         Map<Integer, Path> cacheFiles = new LinkedHashMap<>();
         for (int size : sizes) {
-            ImageCache cache = ImageCache.open(data, paths, size, cacheDir);
-            cacheFiles.put(size, ImageCache.file(data, paths, size, cacheDir));
-            double pipe = Throughput.pipeline(cache, batch, pipelineImages);
-            cache = null; // only the pipeline needs the images
+            double pipe = Double.NaN;
+            if (!noPipeline) {
+                ImageCache cache = ImageCache.open(data, paths, size, cacheDir);
+                cacheFiles.put(size, ImageCache.file(data, paths, size, cacheDir));
+                pipe = Throughput.pipeline(cache, batch, pipelineImages);
+                cache = null; // only the pipeline needs the images
+            }
             double[] m = Throughput.model(size, batch, steps, opts);
             double rss = Throughput.peakRssMiB();
             ours.add(new SideBySide.Ours(size, batch, pipe, m[0], m[1], rss));
-            System.out.printf("%-6d %6d %14.0f %14.1f %14.1f %11.1fx %10.0f%n", size, batch, pipe, m[0], m[1],
-                    pipe / m[0], rss);
+            System.out.printf("%-6d %6d %14s %14.1f %14.1f %12s %10.0f%n", size, batch,
+                    noPipeline ? "-" : String.format("%.0f", pipe), m[0], m[1],
+                    noPipeline ? "-" : String.format("%.1fx", pipe / m[0]), rss);
         }
         System.out.printf("threads %d, peak RSS %.0f MiB%s%n", threads, Throughput.peakRssMiB(), levers());
 
         SideBySide.Peer peerResult = null;
         if (wantPeer) {
+            List<String> extra = new ArrayList<>(peerArgs);
+            if (noPipeline) {
+                extra.add("--no-pipeline");
+            }
             List<String> cmd = PeerRunner.command(python, script, sizes, batch, steps, Throughput.warmup(steps), threads,
-                    pipelineImages, cacheFiles, channelsLast, peerArgs);
+                    pipelineImages, cacheFiles, channelsLast, extra);
             System.out.println();
             System.out.println("PyTorch peer: " + String.join(" ", cmd));
             try {
@@ -208,7 +221,7 @@ public final class BenchCommand implements Callable<Integer> {
         s.put("warmup", Throughput.warmup(steps));
         s.put("threads", threads);
         s.put("interop_threads", 1);
-        s.put("pipeline_images", pipelineImages);
+        s.put("pipeline_images", noPipeline ? 0 : pipelineImages);
         s.put("channels_last", channelsLast);
         s.put("fp16_infer", fp16Infer);
         s.put("malloc", mallocSetting());

@@ -47,7 +47,7 @@ public final class ExperimentCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ExperimentSpec spec = ExperimentSpec.load(recipe);
         Path dir = out != null ? out : Path.of("runs", spec.name());
-        ExperimentRunner runner = new ExperimentRunner(spec, dir, cacheDir, !noProgress, strictOption.strict);
+        ExperimentRunner runner = new ExperimentRunner(spec, dir, cacheDir, Defaults.progressBars(noProgress), strictOption.strict);
         List<ExperimentRunner.Plan> plan = runner.plan();
         if (!reportOnly) {
             double minutes = runner.estimateMinutes(runner.manifest());

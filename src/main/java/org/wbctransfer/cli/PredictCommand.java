@@ -112,7 +112,7 @@ public final class PredictCommand implements Callable<Integer> {
         float[] buf = new float[batch * per];
         List<String> names = new ArrayList<>();
         List<Skipped> held = new ArrayList<>();
-        ProgressBar bar = noProgress ? null : new ProgressBarBuilder().setTaskName("predict").setInitialMax(files.size())
+        ProgressBar bar = !Defaults.progressBars(noProgress) ? null : new ProgressBarBuilder().setTaskName("predict").setInitialMax(files.size())
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).continuousUpdate().build();
         try {

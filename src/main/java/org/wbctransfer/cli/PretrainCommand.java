@@ -42,7 +42,7 @@ public final class PretrainCommand implements Callable<Integer> {
         Recipe r = Recipe.load(recipe);
         int size = imageSize != null ? imageSize : (r.imageSize() != null ? r.imageSize() : 64);
         long t0 = System.nanoTime();
-        Path bundle = Pretrainer.run(r, out, seed, size, cacheDir, !noProgress, strictOption.strict);
+        Path bundle = Pretrainer.run(r, out, seed, size, cacheDir, Defaults.progressBars(noProgress), strictOption.strict);
         System.out.printf("pre-trained backbone in %s (%.1f min)%n", bundle, (System.nanoTime() - t0) / 6e10);
         return 0;
     }

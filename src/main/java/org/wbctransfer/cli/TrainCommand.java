@@ -140,7 +140,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private int train(TrainConfig config) throws Exception {
-        WbcTrainer trainer = new WbcTrainer(config, List.<TrainingListener>of(new ProgressListener(!noProgress)),
+        WbcTrainer trainer = new WbcTrainer(config, List.<TrainingListener>of(new ProgressListener(Defaults.progressBars(noProgress))),
                 strictOption.strict);
         long t0 = System.nanoTime();
         try (Classifier model = trainer.fit(runDir, resume)) {

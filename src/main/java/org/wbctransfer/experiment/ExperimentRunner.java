@@ -15,6 +15,7 @@ import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
+import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.pretrain.Pretrainer;
 import org.wbctransfer.pretrain.Recipe;
@@ -99,17 +100,37 @@ public final class ExperimentRunner {
             }
         }
         for (Map.Entry<String, TreeSet<Long>> e : pretrainSeeds().entrySet()) {
-            for (Recipe.StageSpec s : Recipe.load(e.getKey()).stages()) {
+            List<Recipe.StageSpec> stages = Recipe.load(e.getKey()).stages();
+            for (int i = 0; i < stages.size(); i++) {
+                Recipe.StageSpec s = stages.get(i);
                 int images = s.maxImages() != null && s.maxImages() > 0 ? s.maxImages() : defaultImages(s.type());
                 double factor = switch (s.type()) {
                     case "simsiam" -> 2.6;
                     case "autoencoder", "masks" -> 1.5;
                     default -> 1.1;
                 };
-                seconds += e.getValue().size() * (s.epochs() != null ? s.epochs() : 5) * images * factor * perImage;
+                for (long seed : e.getValue()) {
+                    Path bundle = pretrainDir(e.getKey(), seed).resolve((i + 1) + "-" + s.displayName())
+                            .resolve("backbone").resolve(BackboneBundle.METADATA);
+                    if (!Files.isRegularFile(bundle)) {
+                        seconds += (s.epochs() != null ? s.epochs() : 5) * images * factor * perImage;
+                    }
+                }
             }
         }
         return seconds / 60;
+    }
+
+    /**
+     * The rough estimate of what is left, scaled by this run's own pace once it has done enough
+     * to measure one (a few minutes of estimated work): a loaded or faster machine shows up there.
+     */
+    static double minutesLeft(double initialEstimate, double remainingEstimate, double elapsedMinutes) {
+        double doneEstimate = initialEstimate - remainingEstimate;
+        if (doneEstimate < 2 || elapsedMinutes <= 0) {
+            return remainingEstimate;
+        }
+        return remainingEstimate * elapsedMinutes / doneEstimate;
     }
 
     private static int defaultImages(String type) {
@@ -181,6 +202,7 @@ public final class ExperimentRunner {
         Json.write(out.resolve("experiment.json"), spec);
         List<Plan> plans = plan();
         long t0 = System.nanoTime();
+        double initialEstimate = estimateMinutes(manifest);
         int done = 0;
         for (Plan p : plans) {
             Path metrics = p.runDir().resolve(Evaluation.TEST_DIR).resolve("metrics.json");
@@ -191,7 +213,7 @@ public final class ExperimentRunner {
             double elapsed = (System.nanoTime() - t0) / 6e10;
             LOG.info(String.format(Locale.ROOT, "cell %d/%d: %s %s seed %d (%d epochs); %.1f min elapsed, about %.0f min left",
                     done + 1, plans.size(), p.arm().name(), p.subset(), p.seed(), p.epochs(), elapsed,
-                    estimateMinutes(manifest)));
+                    minutesLeft(initialEstimate, estimateMinutes(manifest), elapsed)));
             String init = null;
             if (p.arm().pretrain() != null) {
                 Recipe recipe = Recipe.load(p.arm().pretrain());

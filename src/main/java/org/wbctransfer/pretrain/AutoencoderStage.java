@@ -68,36 +68,21 @@ public final class AutoencoderStage implements PretrainStage {
      */
     static final Augmentation AUGMENTATION = new Augmentation(true, Augmentation.Rotation.RIGHT_ANGLE, 0, 0, 0, 0, 0, 0);
 
-    private final String name;
-    private final Path root;
-    private final int epochs;
-    private final int batch;
-    private final double lr;
-    private final int maxImages;
+    private final UnlabeledStageSettings cfg;
 
     /**
      * @param root a folder of images, searched recursively; labels and layout are ignored
-     * @param maxImages use at most this many images (a seeded selection, held-out ones included);
-     *     0 for all
+     * @param maxImages use at most this many images (a seeded selection, held-out ones included); 0 for all
      */
     public AutoencoderStage(String name, Path root, int epochs, int batch, double lr, int maxImages) {
-        if (batch < 2 || epochs < 1) {
-            throw new UserException("the autoencoder needs a batch of at least 2 (BatchNorm) and at least one epoch; got batch "
-                    + batch + ", epochs " + epochs);
-        }
-        this.name = name;
-        this.root = root;
-        this.epochs = epochs;
-        this.batch = batch;
-        this.lr = lr;
-        this.maxImages = maxImages;
+        this.cfg = UnlabeledStageSettings.of("the autoencoder", name, root, epochs, batch, lr, maxImages);
     }
 
     @Override
     public BackboneBundle.Stage run(PretrainContext ctx) throws IOException {
         long t0 = System.nanoTime();
         int size = ctx.imageSize();
-        UnlabeledImages all = UnlabeledImages.load(root, size, ctx.cacheDir(), maxImages, ctx.seed(), ctx.strict());
+        UnlabeledImages all = cfg.load(ctx);
         List<BatchLoader.Sample> shuffled = new ArrayList<>(all.samples());
         // A separate stream from the subset draw, so the held-out images are not the first drawn.
         Collections.shuffle(shuffled, new Random(ctx.seed() ^ 0x5DEECE66DL));
@@ -105,7 +90,7 @@ public final class AutoencoderStage implements PretrainStage {
         UnlabeledImages held = all.subset(sorted(shuffled.subList(0, nHeld)));
         UnlabeledImages train = all.subset(sorted(shuffled.subList(nHeld, shuffled.size())));
         if (train.samples().size() < 2) {
-            throw new UserException(root + ": the autoencoder needs at least 2 training images, found "
+            throw new UserException(cfg.root() + ": the autoencoder needs at least 2 training images, found "
                     + train.samples().size());
         }
         Normalization norm = Normalization.compute(train.pixels());
@@ -118,25 +103,25 @@ public final class AutoencoderStage implements PretrainStage {
         double lastLoss = Double.NaN;
         double[] heldMse = {Double.NaN, Double.NaN};
         try (Model model = Model.newInstance("autoencoder", Devices.compute());
-             BatchLoader trainLoader = new BatchLoader(train.cache(), train.samples(), augmenter, true, batch);
-             BatchLoader heldLoader = new BatchLoader(held.cache(), held.samples(), augmenter, false, 2 * batch)) {
+             BatchLoader trainLoader = new BatchLoader(train.cache(), train.samples(), augmenter, true, cfg.batch());
+             BatchLoader heldLoader = new BatchLoader(held.cache(), held.samples(), augmenter, false, 2 * cfg.batch())) {
             decoder.initialize(model.getNDManager(), DataType.FLOAT32, encodedShape(new Shape(2, 3, size, size)));
             WeightInit.apply(decoder, ctx.seed());
             model.setBlock(net);
             int steps = trainLoader.batchesPerEpoch(true);
-            try (Trainer trainer = StageLoop.trainer(model, StageLoop.optimizer(lr, WEIGHT_DECAY, steps, epochs))) {
-                for (int e = 0; e < epochs; e++) {
+            try (Trainer trainer = StageLoop.trainer(model, StageLoop.optimizer(cfg.lr(), WEIGHT_DECAY, steps, cfg.epochs()))) {
+                for (int e = 0; e < cfg.epochs(); e++) {
                     long te = System.nanoTime();
                     double l = StageLoop.epoch(trainer, trainLoader.epoch(ctx.seed(), e, true), steps, (t, sub, b) -> {
                         NDArray x = TissueStage.input(sub, b);
                         return t.forward(new NDList(x)).singletonOrThrow().sub(x).square().mean();
-                    }, name + " epoch " + (e + 1) + "/" + epochs, ctx.progress());
+                    }, cfg.name() + " epoch " + (e + 1) + "/" + cfg.epochs(), ctx.progress());
                     lastLoss = l;
                     if (nHeld > 0) {
                         heldMse = heldOutMse(net, model.getNDManager(), heldLoader);
                     }
-                    LOG.info(String.format(Locale.ROOT, "%s epoch %d/%d loss %.4f held-out mse %.4f", name, e + 1,
-                            epochs, l, heldMse[0]));
+                    LOG.info(String.format(Locale.ROOT, "%s epoch %d/%d loss %.4f held-out mse %.4f", cfg.name(), e + 1,
+                            cfg.epochs(), l, heldMse[0]));
                     summary.add(e + 1, l, heldMse[0], (System.nanoTime() - te) / 1e9);
                 }
             }
@@ -150,18 +135,13 @@ public final class AutoencoderStage implements PretrainStage {
             // What predicting the mean colour scores: reconstructions must beat it to mean anything.
             metrics.put("heldOutMeanImageMse", heldMse[1]);
         }
-        Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("epochs", epochs);
-        settings.put("batch", batch);
-        settings.put("lr", lr);
-        settings.put("weightDecay", WEIGHT_DECAY);
-        settings.put("maxImages", maxImages);
+        Map<String, Object> settings = cfg.recorded(WEIGHT_DECAY);
         settings.put("heldOutFraction", HELD_OUT);
         settings.put("decoder", "layer4 -> 5x(nearest x2, conv3x3-bn-relu) " + java.util.Arrays.toString(DECODER_CHANNELS)
                 + " -> conv3x3 3");
         settings.put("augmentation", AUGMENTATION.toString());
-        return new BackboneBundle.Stage(name, "autoencoder", root.toString(), train.sha256(), train.samples().size(),
-                epochs, settings, metrics, (System.nanoTime() - t0) / 1e9);
+        return new BackboneBundle.Stage(cfg.name(), "autoencoder", cfg.root().toString(), train.sha256(), train.samples().size(),
+                cfg.epochs(), settings, metrics, (System.nanoTime() - t0) / 1e9);
     }
 
     private static List<BatchLoader.Sample> sorted(List<BatchLoader.Sample> s) {

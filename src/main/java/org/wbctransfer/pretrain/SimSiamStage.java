@@ -58,37 +58,23 @@ public final class SimSiamStage implements PretrainStage {
     static final Augmentation AUGMENTATION = new Augmentation(true, Augmentation.Rotation.FREE, 0.2, 0.1,
             0.4, 0.4, 0.4, 0.05);
 
-    private final String name;
-    private final Path root;
-    private final int epochs;
-    private final int batch;
-    private final double lr;
-    private final int maxImages;
+    private final UnlabeledStageSettings cfg;
 
     /**
      * @param root a folder of images, searched recursively; labels and layout are ignored
      * @param maxImages use at most this many images (a seeded selection); 0 for all
      */
     public SimSiamStage(String name, Path root, int epochs, int batch, double lr, int maxImages) {
-        if (batch < 2 || epochs < 1) {
-            throw new UserException("SimSiam needs a batch of at least 2 (BatchNorm) and at least one epoch; got batch "
-                    + batch + ", epochs " + epochs);
-        }
-        this.name = name;
-        this.root = root;
-        this.epochs = epochs;
-        this.batch = batch;
-        this.lr = lr;
-        this.maxImages = maxImages;
+        this.cfg = UnlabeledStageSettings.of("SimSiam", name, root, epochs, batch, lr, maxImages);
     }
 
     @Override
     public BackboneBundle.Stage run(PretrainContext ctx) throws IOException {
         long t0 = System.nanoTime();
         int size = ctx.imageSize();
-        UnlabeledImages data = UnlabeledImages.load(root, size, ctx.cacheDir(), maxImages, ctx.seed(), ctx.strict());
+        UnlabeledImages data = cfg.load(ctx);
         if (data.samples().size() < 2) {
-            throw new UserException(root + ": SimSiam needs at least 2 images, found " + data.samples().size());
+            throw new UserException(cfg.root() + ": SimSiam needs at least 2 images, found " + data.samples().size());
         }
         Normalization norm = Normalization.compute(data.pixels());
         Augmenter augmenter = new Augmenter(AUGMENTATION, norm, size);
@@ -102,13 +88,13 @@ public final class SimSiamStage implements PretrainStage {
         double lastLoss = Double.NaN;
         double lastStd = Double.NaN;
         try (Model model = Model.newInstance("simsiam", Devices.compute());
-             TwoViewBatches loader = new TwoViewBatches(data.cache(), data.samples(), augmenter, batch)) {
+             TwoViewBatches loader = new TwoViewBatches(data.cache(), data.samples(), augmenter, cfg.batch())) {
             heads.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(2, ResNet18.FEATURES));
             WeightInit.apply(heads, ctx.seed());
             model.setBlock(net);
             int steps = loader.batchesPerEpoch();
-            try (Trainer trainer = StageLoop.trainer(model, StageLoop.optimizer(lr, WEIGHT_DECAY, steps, epochs))) {
-                for (int e = 0; e < epochs; e++) {
+            try (Trainer trainer = StageLoop.trainer(model, StageLoop.optimizer(cfg.lr(), WEIGHT_DECAY, steps, cfg.epochs()))) {
+                for (int e = 0; e < cfg.epochs(); e++) {
                     long te = System.nanoTime();
                     double[] std = new double[2]; // sum, count
                     double l = StageLoop.epoch(trainer, loader.epoch(ctx.seed(), e), steps, (t, sub, pair) -> {
@@ -119,11 +105,11 @@ public final class SimSiamStage implements PretrainStage {
                         std[0] += normalizedStd(z1) + normalizedStd(z2);
                         std[1] += 2;
                         return negativeCosine(o1.get(1), z2).add(negativeCosine(o2.get(1), z1)).mul(0.5f);
-                    }, name + " epoch " + (e + 1) + "/" + epochs, ctx.progress());
+                    }, cfg.name() + " epoch " + (e + 1) + "/" + cfg.epochs(), ctx.progress());
                     lastLoss = l;
                     lastStd = std[0] / Math.max(1, std[1]);
                     LOG.info(String.format(Locale.ROOT, "%s epoch %d/%d loss %.4f z std %.4f (collapse near 0, healthy ~%.3f)",
-                            name, e + 1, epochs, l, lastStd, 1 / Math.sqrt(PROJECTION)));
+                            cfg.name(), e + 1, cfg.epochs(), l, lastStd, 1 / Math.sqrt(PROJECTION)));
                     summary.add(e + 1, l, lastStd, (System.nanoTime() - te) / 1e9);
                 }
             }
@@ -133,16 +119,11 @@ public final class SimSiamStage implements PretrainStage {
         metrics.put("skippedFiles", data.skipped().size());
         metrics.put("zStd", lastStd);
         metrics.put("zStdHealthy", 1 / Math.sqrt(PROJECTION));
-        Map<String, Object> settings = new LinkedHashMap<>();
-        settings.put("epochs", epochs);
-        settings.put("batch", batch);
-        settings.put("lr", lr);
-        settings.put("weightDecay", WEIGHT_DECAY);
-        settings.put("maxImages", maxImages);
+        Map<String, Object> settings = cfg.recorded(WEIGHT_DECAY);
         settings.put("projector", "linear-bn-relu-linear-bn " + ResNet18.FEATURES + "-" + PROJECTION + "-" + PROJECTION);
         settings.put("predictor", "linear-bn-relu-linear " + PROJECTION + "-" + PREDICTOR_HIDDEN + "-" + PROJECTION);
         settings.put("augmentation", AUGMENTATION.toString());
-        return new BackboneBundle.Stage(name, "simsiam", root.toString(), data.sha256(), data.samples().size(), epochs,
+        return new BackboneBundle.Stage(cfg.name(), "simsiam", cfg.root().toString(), data.sha256(), data.samples().size(), cfg.epochs(),
                 settings, metrics, (System.nanoTime() - t0) / 1e9);
     }
 

@@ -65,6 +65,24 @@ class SideBySideTest {
     }
 
     @Test
+    void withoutThePipelineOnlyModelFiguresAreCompared() {
+        String peer = """
+                {"peer": "pytorch", "torch": "1.13.1", "sizes": [
+                  {"size": 96, "batch": 32, "train_img_s": 50.0, "infer_img_s": 200.0, "peak_rss_mib": 600.0}]}
+                """;
+        SideBySide.Ours o = new SideBySide.Ours(96, 32, Double.NaN, 60, 180, 900);
+        SideBySide t = new SideBySide(List.of(o), SideBySide.parsePeer(peer), Map.of());
+        List<SideBySide.Cell> c = t.cells(o);
+        assertThat(c.get(0).ratio()).isNull();
+        assertThat(c.get(1).ratio()).isCloseTo(1.2, within(1e-9));
+        assertThat(c.get(4).ratio()).isCloseTo(1.5, within(1e-9));
+        // No pipeline figure, so no verdict on it rather than a NaN one.
+        assertThat(t.targetLine()).isNull();
+        assertThat(t.markdown()).contains("| 96 | 32 | pipeline img/s | - | - | - |")
+                .contains("| 96 | 32 | peak RSS MiB | 900.0 | 600.0 | 1.50x |").doesNotContain("NaN");
+    }
+
+    @Test
     void textAndMarkdownShowTheRatiosAndTheTarget() {
         SideBySide t = new SideBySide(ours(), SideBySide.parsePeer(PEER), Map.of("threads", 2));
         String text = t.text();

@@ -20,7 +20,9 @@ class ExperimentRunnerTest {
     @Test
     void cpuProfilePlansBothArmsOnAllBudgetsWithSharedPretrainingPerSeed() throws Exception {
         ExperimentSpec spec = ExperimentSpec.load("cpu");
-        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false);
+        ExperimentSpec onRaabin = new ExperimentSpec(spec.name(), spec.description(), TestData.raabin().toString(),
+                spec.imageSize(), spec.batch(), spec.splitSeed(), spec.subsets(), spec.arms());
+        ExperimentRunner r = new ExperimentRunner(onRaabin, tmp, tmp.resolve("cache"), false);
         List<ExperimentRunner.Plan> plan = r.plan();
         // 2 arms x (3 + 3 + 1 + 1) seeds.
         assertThat(plan).hasSize(16);
@@ -56,6 +58,34 @@ class ExperimentRunnerTest {
         Files.createDirectories(p.runDir().resolve("eval-test"));
         Files.writeString(p.runDir().resolve("eval-test/metrics.json"), "{}");
         assertThat(r.estimateMinutes(manifest)).isLessThan(all);
+    }
+
+    @Test
+    void timeLeftFollowsTheRunsOwnPace() {
+        // Nothing measured yet (under 2 estimated minutes done): the rough estimate as it is.
+        assertThat(ExperimentRunner.minutesLeft(100, 99, 3)).isEqualTo(99);
+        // 20 estimated minutes took 30: the remaining 80 will take about 120.
+        assertThat(ExperimentRunner.minutesLeft(100, 80, 30)).isEqualTo(120);
+        // A faster machine: 20 estimated minutes in 10.
+        assertThat(ExperimentRunner.minutesLeft(100, 80, 10)).isEqualTo(40);
+    }
+
+    @Test
+    void estimateLeavesOutFinishedPretrainingStages() throws Exception {
+        ExperimentSpec spec = ExperimentSpec.load("cpu");
+        ExperimentSpec onRaabin = new ExperimentSpec(spec.name(), spec.description(), TestData.raabin().toString(),
+                spec.imageSize(), spec.batch(), spec.splitSeed(), spec.subsets(), spec.arms());
+        ExperimentRunner r = new ExperimentRunner(onRaabin, tmp, tmp.resolve("cache"), false);
+        var manifest = r.manifest();
+        double all = r.estimateMinutes(manifest);
+        // The first stage of seed 0's Enhanced chain is done.
+        Path bundle = r.pretrainDir("enhanced", 0).resolve("1-camelyon/backbone");
+        Files.createDirectories(bundle);
+        Files.writeString(bundle.resolve(org.wbctransfer.model.BackboneBundle.METADATA), "{}");
+        double less = r.estimateMinutes(manifest);
+        assertThat(less).isLessThan(all);
+        // 3 epochs of 8,000 patches at the 64 px pace: minutes, not the whole grid.
+        assertThat(all - less).isPositive().isLessThan(10.0);
     }
 
     @Test
