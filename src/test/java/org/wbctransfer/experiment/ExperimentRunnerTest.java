@@ -19,10 +19,7 @@ class ExperimentRunnerTest {
 
     @Test
     void cpuProfilePlansBothArmsOnAllBudgetsWithSharedPretrainingPerSeed() throws Exception {
-        ExperimentSpec spec = ExperimentSpec.load("cpu");
-        ExperimentSpec onRaabin = new ExperimentSpec(spec.name(), spec.description(), TestData.raabin().toString(),
-                spec.imageSize(), spec.batch(), spec.splitSeed(), spec.subsets(), spec.arms());
-        ExperimentRunner r = new ExperimentRunner(onRaabin, tmp, tmp.resolve("cache"), false);
+        ExperimentRunner r = new ExperimentRunner(onRaabin("cpu"), tmp, tmp.resolve("cache"), false);
         List<ExperimentRunner.Plan> plan = r.plan();
         // 2 arms x (3 + 3 + 1 + 1) seeds.
         assertThat(plan).hasSize(16);
@@ -43,10 +40,7 @@ class ExperimentRunnerTest {
 
     @Test
     void manifestIsDrawnOnceAndEstimateCountsOnlyUnfinishedCells() throws Exception {
-        ExperimentSpec spec = ExperimentSpec.load("quick");
-        ExperimentSpec onRaabin = new ExperimentSpec(spec.name(), spec.description(), TestData.raabin().toString(),
-                spec.imageSize(), spec.batch(), spec.splitSeed(), spec.subsets(), spec.arms());
-        ExperimentRunner r = new ExperimentRunner(onRaabin, tmp, tmp.resolve("cache"), false);
+        ExperimentRunner r = new ExperimentRunner(onRaabin("quick"), tmp, tmp.resolve("cache"), false);
         var manifest = r.manifest();
         assertThat(manifest.test()).hasSize(1728);
         byte[] first = Files.readAllBytes(r.manifestPath());
@@ -72,10 +66,7 @@ class ExperimentRunnerTest {
 
     @Test
     void estimateLeavesOutFinishedPretrainingStages() throws Exception {
-        ExperimentSpec spec = ExperimentSpec.load("cpu");
-        ExperimentSpec onRaabin = new ExperimentSpec(spec.name(), spec.description(), TestData.raabin().toString(),
-                spec.imageSize(), spec.batch(), spec.splitSeed(), spec.subsets(), spec.arms());
-        ExperimentRunner r = new ExperimentRunner(onRaabin, tmp, tmp.resolve("cache"), false);
+        ExperimentRunner r = new ExperimentRunner(onRaabin("cpu"), tmp, tmp.resolve("cache"), false);
         var manifest = r.manifest();
         double all = r.estimateMinutes(manifest);
         // The first stage of seed 0's Enhanced chain is done.
@@ -98,5 +89,12 @@ class ExperimentRunnerTest {
         Files.writeString(f, "name: x\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\narms: [{name: 'a b'}]\n");
         assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
                 .hasMessageContaining("arm names");
+    }
+
+    /** A built-in profile pointed at the test copy of the Raabin images. */
+    private static ExperimentSpec onRaabin(String profile) {
+        ExperimentSpec spec = ExperimentSpec.load(profile);
+        return new ExperimentSpec(spec.name(), spec.description(), TestData.raabin().toString(), spec.imageSize(),
+                spec.batch(), spec.splitSeed(), spec.subsets(), spec.arms());
     }
 }
