@@ -35,8 +35,12 @@ import org.wbctransfer.util.UserException;
 public final class ExperimentRunner {
 
     private static final Logger LOG = LoggerFactory.getLogger(ExperimentRunner.class);
-    /** Measured images/s of one training step at 64 px on the 2-core development machine. */
-    static final double TRAIN_IMAGES_PER_S_AT_64 = 200;
+    /**
+     * Images/s of whole training epochs at 64 px on the idle 2-core development machine (270-290
+     * in the cpu grid's epochs, 2026-11-26; with 200 here that grid was estimated at 133 min and
+     * took 92).
+     */
+    static final double TRAIN_IMAGES_PER_S_AT_64 = 270;
 
     private final ExperimentSpec spec;
     private final Path out;
