@@ -117,9 +117,9 @@ def main(argv):
     conv = conv_gflops(a.threads)
     # torch.matmul goes through the BLAS torch was built with (Debian's: a generic one, slow);
     # the convolution through oneDNN, as the network does. The faster is the ceiling.
-    gemm = max(matmul, conv)
+    ceiling = max(matmul, conv)
     print(f"float32, {a.threads} threads, torch {torch.__version__}: matmul {a.gemm_n}x{a.gemm_n} {matmul:.1f} GFLOP/s,"
-          f" 1x1 convolution 512->512 (oneDNN) {conv:.1f} GFLOP/s; ceiling {gemm:.1f} GFLOP/s")
+          f" 1x1 convolution 512->512 (oneDNN) {conv:.1f} GFLOP/s; ceiling {ceiling:.1f} GFLOP/s")
     sizes = sorted({s for path in a.bench for (s, _) in read_bench(path)}) or [64, 96, 128, 224]
     macs = {s: macs_per_image(s) for s in sizes}
     for s in sizes:
@@ -129,12 +129,12 @@ def main(argv):
         rows = read_bench(path)
         print()
         print(f"{path}:")
-        head = "| size | what | who | img/s | GFLOP/s | of GEMM |"
+        head = "| size | what | who | img/s | GFLOP/s | of ceiling |"
         sep = "|---:|---|---|---:|---:|---:|"
         if a.nominal_gflops:
             head += " of nominal peak |"
             sep += "---:|"
-        print(head.replace("of GEMM", "of ceiling"))
+        print(head)
         print(sep)
         for (s, what), (ours, peer) in sorted(rows.items()):
             per_image = (6 if what == "train" else 2) * macs[s] / 1e9
@@ -142,7 +142,7 @@ def main(argv):
                 if rate is None:
                     continue
                 g = rate * per_image
-                line = f"| {s} | {what} | {who} | {rate:,.1f} | {g:.1f} | {g / gemm:.0%} |"
+                line = f"| {s} | {what} | {who} | {rate:,.1f} | {g:.1f} | {g / ceiling:.0%} |"
                 if a.nominal_gflops:
                     line += f" {g / a.nominal_gflops:.0%} |"
                 print(line)

@@ -128,7 +128,6 @@ public final class BenchCommand implements Callable<Integer> {
                 ImageCache cache = ImageCache.open(data, paths, size, cacheDir);
                 cacheFiles.put(size, ImageCache.file(data, paths, size, cacheDir));
                 pipe = Throughput.pipeline(cache, batch, pipelineImages);
-                cache = null; // only the pipeline needs the images
             }
             double[] m = Throughput.model(size, batch, steps, opts);
             double rss = Throughput.peakRssMiB();

@@ -114,9 +114,8 @@ public final class ExperimentRunner {
                     default -> 1.1;
                 };
                 for (long seed : e.getValue()) {
-                    Path bundle = pretrainDir(e.getKey(), seed).resolve((i + 1) + "-" + s.displayName())
-                            .resolve("backbone").resolve(BackboneBundle.METADATA);
-                    if (!Files.isRegularFile(bundle)) {
+                    Path bundle = Pretrainer.stageBundle(pretrainDir(e.getKey(), seed), i, s);
+                    if (!Files.isRegularFile(bundle.resolve(BackboneBundle.METADATA))) {
                         seconds += (s.epochs() != null ? s.epochs() : 5) * images * factor * perImage;
                     }
                 }

@@ -35,6 +35,11 @@ public final class Pretrainer {
 
     private Pretrainer() {}
 
+    /** Where the backbone after stage {@code index} (from 0) of a chain run into {@code outDir} is saved. */
+    public static Path stageBundle(Path outDir, int index, Recipe.StageSpec spec) {
+        return outDir.resolve((index + 1) + "-" + spec.displayName()).resolve("backbone");
+    }
+
     public static Path run(Recipe recipe, Path outDir, long seed, int imageSize, Path cacheDir, boolean progress)
             throws IOException {
         return run(recipe, outDir, seed, imageSize, cacheDir, progress, false);
@@ -66,8 +71,8 @@ public final class Pretrainer {
                 Recipe.StageSpec spec = recipe.stages().get(i);
                 chain.append(Json.MAPPER.writeValueAsString(spec)).append(';');
                 String key = Hashing.sha256(chain.toString());
-                Path stageDir = outDir.resolve((i + 1) + "-" + spec.displayName());
-                Path bundle = stageDir.resolve("backbone");
+                Path bundle = stageBundle(outDir, i, spec);
+                Path stageDir = bundle.getParent();
                 Path keyFile = stageDir.resolve("chain.sha256");
                 if (Files.isRegularFile(keyFile) && Files.readString(keyFile).strip().equals(key)
                         && Files.isRegularFile(bundle.resolve(BackboneBundle.METADATA))) {
