@@ -8,7 +8,8 @@ Measures, per image size, with the same settings as our bench (Throughput.java):
   mode, cross-entropy with class weights 1, backward, AdamW (lr 1e-3, betas 0.9/0.999, eps 1e-8,
   weight decay 0.05: our AdamW's defaults). `warmup` untimed steps, then `steps` timed ones.
 * infer_img_s: eval mode under torch.inference_mode(), same input, logits copied out to NumPy
-  (ours copies them to a Java array). Warm-up, then timed.
+  (ours copies them to a Java array). Warm-up, then timed. With --fold-bn every BatchNorm is folded
+  into its convolution first, as ours does by default.
 * pipeline_img_s: one epoch over decoded uint8 images held in memory (the bench's decoded-image
   cache file when given, else random images), shuffled, per image: random horizontal and vertical
   flip, rot90, colour jitter (brightness 0.1, contrast 0.1, saturation 0.1, hue 0.02 with
@@ -78,6 +79,8 @@ def parse_args(argv):
                    help="inference with model and input cast to bfloat16 (as our --bf16-infer)")
     p.add_argument("--autocast-bf16", action="store_true",
                    help="torch.autocast(cpu, bfloat16) around training forward and inference (peer only)")
+    p.add_argument("--fold-bn", action="store_true",
+                   help="inference with each BatchNorm folded into its convolution (as ours by default)")
     p.add_argument("--pipeline-images", type=int, default=4096, help="images per pipeline epoch")
     p.add_argument("--pipeline-threads", type=int, default=1, help="threads while timing the pipeline")
     p.add_argument("--cache-file", action="append", default=[], metavar="SIZE=PATH",
@@ -126,6 +129,23 @@ def timed(fn, warmup, steps):
     return time.perf_counter() - t0
 
 
+def fold_bn(model):
+    """A copy of an eval-mode torchvision ResNet-18 with every BatchNorm folded into its conv.
+
+    Only conv+bn pairs: a BasicBlock uses one ReLU module twice, so fusing it would drop the one
+    after the addition.
+    """
+    from torch.ao.quantization import fuse_modules
+    pairs = [["conv1", "bn1"]]
+    for name in ("layer1", "layer2", "layer3", "layer4"):
+        for i, block in enumerate(getattr(model, name)):
+            p = f"{name}.{i}."
+            pairs += [[p + "conv1", p + "bn1"], [p + "conv2", p + "bn2"]]
+            if block.downsample is not None:
+                pairs.append([p + "downsample.0", p + "downsample.1"])
+    return fuse_modules(copy.deepcopy(model).eval(), pairs)
+
+
 def measure_model(a, size):
     torch.manual_seed(a.seed)
     fmt = torch.channels_last if a.channels_last else torch.contiguous_format
@@ -153,8 +173,10 @@ def measure_model(a, size):
 
     model.eval()
     net, xin = model, x0
+    if a.fold_bn:
+        net = fold_bn(model)
     if a.bf16_infer:
-        net = copy.deepcopy(model).to(torch.bfloat16)
+        net = copy.deepcopy(net).to(torch.bfloat16)
         xin = x0.to(torch.bfloat16)
 
     def infer_step():
@@ -280,6 +302,7 @@ def main(argv):
         "optimizer": a.optimizer,
         "channels_last": a.channels_last,
         "bf16_infer": a.bf16_infer,
+        "fold_bn": a.fold_bn,
         "autocast_bf16": a.autocast_bf16,
         "pipeline_threads": a.pipeline_threads,
         "sizes": [],

@@ -38,7 +38,7 @@ public final class SideBySide {
             @JsonProperty("interop_threads") Integer interopThreads, Integer batch, Integer steps, Integer warmup,
             String optimizer, @JsonProperty("channels_last") Boolean channelsLast,
             @JsonProperty("bf16_infer") Boolean bf16Infer, @JsonProperty("autocast_bf16") Boolean autocastBf16,
-            List<PeerSize> sizes, @JsonProperty("peak_rss_mib") Double peakRssMiB) {
+            @JsonProperty("fold_bn") Boolean foldBn, List<PeerSize> sizes, @JsonProperty("peak_rss_mib") Double peakRssMiB) {
 
         public PeerSize at(int size) {
             if (sizes != null) {
@@ -178,7 +178,8 @@ public final class SideBySide {
             sb.append("- peer: torch ").append(peer.torch()).append(", torchvision ").append(peer.torchvision())
                     .append(", threads ").append(peer.threads()).append(", optimizer ").append(peer.optimizer())
                     .append(", channels_last ").append(peer.channelsLast()).append(", bf16_infer ")
-                    .append(peer.bf16Infer()).append(", autocast_bf16 ").append(peer.autocastBf16()).append('\n');
+                    .append(peer.bf16Infer()).append(", autocast_bf16 ").append(peer.autocastBf16())
+                    .append(", fold_bn ").append(Boolean.TRUE.equals(peer.foldBn())).append('\n');
         }
         sb.append('\n');
         sb.append("| size | batch | metric | ours | PyTorch | ours / PyTorch |\n");

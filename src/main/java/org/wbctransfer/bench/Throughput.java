@@ -25,6 +25,7 @@ import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.Normalization;
+import org.wbctransfer.model.FoldedResNet;
 import org.wbctransfer.model.Formats;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
@@ -75,9 +76,11 @@ public final class Throughput {
      * @param channelsLast parameters and inputs in channels-last memory format (training and inference)
      * @param fp16Infer inference on a float16 copy of the model with float16 input (bfloat16, the
      *     useful one on CPUs, is not possible with DJL 0.36: see {@link Formats#float16})
+     * @param foldBatchNorm float32 inference on {@link FoldedResNet}, as {@code Classifier} runs
+     *     it; false times the network with its BatchNorm layers
      */
-    public record ModelOptions(boolean channelsLast, boolean fp16Infer) {
-        public static final ModelOptions DEFAULT = new ModelOptions(false, false);
+    public record ModelOptions(boolean channelsLast, boolean fp16Infer, boolean foldBatchNorm) {
+        public static final ModelOptions DEFAULT = new ModelOptions(false, false, true);
     }
 
     /** Untimed steps before the timed ones: max(2, steps / 5). The peer gets the same number. */
@@ -137,6 +140,9 @@ public final class Throughput {
             train = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
             }
             SequentialBlock net = opts.fp16Infer() ? Formats.convertedCopy(block, 5, Formats::float16, false) : block;
+            // The folded network converts its input to channels-last itself.
+            FoldedResNet folded = opts.fp16Infer() || !opts.foldBatchNorm() ? null
+                    : FoldedResNet.of(block, model.getNDManager(), opts.channelsLast());
             // DJL runs this without autograd (grad mode is on only inside a GradientCollector).
             long t0 = 0;
             for (int s = 0; s < warm + steps; s++) {
@@ -145,19 +151,82 @@ public final class Throughput {
                 }
                 try (NDManager sub = model.getNDManager().newSubManager()) {
                     NDArray x = sub.create(FloatBuffer.wrap(data), shape);
-                    if (opts.channelsLast()) {
-                        x = Formats.channelsLast(x);
+                    NDArray y;
+                    if (folded != null) {
+                        y = folded.forward(x);
+                    } else {
+                        if (opts.channelsLast()) {
+                            x = Formats.channelsLast(x);
+                        }
+                        if (opts.fp16Infer()) {
+                            x = x.toType(DataType.FLOAT16, false);
+                        }
+                        y = net.forward(new ParameterStore(sub, false), new NDList(x), false).singletonOrThrow();
                     }
-                    if (opts.fp16Infer()) {
-                        x = x.toType(DataType.FLOAT16, false);
-                    }
-                    NDArray y = net.forward(new ParameterStore(sub, false), new NDList(x), false).singletonOrThrow();
                     y.toType(DataType.FLOAT32, false).toFloatArray();
                 }
             }
             double infer = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
             return new double[] {train, infer};
         }
+    }
+
+    /**
+     * Inference images/s with BatchNorm run as layers and folded into the convolutions, measured
+     * alternately in the same process on the same weights (a trained-looking network: one
+     * training step first, so the statistics are not the identity), so that the two are compared
+     * under the same conditions: {@code rounds} x {unfolded, folded}.
+     */
+    public static double[][] foldedVersusLayers(int size, int batch, int steps, int rounds, boolean channelsLast) {
+        try (Model model = Model.newInstance("bench", Devices.compute())) {
+            SequentialBlock block = ResNet18.classifier(5);
+            model.setBlock(block);
+            block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
+            WeightInit.apply(block, 0);
+            if (channelsLast) {
+                block = Formats.convertedCopy(block, 5, Formats::channelsLast, false);
+            }
+            float[] data = new float[batch * 3 * size * size];
+            Random r = new Random(0);
+            for (int i = 0; i < data.length; i++) {
+                data[i] = (float) r.nextGaussian();
+            }
+            Shape shape = new Shape(batch, 3, size, size);
+            NDManager root = model.getNDManager();
+            // Training-mode forward passes move the running statistics away from (0, 1).
+            for (int i = 0; i < 2; i++) {
+                try (NDManager sub = root.newSubManager()) {
+                    NDArray x = sub.create(FloatBuffer.wrap(data), shape);
+                    block.forward(new ParameterStore(sub, false), new NDList(channelsLast ? Formats.channelsLast(x) : x), true);
+                }
+            }
+            SequentialBlock net = block;
+            try (FoldedResNet folded = FoldedResNet.of(block, root, channelsLast)) {
+                java.util.function.Function<NDArray, NDArray> layers = x -> net.forward(new ParameterStore(x.getManager(), false),
+                        new NDList(channelsLast ? Formats.channelsLast(x) : x), false).singletonOrThrow();
+                double[][] out = new double[rounds][];
+                for (int round = 0; round < rounds; round++) {
+                    out[round] = new double[] {inferRate(root, data, shape, steps, layers),
+                        inferRate(root, data, shape, steps, folded::forward)};
+                }
+                return out;
+            }
+        }
+    }
+
+    private static double inferRate(NDManager root, float[] data, Shape shape, int steps,
+            java.util.function.Function<NDArray, NDArray> forward) {
+        int warm = warmup(steps);
+        long t0 = 0;
+        for (int s = 0; s < warm + steps; s++) {
+            if (s == warm) {
+                t0 = System.nanoTime();
+            }
+            try (NDManager sub = root.newSubManager()) {
+                forward.apply(sub.create(FloatBuffer.wrap(data), shape)).toFloatArray();
+            }
+        }
+        return steps * (double) shape.get(0) / ((System.nanoTime() - t0) / 1e9);
     }
 
     /** Peak resident set size of this process in MiB (Linux), or -1. */

@@ -70,9 +70,23 @@ public final class BenchCommand implements Callable<Integer> {
             + " (training and inference; the peer too)")
     boolean channelsLast;
 
+    @Option(names = "--peer-default-format", description = "With --channels-last: the peer keeps PyTorch's default"
+            + " memory format (the script a researcher would write), so ours channels-last is compared with that")
+    boolean peerDefaultFormat;
+
     @Option(names = "--fp16-infer", description = "Lever: inference on a float16 copy of the model (slow on CPUs"
             + " without AVX512-FP16; bfloat16 is not possible with DJL 0.36). The peer stays at float32")
     boolean fp16Infer;
+
+    @Option(names = "--no-fold-bn", description = "Inference with the BatchNorm layers run as such (before/after"
+            + " figure); by default BatchNorm is folded into the convolutions, as wbc predict, evaluate and serve run."
+            + " The peer folds with --peer-arg=--fold-bn")
+    boolean noFoldBn;
+
+    @Option(names = "--fold-ab", paramLabel = "ROUNDS", description = "Instead of the table: inference with BatchNorm"
+            + " layers and with BatchNorm folded, alternately in one process, ROUNDS times per size (the before/after"
+            + " of folding under the same conditions); with --channels-last in that format")
+    Integer foldAb;
 
     @Option(names = "--out", description = "Also write the results: Markdown for *.md, else JSON (atomic write)")
     Path out;
@@ -95,6 +109,9 @@ public final class BenchCommand implements Callable<Integer> {
                 throw new UserException("image sizes must be at least 32, got " + s);
             }
         }
+        if (foldAb != null) {
+            return foldAb();
+        }
         if (soakPredict != null) {
             return soakPredict();
         }
@@ -113,7 +130,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
 
         int threads = threads();
-        Throughput.ModelOptions opts = new Throughput.ModelOptions(channelsLast, fp16Infer);
+        Throughput.ModelOptions opts = new Throughput.ModelOptions(channelsLast, fp16Infer, !noFoldBn);
         List<String> paths = new ArrayList<>();
         if (!noPipeline) {
             ImageFolder.scan(data).items().forEach(i -> paths.add(i.relativePath()));
@@ -145,7 +162,7 @@ public final class BenchCommand implements Callable<Integer> {
                 extra.add("--no-pipeline");
             }
             List<String> cmd = PeerRunner.command(python, script, sizes, batch, steps, Throughput.warmup(steps), threads,
-                    pipelineImages, cacheFiles, channelsLast, extra);
+                    pipelineImages, cacheFiles, channelsLast && !peerDefaultFormat, extra);
             System.out.println();
             System.out.println("PyTorch peer: " + String.join(" ", cmd));
             try {
@@ -169,6 +186,28 @@ public final class BenchCommand implements Callable<Integer> {
             AtomicFiles.writeString(out, name.endsWith(".md") ? table.markdown()
                     : Json.MAPPER.writeValueAsString(table.json()) + "\n");
             System.err.println("wbc: results written to " + out);
+        }
+        return 0;
+    }
+
+    private int foldAb() {
+        if (foldAb < 1) {
+            throw new UserException("--fold-ab needs at least 1 round, got " + foldAb);
+        }
+        System.out.printf(java.util.Locale.ROOT, "inference img/s, batch %d, %d timed steps, %d threads%s: BatchNorm layers"
+                + " / folded%n", batch, steps, threads(), channelsLast ? ", channels-last" : "");
+        for (int size : sizes) {
+            double[][] r = Throughput.foldedVersusLayers(size, batch, steps, foldAb, channelsLast);
+            double layers = 0;
+            double folded = 0;
+            StringBuilder sb = new StringBuilder();
+            for (double[] round : r) {
+                sb.append(String.format(java.util.Locale.ROOT, "  %.1f / %.1f", round[0], round[1]));
+                layers += round[0];
+                folded += round[1];
+            }
+            System.out.printf(java.util.Locale.ROOT, "%d px:%s  mean %.1f / %.1f (%.2fx)%n", size, sb, layers / r.length,
+                    folded / r.length, folded / layers);
         }
         return 0;
     }
@@ -209,6 +248,9 @@ public final class BenchCommand implements Callable<Integer> {
         if (fp16Infer) {
             l.add("fp16 inference");
         }
+        if (noFoldBn) {
+            l.add("BatchNorm not folded");
+        }
         return l.isEmpty() ? "" : ", levers: " + String.join(", ", l);
     }
 
@@ -223,6 +265,7 @@ public final class BenchCommand implements Callable<Integer> {
         s.put("pipeline_images", noPipeline ? 0 : pipelineImages);
         s.put("channels_last", channelsLast);
         s.put("fp16_infer", fp16Infer);
+        s.put("fold_bn", !fp16Infer && !noFoldBn);
         s.put("malloc", mallocSetting());
         s.put("data", data.toString());
         return s;

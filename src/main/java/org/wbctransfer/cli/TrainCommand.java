@@ -105,6 +105,15 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--unfreeze-epoch", defaultValue = "0", description = "Epoch (1-based count of epochs done) after which frozen stages train again; 0 keeps them frozen. Default: ${DEFAULT-VALUE}")
     int unfreezeEpoch;
 
+    @Option(names = "--pseudo-labels", description = "Self-training: this model (run directory or bundle, trained on the"
+            + " same split with no more labels than --subset) labels the split's other training images, and the confident"
+            + " ones join the training set. Test images are never used")
+    Path pseudoTeacher;
+
+    @Option(names = "--pseudo-threshold", defaultValue = "0.9", description = "Smallest top probability of the teacher"
+            + " for a pseudo-labelled image. Default: ${DEFAULT-VALUE}")
+    double pseudoThreshold;
+
     @Option(names = "--no-evaluate", description = "Do not evaluate on the test split after training")
     boolean noEvaluate;
 
@@ -171,6 +180,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (init != null) {
             org.wbctransfer.model.BackboneBundle.readMetadata(init); // fail before anything is written
         }
+        Path teacher = pseudoTeacher == null ? null : ModelDirs.resolve(pseudoTeacher);
         if (jitter.length != 4) {
             throw new UserException("--jitter needs 4 comma-separated values (brightness,contrast,saturation,hue)");
         }
@@ -187,7 +197,8 @@ public final class TrainCommand implements Callable<Integer> {
                 .optSeed(seed).optAugmentation(aug).optValidation(valPercent, minValSubset)
                 .optClassWeighted(!noClassWeights).optCacheDir(cacheDir)
                 .optInit(init, backboneLrScale)
-                .optFreeze(freezeStages, unfreezeEpoch).build();
+                .optFreeze(freezeStages, unfreezeEpoch)
+                .optPseudoLabels(teacher, pseudoThreshold).build();
     }
 
     /** The one time a model sees the test images: after training, with the chosen checkpoint. */

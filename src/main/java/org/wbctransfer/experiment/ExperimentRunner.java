@@ -84,9 +84,10 @@ public final class ExperimentRunner {
                 if (!arm.runs(subset)) {
                     continue;
                 }
-                int epochs = (int) Math.round(e.getValue().epochs() * (arm.epochsScale() != null ? arm.epochsScale() : 1.0));
+                int epochs = arm.epochs() != null ? arm.epochs()
+                        : (int) Math.round(e.getValue().epochs() * (arm.epochsScale() != null ? arm.epochsScale() : 1.0));
                 for (long seed : e.getValue().seeds()) {
-                    plans.add(new Plan(arm, subset, seed, epochs, out.resolve(arm.name()).resolve(subset + "-seed" + seed)));
+                    plans.add(new Plan(arm, subset, seed, epochs, cellDir(arm.name(), subset, seed)));
                 }
             }
         }
@@ -100,7 +101,10 @@ public final class ExperimentRunner {
         double seconds = 0;
         for (Plan p : plan()) {
             if (!Files.isRegularFile(p.runDir().resolve(Evaluation.TEST_DIR).resolve("metrics.json"))) {
-                seconds += p.epochs() * manifest.train(p.subset()).size() * perImage * 1.1 + 15;
+                // A self-training run also learns from the pool (all but the budget's images would
+                // be the worst case; the threshold drops a few).
+                int images = manifest.train(p.arm().teacher() != null ? "WBC_100" : p.subset()).size();
+                seconds += p.epochs() * images * perImage * 1.1 + 15;
             }
         }
         for (Map.Entry<String, TreeSet<Long>> e : pretrainSeeds().entrySet()) {
@@ -240,14 +244,22 @@ public final class ExperimentRunner {
         return cells;
     }
 
+    /** The run directory of a cell of another arm (a self-training arm's teacher). */
+    Path cellDir(String arm, String subset, long seed) {
+        return out.resolve(arm).resolve(subset + "-seed" + seed);
+    }
+
     TrainConfig config(Plan p, String init) {
         ExperimentSpec.Arm a = p.arm();
+        Path teacher = a.teacher() == null ? null
+                : cellDir(a.teacher(), p.subset(), p.seed()).resolve(WbcTrainer.MODEL_DIR);
         return TrainConfig.builder().setData(dataRoot(), manifestPath()).setSubset(p.subset())
                 .optImageSize(spec.size()).optBatchSize(spec.batchSize()).optEpochs(p.epochs())
                 .optLearningRate(a.lr() != null ? a.lr() : 1e-3).optSeed(p.seed()).optCacheDir(cacheDir)
                 .optInit(init == null ? null : Path.of(init), a.backboneLrScale())
                 .optFreeze(a.freezeStages() != null ? a.freezeStages() : 0,
                         a.unfreezeEpoch() != null ? a.unfreezeEpoch() : 0)
+                .optPseudoLabels(teacher, a.threshold())
                 .build();
     }
 }

@@ -24,11 +24,20 @@ public record ExperimentSpec(String name, String description, String data, Integ
 
     /**
      * One arm. Without {@code pretrain} it trains from scratch; with it, a backbone is pre-trained
-     * once per seed by that recipe and fine-tuned on every budget.
+     * once per seed by that recipe and fine-tuned on every budget. With {@code teacher} (an earlier
+     * arm) it self-trains: that arm's model of the same budget and seed pseudo-labels the split's
+     * other training images (top probability at least {@code pseudoThreshold}, default 0.9).
+     * {@code epochs}, when given, replaces the budget's schedule: a self-training run sees nearly
+     * the whole training set whatever its label budget.
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Arm(String name, String pretrain, Double lr, Double backboneLrScale, Integer freezeStages,
-            Integer unfreezeEpoch, Double epochsScale, List<String> subsets) {
+            Integer unfreezeEpoch, Double epochsScale, List<String> subsets, String teacher, Double pseudoThreshold,
+            Integer epochs) {
+
+        public double threshold() {
+            return pseudoThreshold != null ? pseudoThreshold : 0.9;
+        }
 
         public boolean runs(String subset) {
             return subsets == null || subsets.contains(subset);
@@ -68,10 +77,24 @@ public record ExperimentSpec(String name, String description, String data, Integ
         if (s.arms() == null || s.arms().isEmpty() || s.subsets() == null || s.subsets().isEmpty()) {
             throw new UserException(nameOrPath + ": an experiment needs 'arms' and 'subsets'");
         }
+        List<String> earlier = new java.util.ArrayList<>();
         for (Arm a : s.arms()) {
             if (a.name() == null || !a.name().matches("[A-Za-z0-9._-]+")) {
                 throw new UserException(nameOrPath + ": arm names must be letters, digits, '.', '_' or '-', got '" + a.name() + "'");
             }
+            // The teacher's cells must exist when the student's come up, and the grid runs arms in order.
+            if (a.teacher() != null && !earlier.contains(a.teacher())) {
+                throw new UserException(nameOrPath + ": arm '" + a.name() + "' has teacher '" + a.teacher()
+                        + "', which is not an arm listed before it");
+            }
+            if (a.teacher() != null) {
+                Arm t = s.arms().stream().filter(x -> x.name().equals(a.teacher())).findFirst().orElseThrow();
+                if (t.subsets() != null && (a.subsets() == null || !t.subsets().containsAll(a.subsets()))) {
+                    throw new UserException(nameOrPath + ": arm '" + a.name() + "' runs budgets its teacher '" + t.name()
+                            + "' does not (" + t.subsets() + ")");
+                }
+            }
+            earlier.add(a.name());
         }
         return s;
     }

@@ -28,6 +28,9 @@ import org.wbctransfer.data.Augmentation;
  * @param backboneLrScale the backbone's learning rate as a fraction of the head's (fine-tuning)
  * @param freezeStages backbone stages (stem, layer1..layer4) frozen at the start
  * @param unfreezeEpoch epoch (0-based) at which frozen stages are released
+ * @param pseudoTeacher model directory whose confident predictions label the split's other
+ *     training images for this run (self-training), or null
+ * @param pseudoThreshold smallest top probability of the teacher for an image to be used
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainConfig(
@@ -50,7 +53,19 @@ public record TrainConfig(
         String init,
         double backboneLrScale,
         int freezeStages,
-        int unfreezeEpoch) {
+        int unfreezeEpoch,
+        String pseudoTeacher,
+        double pseudoThreshold) {
+
+    /** Without self-training. */
+    public TrainConfig(String dataRoot, String manifest, String subset, int imageSize, int batchSize, int epochs,
+            double learningRate, double weightDecay, double warmupEpochs, double finalLrFraction, long seed,
+            Augmentation augmentation, int valPercent, int minValSubset, boolean classWeighted, String cacheDir,
+            String init, double backboneLrScale, int freezeStages, int unfreezeEpoch) {
+        this(dataRoot, manifest, subset, imageSize, batchSize, epochs, learningRate, weightDecay, warmupEpochs,
+                finalLrFraction, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, init,
+                backboneLrScale, freezeStages, unfreezeEpoch, null, 0);
+    }
 
     /** From scratch: no pre-trained backbone, one learning rate, nothing frozen. */
     public TrainConfig(String dataRoot, String manifest, String subset, int imageSize, int batchSize, int epochs,
@@ -98,6 +113,8 @@ public record TrainConfig(
         private Double backboneLrScale;
         private int freezeStages;
         private int unfreezeEpoch;
+        private String pseudoTeacher;
+        private double pseudoThreshold;
 
         private Builder() {}
 
@@ -187,6 +204,13 @@ public record TrainConfig(
             return this;
         }
 
+        /** Self-training from a teacher model directory; null turns it off. */
+        public Builder optPseudoLabels(java.nio.file.Path teacher, double threshold) {
+            this.pseudoTeacher = teacher == null ? null : teacher.toAbsolutePath().normalize().toString();
+            this.pseudoThreshold = threshold;
+            return this;
+        }
+
         public TrainConfig build() {
             if (dataRoot == null || subset == null) {
                 throw new IllegalStateException("setData and setSubset are required");
@@ -197,7 +221,7 @@ public record TrainConfig(
             int unfreeze = freezeStages > 0 && unfreezeEpoch == 0 ? e : unfreezeEpoch;
             TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, e, learningRate,
                     weightDecay, warm, 0.01, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, init,
-                    scale, freezeStages, unfreeze);
+                    scale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold);
             c.validate();
             return c;
         }
@@ -217,6 +241,8 @@ public record TrainConfig(
         require(valPercent >= 0 && valPercent < 50, "validation percent must be 0..49, got " + valPercent);
         require(freezeStages >= 0 && freezeStages <= 5, "frozen stages must be 0..5 (stem, layer1..layer4), got " + freezeStages);
         require(backboneLrScale >= 0 && backboneLrScale <= 10, "backbone learning-rate scale must be in [0, 10]");
+        require(pseudoTeacher == null || (pseudoThreshold >= 0 && pseudoThreshold < 1),
+                "pseudo-label threshold must be in [0, 1), got " + pseudoThreshold);
     }
 
     private static void require(boolean ok, String message) {

@@ -128,6 +128,16 @@ public final class WbcTrainer {
         List<String> skipped = new ArrayList<>();
         List<BatchLoader.Sample> trainSamples = data.samples(part.train(), skipped);
         List<BatchLoader.Sample> valSamples = data.samples(part.validation(), skipped);
+        Map<String, Object> pseudo = null;
+        if (config.pseudoTeacher() != null) {
+            PseudoLabels.Result pl = PseudoLabels.label(Path.of(config.pseudoTeacher()), data, config.subset(),
+                    config.imageSize(), config.pseudoThreshold(), skipped);
+            LOG.info("self-training: {} of {} unlabelled training images pseudo-labelled by {} (threshold {})",
+                    pl.samples().size(), pl.provenance().get("poolImages"), config.pseudoTeacher(), config.pseudoThreshold());
+            trainSamples = new ArrayList<>(trainSamples);
+            trainSamples.addAll(pl.samples());
+            pseudo = pl.provenance();
+        }
         List<String> skippedTest = new ArrayList<>();
         data.samples(manifest.test(), skippedTest);
         if (strict && !(skipped.isEmpty() && skippedTest.isEmpty())) {
@@ -166,6 +176,9 @@ public final class WbcTrainer {
         provenance.put("trainImages", trainSamples.size());
         provenance.put("validationImages", valSamples.size());
         provenance.put("trainImagesPerClass", counts);
+        if (pseudo != null) {
+            provenance.put("pseudoLabels", pseudo);
+        }
         provenance.put("classWeights", weights);
         // Everything the run does not use, so that its numbers can be checked against the dataset.
         provenance.put("skippedImages", skipped);

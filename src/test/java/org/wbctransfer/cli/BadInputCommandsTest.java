@@ -200,6 +200,27 @@ class BadInputCommandsTest {
         assertThat(runDir).doesNotExist();
     }
 
+    @Test
+    void selfTrainingRefusesAMissingTeacherAndOneThatSawMoreLabels() throws Exception {
+        assertThat(trained.code()).as(trained.err()).isZero();
+        Path runDir = tmp.resolve("student");
+        String[] common = {"train", "--data", corpus.root().toString(), "--split-seed", "1", "--subset", "WBC_10",
+            "--epochs", "1", "--image-size", "32", "--batch", "4", "--run-dir", runDir.toString(), "--cache-dir",
+            shared.resolve("cache").toString(), "--no-progress"};
+        WbcCliTest.Result missing = WbcCliTest.run(concat(common, "--pseudo-labels", tmp.resolve("nope").toString()));
+        assertThat(userError(missing)).contains(tmp.resolve("nope") + ": model not found");
+        // The corpus model trained on WBC_100 of this very split: it knows the labels WBC_10 hides.
+        WbcCliTest.Result leaky = WbcCliTest.run(concat(common, "--pseudo-labels", run.toString()));
+        assertThat(userError(leaky)).contains("teacher was trained on WBC_100, more labels than the student's WBC_10");
+        assertThat(runDir).doesNotExist();
+    }
+
+    static String[] concat(String[] a, String... b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, out, a.length, b.length);
+        return out;
+    }
+
     // --- evaluate --------------------------------------------------------------------------------
 
     /** An outside test set: class names in another case, one unknown class, one truncated image. */

@@ -1,0 +1,81 @@
+package org.wbctransfer.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Parameter;
+import ai.djl.nn.SequentialBlock;
+import ai.djl.training.ParameterStore;
+import java.nio.FloatBuffer;
+import java.util.Random;
+import org.assertj.core.data.Offset;
+import org.junit.jupiter.api.Test;
+
+/** BatchNorm folded into the convolutions computes what the network with BatchNorm computes. */
+class FoldedResNetTest {
+
+    @Test
+    void foldedNetworkGivesTheSameLogitsInBothMemoryFormats() {
+        try (Model model = Model.newInstance("t")) {
+            SequentialBlock net = ResNet18.classifier(5);
+            model.setBlock(net);
+            NDManager m = model.getNDManager();
+            net.initialize(m, DataType.FLOAT32, new Shape(3, 3, 64, 64));
+            WeightInit.apply(net, 3);
+            // Fresh BatchNorm layers are the identity (scale 1, shift 0, mean 0, variance 1), which
+            // would fold to nothing: give every one of them statistics and an affine of its own.
+            Random r = new Random(7);
+            for (Parameter p : net.getParameters().values()) {
+                float[] v = new float[(int) p.getArray().size()];
+                switch (p.getType()) {
+                    case GAMMA, RUNNING_VAR -> fill(v, () -> 0.5f + r.nextFloat());
+                    case BETA, RUNNING_MEAN -> fill(v, () -> (float) r.nextGaussian() * 0.3f);
+                    default -> {
+                        continue;
+                    }
+                }
+                p.getArray().set(FloatBuffer.wrap(v));
+            }
+            NDArray x = m.randomNormal(new Shape(3, 3, 64, 64));
+            float[] want = net.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow().toFloatArray();
+            for (boolean channelsLast : new boolean[] {false, true}) {
+                try (FoldedResNet folded = FoldedResNet.of(net, m, channelsLast); NDManager sub = m.newSubManager()) {
+                    NDArray in = x.duplicate();
+                    in.attach(sub);
+                    float[] got = folded.forward(in).toFloatArray();
+                    assertThat(got).hasSameSizeAs(want);
+                    for (int i = 0; i < want.length; i++) {
+                        assertThat((double) got[i]).as("logit %d, channels-last %s", i, channelsLast)
+                                .isCloseTo(want[i], Offset.offset(1e-3 * Math.max(1, Math.abs(want[i]))));
+                    }
+                }
+            }
+            // The source is untouched: its forward pass gives what it gave before folding.
+            float[] again = net.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow().toFloatArray();
+            assertThat(again).containsExactly(want);
+        }
+    }
+
+    @Test
+    void rejectsAnotherArchitecture() {
+        try (Model model = Model.newInstance("t")) {
+            SequentialBlock other = new SequentialBlock().add(ResNet18.head(5));
+            model.setBlock(other);
+            other.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 512));
+            assertThatThrownBy(() -> FoldedResNet.of(other, model.getNDManager(), false))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a ResNet-18");
+        }
+    }
+
+    private static void fill(float[] v, java.util.function.Supplier<Float> f) {
+        for (int i = 0; i < v.length; i++) {
+            v[i] = f.get();
+        }
+    }
+}
