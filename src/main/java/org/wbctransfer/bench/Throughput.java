@@ -105,11 +105,7 @@ public final class Throughput {
                 model.setBlock(block);
             }
             AdamW opt = AdamW.builder().build();
-            float[] data = new float[batch * 3 * size * size];
-            Random r = new Random(0);
-            for (int i = 0; i < data.length; i++) {
-                data[i] = (float) r.nextGaussian();
-            }
+            float[] data = randomImages(batch, size);
             int[] labels = new int[batch];
             for (int i = 0; i < batch; i++) {
                 labels[i] = i % 5;
@@ -186,11 +182,7 @@ public final class Throughput {
             if (channelsLast) {
                 block = Formats.convertedCopy(block, 5, Formats::channelsLast, false);
             }
-            float[] data = new float[batch * 3 * size * size];
-            Random r = new Random(0);
-            for (int i = 0; i < data.length; i++) {
-                data[i] = (float) r.nextGaussian();
-            }
+            float[] data = randomImages(batch, size);
             Shape shape = new Shape(batch, 3, size, size);
             NDManager root = model.getNDManager();
             // Training-mode forward passes move the running statistics away from (0, 1).
@@ -212,6 +204,16 @@ public final class Throughput {
                 return out;
             }
         }
+    }
+
+    /** A fixed N(0, 1) batch (N, 3, size, size), the same in every measurement. */
+    private static float[] randomImages(int batch, int size) {
+        float[] data = new float[batch * 3 * size * size];
+        Random r = new Random(0);
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (float) r.nextGaussian();
+        }
+        return data;
     }
 
     private static double inferRate(NDManager root, float[] data, Shape shape, int steps,

@@ -31,6 +31,16 @@ class BenchCommandTest {
         WbcCliTest.Result r = WbcCliTest.run("bench", "--help");
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("--[no-]peer").contains("--channels-last").contains("--fp16-infer").contains("--out")
-                .contains("64,96,128,224");
+                .contains("64,96,128,224").contains("--no-fold-bn").contains("--fold-ab").contains("--peer-default-format");
+    }
+
+    @Test
+    void foldAbPrintsBothInferenceRatesPerRoundAndSize() {
+        WbcCliTest.Result r = WbcCliTest.run("bench", "--sizes", "32,48", "--batch", "4", "--steps", "1", "--fold-ab", "2");
+        assertThat(r.code()).as(r.err()).isZero();
+        // "32 px:  a / b  c / d  mean e / f (g.ggx)": two rounds of layers / folded, then the means.
+        assertThat(r.out().lines().filter(l -> l.matches("(32|48) px:( +[0-9.]+ / [0-9.]+){2} +mean [0-9.]+ / [0-9.]+ \\([0-9.]+x\\)")))
+                .as(r.out()).hasSize(2);
+        assertThat(WbcCliTest.run("bench", "--fold-ab", "0").code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
     }
 }
