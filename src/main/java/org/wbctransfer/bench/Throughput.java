@@ -135,42 +135,27 @@ public final class Throughput {
             }
             train = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
             }
-            SequentialBlock net = opts.fp16Infer() ? Formats.convertedCopy(block, 5, Formats::float16, false) : block;
-            // The folded network converts its input to channels-last itself.
-            FoldedResNet folded = opts.fp16Infer() || !opts.foldBatchNorm() ? null
-                    : FoldedResNet.of(block, model.getNDManager(), opts.channelsLast());
             // DJL runs this without autograd (grad mode is on only inside a GradientCollector).
-            long t0 = 0;
-            for (int s = 0; s < warm + steps; s++) {
-                if (s == warm) {
-                    t0 = System.nanoTime();
-                }
-                try (NDManager sub = model.getNDManager().newSubManager()) {
-                    NDArray x = sub.create(FloatBuffer.wrap(data), shape);
-                    NDArray y;
-                    if (folded != null) {
-                        y = folded.forward(x);
-                    } else {
-                        if (opts.channelsLast()) {
-                            x = Formats.channelsLast(x);
-                        }
-                        if (opts.fp16Infer()) {
-                            x = x.toType(DataType.FLOAT16, false);
-                        }
-                        y = net.forward(new ParameterStore(sub, false), new NDList(x), false).singletonOrThrow();
-                    }
-                    y.toType(DataType.FLOAT32, false).toFloatArray();
-                }
+            double infer;
+            if (opts.fp16Infer()) {
+                SequentialBlock half = Formats.convertedCopy(block, 5, Formats::float16, false);
+                infer = inferRate(model.getNDManager(), data, shape, steps,
+                        x -> layers(half, opts.channelsLast(), x.toType(DataType.FLOAT16, false)).toType(DataType.FLOAT32, false));
+            } else if (opts.foldBatchNorm()) {
+                FoldedResNet folded = FoldedResNet.of(block, model.getNDManager(), opts.channelsLast());
+                infer = inferRate(model.getNDManager(), data, shape, steps, folded::forward);
+            } else {
+                SequentialBlock net = block;
+                infer = inferRate(model.getNDManager(), data, shape, steps, x -> layers(net, opts.channelsLast(), x));
             }
-            double infer = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
             return new double[] {train, infer};
         }
     }
 
     /**
      * Inference images/s with BatchNorm run as layers and folded into the convolutions, measured
-     * alternately in the same process on the same weights (a trained-looking network: one
-     * training step first, so the statistics are not the identity), so that the two are compared
+     * alternately in the same process on the same weights (two training-mode forward passes
+     * first, so the running statistics are not the identity), so that the two are compared
      * under the same conditions: {@code rounds} x {unfolded, folded}.
      */
     public static double[][] foldedVersusLayers(int size, int batch, int steps, int rounds, boolean channelsLast) {
@@ -194,11 +179,9 @@ public final class Throughput {
             }
             SequentialBlock net = block;
             try (FoldedResNet folded = FoldedResNet.of(block, root, channelsLast)) {
-                java.util.function.Function<NDArray, NDArray> layers = x -> net.forward(new ParameterStore(x.getManager(), false),
-                        new NDList(channelsLast ? Formats.channelsLast(x) : x), false).singletonOrThrow();
                 double[][] out = new double[rounds][];
                 for (int round = 0; round < rounds; round++) {
-                    out[round] = new double[] {inferRate(root, data, shape, steps, layers),
+                    out[round] = new double[] {inferRate(root, data, shape, steps, x -> layers(net, channelsLast, x)),
                         inferRate(root, data, shape, steps, folded::forward)};
                 }
                 return out;
@@ -216,6 +199,13 @@ public final class Throughput {
         return data;
     }
 
+    /** Logits of the network with its BatchNorm layers, in inference mode. */
+    private static NDArray layers(SequentialBlock net, boolean channelsLast, NDArray x) {
+        NDArray in = channelsLast ? Formats.channelsLast(x) : x;
+        return net.forward(new ParameterStore(x.getManager(), false), new NDList(in), false).singletonOrThrow();
+    }
+
+    /** Images/s of {@code forward} on the batch, after warm-up steps; each step copies the logits out. */
     private static double inferRate(NDManager root, float[] data, Shape shape, int steps,
             java.util.function.Function<NDArray, NDArray> forward) {
         int warm = warmup(steps);

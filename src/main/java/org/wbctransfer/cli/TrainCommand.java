@@ -10,6 +10,7 @@ import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.training.ProgressListener;
+import org.wbctransfer.training.PseudoLabels;
 import org.wbctransfer.training.TrainConfig;
 import org.wbctransfer.training.TrainingListener;
 import org.wbctransfer.training.WbcTrainer;
@@ -110,7 +111,7 @@ public final class TrainCommand implements Callable<Integer> {
             + " ones join the training set. Test images are never used")
     Path pseudoTeacher;
 
-    @Option(names = "--pseudo-threshold", defaultValue = "0.9", description = "Smallest top probability of the teacher"
+    @Option(names = "--pseudo-threshold", defaultValue = "" + PseudoLabels.DEFAULT_THRESHOLD, description = "Smallest top probability of the teacher"
             + " for a pseudo-labelled image. Default: ${DEFAULT-VALUE}")
     double pseudoThreshold;
 

@@ -36,7 +36,7 @@ public record ExperimentSpec(String name, String description, String data, Integ
             Integer epochs) {
 
         public double threshold() {
-            return pseudoThreshold != null ? pseudoThreshold : 0.9;
+            return pseudoThreshold != null ? pseudoThreshold : org.wbctransfer.training.PseudoLabels.DEFAULT_THRESHOLD;
         }
 
         public boolean runs(String subset) {
@@ -77,24 +77,24 @@ public record ExperimentSpec(String name, String description, String data, Integ
         if (s.arms() == null || s.arms().isEmpty() || s.subsets() == null || s.subsets().isEmpty()) {
             throw new UserException(nameOrPath + ": an experiment needs 'arms' and 'subsets'");
         }
-        List<String> earlier = new java.util.ArrayList<>();
+        Map<String, Arm> earlier = new java.util.HashMap<>();
         for (Arm a : s.arms()) {
             if (a.name() == null || !a.name().matches("[A-Za-z0-9._-]+")) {
                 throw new UserException(nameOrPath + ": arm names must be letters, digits, '.', '_' or '-', got '" + a.name() + "'");
             }
-            // The teacher's cells must exist when the student's come up, and the grid runs arms in order.
-            if (a.teacher() != null && !earlier.contains(a.teacher())) {
-                throw new UserException(nameOrPath + ": arm '" + a.name() + "' has teacher '" + a.teacher()
-                        + "', which is not an arm listed before it");
-            }
             if (a.teacher() != null) {
-                Arm t = s.arms().stream().filter(x -> x.name().equals(a.teacher())).findFirst().orElseThrow();
+                // The teacher's cells must exist when the student's come up, and the grid runs arms in order.
+                Arm t = earlier.get(a.teacher());
+                if (t == null) {
+                    throw new UserException(nameOrPath + ": arm '" + a.name() + "' has teacher '" + a.teacher()
+                            + "', which is not an arm listed before it");
+                }
                 if (t.subsets() != null && (a.subsets() == null || !t.subsets().containsAll(a.subsets()))) {
                     throw new UserException(nameOrPath + ": arm '" + a.name() + "' runs budgets its teacher '" + t.name()
                             + "' does not (" + t.subsets() + ")");
                 }
             }
-            earlier.add(a.name());
+            earlier.put(a.name(), a);
         }
         return s;
     }

@@ -21,6 +21,9 @@ import org.wbctransfer.util.UserException;
  */
 public final class PseudoLabels {
 
+    /** Smallest top probability of the teacher for an image to be used, unless set otherwise. */
+    public static final double DEFAULT_THRESHOLD = 0.9;
+
     /** Samples to add (labels are the teacher's) and what was done, for provenance.json. */
     public record Result(List<BatchLoader.Sample> samples, Map<String, Object> provenance) {}
 
