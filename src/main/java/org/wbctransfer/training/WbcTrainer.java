@@ -39,6 +39,7 @@ import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.ConfusionMatrix;
 import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Devices;
+import org.wbctransfer.model.Formats;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.ModelMetadata;
@@ -66,21 +67,31 @@ public final class WbcTrainer {
     private final TrainConfig config;
     private final List<TrainingListener> listeners;
     private final boolean strict;
+    private final boolean channelsLast;
 
     public WbcTrainer(TrainConfig config, List<TrainingListener> listeners) {
         this(config, listeners, false);
+    }
+
+    public WbcTrainer(TrainConfig config, List<TrainingListener> listeners, boolean strict) {
+        this(config, listeners, strict, false);
     }
 
     /**
      * @param strict an image of the split that cannot be decoded (training, validation or test)
      *     is a {@link UserException} raised before anything is written, instead of being skipped
      *     and listed in provenance.json
+     * @param channelsLast feed the network its batches in channels-last memory, so that PyTorch
+     *     runs every convolution, forward and backward, in that format. It changes speed, not the
+     *     recipe (results differ by float rounding only), so it is not part of {@link TrainConfig}
+     *     and a resumed run may switch it; provenance.json records what the run started with.
      */
-    public WbcTrainer(TrainConfig config, List<TrainingListener> listeners, boolean strict) {
+    public WbcTrainer(TrainConfig config, List<TrainingListener> listeners, boolean strict, boolean channelsLast) {
         config.validate();
         this.config = config;
         this.listeners = List.copyOf(listeners);
         this.strict = strict;
+        this.channelsLast = channelsLast;
     }
 
     /** Training images, and the validation images carved out of them (empty when none). */
@@ -188,6 +199,7 @@ public final class WbcTrainer {
         provenance.put("modelSelection", part.selection());
         provenance.put("versions", Versions.all());
         provenance.put("device", Devices.describe(Devices.compute()));
+        provenance.put("memoryFormat", channelsLast ? "channels-last" : "default");
         if (!resume) {
             Json.write(configFile, config);
         }
@@ -305,11 +317,10 @@ public final class WbcTrainer {
         NDManager root = trainer.getManager();
         for (Iterator<Batch> it = trainLoader.epoch(config.seed(), epoch, true); it.hasNext(); b++) {
             Batch batch = it.next();
-            int s = batch.imageSize();
             // Every array of a step lives in a sub-manager closed after the update; otherwise
             // native memory grows with each batch.
             try (NDManager sub = root.newSubManager()) {
-                NDArray x = sub.create(FloatBuffer.wrap(batch.images()), new Shape(batch.size(), 3, s, s));
+                NDArray x = input(sub, batch, channelsLast);
                 NDArray y = sub.create(batch.labels());
                 NDArray value;
                 NDArray predicted;
@@ -341,7 +352,7 @@ public final class WbcTrainer {
         double valF1 = Double.NaN;
         boolean best;
         if (valLoader.size() > 0) {
-            double[] v = validate(trainer, block, loss, valLoader, run.classNames());
+            double[] v = validate(trainer, block, loss, valLoader, run.classNames(), channelsLast);
             valLoss = v[0];
             valAcc = v[1];
             valF1 = v[2];
@@ -363,16 +374,15 @@ public final class WbcTrainer {
 
     /** Returns {loss, accuracy, macro F1} on the validation images. */
     private static double[] validate(Trainer trainer, SequentialBlock block, WeightedCrossEntropy loss,
-            BatchLoader loader, List<String> classNames) {
+            BatchLoader loader, List<String> classNames, boolean channelsLast) {
         int n = loader.size();
         int[] truth = new int[n];
         int[] pred = new int[n];
         double lossSum = 0;
         for (Iterator<Batch> it = loader.epoch(0, 0, false); it.hasNext(); ) {
             Batch batch = it.next();
-            int s = batch.imageSize();
             try (NDManager sub = trainer.getManager().newSubManager()) {
-                NDArray x = sub.create(FloatBuffer.wrap(batch.images()), new Shape(batch.size(), 3, s, s));
+                NDArray x = input(sub, batch, channelsLast);
                 NDArray logits = block.forward(new ParameterStore(sub, false), new NDList(x), false).singletonOrThrow();
                 lossSum += loss.evaluate(new NDList(sub.create(batch.labels())), new NDList(logits)).getFloat() * batch.size();
                 long[] p = logits.argMax(1).toLongArray();
@@ -384,6 +394,18 @@ public final class WbcTrainer {
         }
         ClassificationMetrics m = ClassificationMetrics.compute(ConfusionMatrix.of(classNames, truth, pred), null, null);
         return new double[] {lossSum / n, m.accuracy(), m.macroF1()};
+    }
+
+    /**
+     * A batch's images as an (N, 3, S, S) array. Channels-last input is enough: PyTorch runs a
+     * convolution in channels-last when its input is, and BatchNorm, ReLU, pooling and the
+     * residual additions keep the format, so the whole network follows. The weights stay in the
+     * default format (checkpoints and bundles are unchanged); PyTorch reorders them per call.
+     */
+    private static NDArray input(NDManager sub, Batch batch, boolean channelsLast) {
+        int s = batch.imageSize();
+        NDArray x = sub.create(FloatBuffer.wrap(batch.images()), new Shape(batch.size(), 3, s, s));
+        return channelsLast ? Formats.channelsLast(x) : x;
     }
 
     private static float[] ones(int k) {

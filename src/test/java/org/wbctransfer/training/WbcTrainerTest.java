@@ -100,6 +100,40 @@ class WbcTrainerTest {
         }
     }
 
+    @Test
+    void channelsLastTrainingComputesWhatTheDefaultFormatComputes() throws Exception {
+        Path m = manifest(tmp, 16, 8);
+        // One step per epoch. AdamW's first steps move every weight by about the learning rate
+        // whatever the gradient's size, so the few gradients that round to the other sign in
+        // other kernels move apart by 2 lr: a tiny rate keeps that below what the assertions
+        // resolve, while a layout mix-up (pixels read in the wrong order) would not be.
+        TrainConfig cfg = config(m, 32, 16, 2, 1e-5);
+        SplitManifest sm = SplitManifest.read(m);
+        SplitData data = SplitData.open(TestData.raabin(), sm, 32, tmp.resolve("cache"));
+        List<BatchLoader.Sample> test = data.samples(sm.test(), new ArrayList<>());
+        float[][] plain;
+        try (Classifier a = new WbcTrainer(cfg, List.of(), false, false).fit(tmp.resolve("a"), false)) {
+            plain = Evaluation.run(a, data.cache(), test).probabilities();
+        }
+        try (Classifier b = new WbcTrainer(cfg, List.of(), false, true).fit(tmp.resolve("b"), false)) {
+            float[][] cl = Evaluation.run(b, data.cache(), test).probabilities();
+            for (int i = 0; i < plain.length; i++) {
+                for (int k = 0; k < plain[i].length; k++) {
+                    assertThat(cl[i][k]).isCloseTo(plain[i][k], org.assertj.core.data.Offset.offset(1e-3f));
+                }
+            }
+        }
+        List<String> a = Files.readAllLines(tmp.resolve("a/summary.csv"));
+        List<String> b = Files.readAllLines(tmp.resolve("b/summary.csv"));
+        // The first epoch's loss is the first batch's, before any update: the same to rounding.
+        assertThat(Double.parseDouble(b.get(1).split(",")[2]))
+                .isCloseTo(Double.parseDouble(a.get(1).split(",")[2]), org.assertj.core.data.Offset.offset(1e-4));
+        assertThat(Double.parseDouble(b.get(2).split(",")[2]))
+                .isCloseTo(Double.parseDouble(a.get(2).split(",")[2]), org.assertj.core.data.Offset.offset(1e-3));
+        assertThat(Files.readString(tmp.resolve("a/provenance.json"))).contains("\"memoryFormat\" : \"default\"");
+        assertThat(Files.readString(tmp.resolve("b/provenance.json"))).contains("\"memoryFormat\" : \"channels-last\"");
+    }
+
     /** Every native array of the process (the engine's system manager holds them all, through sub-managers). */
     static int liveArrays() {
         try (ai.djl.ndarray.NDManager probe = ai.djl.ndarray.NDManager.newBaseManager()) {
