@@ -79,13 +79,8 @@ class WbcTrainerTest {
                 .hasMessageContaining("simulated crash");
         assertThat(Files.readAllLines(tmp.resolve("b/summary.csv"))).hasSize(1 + 2);
         try (Classifier b = new WbcTrainer(cfg, List.of()).fit(tmp.resolve("b"), true)) {
-            float[][] resumed = Evaluation.run(b, data.cache(), test).probabilities();
-            for (int i = 0; i < straight.length; i++) {
-                for (int k = 0; k < straight[i].length; k++) {
-                    // Same seed, same thread count: CPU kernels repeat to float rounding.
-                    assertThat(resumed[i][k]).isCloseTo(straight[i][k], org.assertj.core.data.Offset.offset(1e-4f));
-                }
-            }
+            // Same seed, same thread count: CPU kernels repeat to float rounding.
+            assertSameProbabilities(Evaluation.run(b, data.cache(), test).probabilities(), straight, 1e-4f);
         }
         List<String> a = Files.readAllLines(tmp.resolve("a/summary.csv"));
         List<String> b = Files.readAllLines(tmp.resolve("b/summary.csv"));
@@ -116,12 +111,7 @@ class WbcTrainerTest {
             plain = Evaluation.run(a, data.cache(), test).probabilities();
         }
         try (Classifier b = new WbcTrainer(cfg, List.of(), false, true).fit(tmp.resolve("b"), false)) {
-            float[][] cl = Evaluation.run(b, data.cache(), test).probabilities();
-            for (int i = 0; i < plain.length; i++) {
-                for (int k = 0; k < plain[i].length; k++) {
-                    assertThat(cl[i][k]).isCloseTo(plain[i][k], org.assertj.core.data.Offset.offset(1e-3f));
-                }
-            }
+            assertSameProbabilities(Evaluation.run(b, data.cache(), test).probabilities(), plain, 1e-3f);
         }
         List<String> a = Files.readAllLines(tmp.resolve("a/summary.csv"));
         List<String> b = Files.readAllLines(tmp.resolve("b/summary.csv"));
@@ -132,6 +122,17 @@ class WbcTrainerTest {
                 .isCloseTo(Double.parseDouble(a.get(2).split(",")[2]), org.assertj.core.data.Offset.offset(1e-3));
         assertThat(Files.readString(tmp.resolve("a/provenance.json"))).contains("\"memoryFormat\" : \"default\"");
         assertThat(Files.readString(tmp.resolve("b/provenance.json"))).contains("\"memoryFormat\" : \"channels-last\"");
+    }
+
+    /** Every image's class probabilities within {@code tolerance} of the expected ones. */
+    static void assertSameProbabilities(float[][] actual, float[][] expected, float tolerance) {
+        assertThat(actual.length).isEqualTo(expected.length);
+        for (int i = 0; i < expected.length; i++) {
+            for (int k = 0; k < expected[i].length; k++) {
+                assertThat(actual[i][k]).as("image %d, class %d", i, k)
+                        .isCloseTo(expected[i][k], org.assertj.core.data.Offset.offset(tolerance));
+            }
+        }
     }
 
     /** Every native array of the process (the engine's system manager holds them all, through sub-managers). */
