@@ -260,6 +260,7 @@ public final class ExperimentRunner {
                 .optFreeze(a.freezeStages() != null ? a.freezeStages() : 0,
                         a.unfreezeEpoch() != null ? a.unfreezeEpoch() : 0)
                 .optPseudoLabels(teacher, a.threshold())
+                .optClassWeighted(a.weighted())
                 .build();
     }
 }

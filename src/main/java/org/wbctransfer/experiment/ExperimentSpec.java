@@ -28,15 +28,20 @@ public record ExperimentSpec(String name, String description, String data, Integ
      * arm) it self-trains: that arm's model of the same budget and seed pseudo-labels the split's
      * other training images (top probability at least {@code pseudoThreshold}, default 0.9).
      * {@code epochs}, when given, replaces the budget's schedule: a self-training run sees nearly
-     * the whole training set whatever its label budget.
+     * the whole training set whatever its label budget. {@code classWeighted: false} trains with a
+     * plain cross-entropy instead of the class-weighted one (default true).
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Arm(String name, String pretrain, Double lr, Double backboneLrScale, Integer freezeStages,
             Integer unfreezeEpoch, Double epochsScale, List<String> subsets, String teacher, Double pseudoThreshold,
-            Integer epochs) {
+            Integer epochs, Boolean classWeighted) {
 
         public double threshold() {
             return pseudoThreshold != null ? pseudoThreshold : org.wbctransfer.training.PseudoLabels.DEFAULT_THRESHOLD;
+        }
+
+        public boolean weighted() {
+            return classWeighted == null || classWeighted;
         }
 
         public boolean runs(String subset) {

@@ -122,6 +122,28 @@ class ExperimentRunnerTest {
     }
 
     @Test
+    void anArmCanTrainWithoutClassWeightsAndTheOthersKeepThem() throws Exception {
+        ExperimentSpec spec = onRaabin("experiments/selftrain-noweights.yaml");
+        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false);
+        List<ExperimentRunner.Plan> plan = r.plan();
+        assertThat(plan).hasSize(6 * 6 + 2 * 3);
+        TrainConfig enhancedPlain = r.config(find(plan, "enhanced-nw", "WBC_10", 2), tmp.resolve("bundle").toString());
+        assertThat(enhancedPlain.classWeighted()).isFalse();
+        assertThat(enhancedPlain.epochs()).isEqualTo(90);
+        assertThat(enhancedPlain.pseudoTeacher()).isNull();
+        TrainConfig plain = r.config(find(plan, "enhanced-selftrain-nw", "WBC_10", 1), tmp.resolve("bundle").toString());
+        assertThat(plain.classWeighted()).isFalse();
+        assertThat(plain.pseudoTeacher()).endsWith("enhanced/WBC_10-seed1/model");
+        assertThat(plain.epochs()).isEqualTo(15);
+        assertThat(plain.learningRate()).isEqualTo(5e-4);
+        assertThat(r.config(find(plan, "baseline-selftrain-nw", "WBC_1", 0), null).classWeighted()).isFalse();
+        // Everything else in the file is the round-1 grid, class-weighted as before.
+        assertThat(r.config(find(plan, "enhanced-selftrain", "WBC_10", 1), tmp.resolve("bundle").toString())
+                .classWeighted()).isTrue();
+        assertThat(r.config(find(plan, "baseline", "WBC_1", 0), null).classWeighted()).isTrue();
+    }
+
+    @Test
     void aTeacherMustBeAnEarlierArmThatRunsTheSameBudgets() throws Exception {
         Path f = tmp.resolve("t.yaml");
         Files.writeString(f, "name: x\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\n"
