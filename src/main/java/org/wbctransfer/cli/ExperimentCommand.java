@@ -56,14 +56,14 @@ public final class ExperimentCommand implements Callable<Integer> {
                     plan.stream().filter(p -> p.arm().pretrain() != null).map(p -> p.arm().pretrain() + p.seed())
                             .distinct().count(), minutes, Runtime.getRuntime().availableProcessors());
             if (dryRun) {
-                plan.forEach(p -> System.out.printf("  %s %s seed %d, %d epochs -> %s%n", p.arm().name(), p.subset(),
-                        p.seed(), p.epochs(), p.runDir()));
+                plan.forEach(p -> System.out.printf("  %s %s split %d seed %d, %d epochs -> %s%n", p.arm().name(),
+                        p.subset(), p.splitSeed(), p.seed(), p.epochs(), p.runDir()));
                 return 0;
             }
         }
         long t0 = System.nanoTime();
         List<Cell> cells = reportOnly
-                ? plan.stream().map(p -> new Cell(p.arm().name(), p.subset(), p.seed(), p.runDir())).toList()
+                ? plan.stream().map(ExperimentRunner.Plan::cell).toList()
                 : runner.run();
         ExperimentReport.write(dir, "wbc-transfer experiment '" + spec.name() + "'", cells);
         System.out.printf(Locale.ROOT, "report: %s (%s); %.1f min%n", dir.resolve("report.html"),

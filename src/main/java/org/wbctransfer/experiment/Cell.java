@@ -5,10 +5,11 @@ import java.util.Objects;
 
 /**
  * One planned training run of the experiment grid: an arm (e.g. {@code baseline},
- * {@code enhanced-camelyon}) trained on one label budget with one seed, and the run directory it
- * writes to. A cell is planned before it finishes, so its directory may not hold results yet.
+ * {@code enhanced-camelyon}) trained on one label budget of one split (split seed) with one
+ * training seed, and the run directory it writes to. A cell is planned before it finishes, so its
+ * directory may not hold results yet.
  */
-public record Cell(String arm, String subset, long seed, Path runDir) {
+public record Cell(String arm, String subset, long splitSeed, long seed, Path runDir) {
 
     public Cell {
         Objects.requireNonNull(arm, "arm");
@@ -25,6 +26,6 @@ public record Cell(String arm, String subset, long seed, Path runDir) {
 
     /** Short human label, also used in plot legends and file names. */
     public String label() {
-        return arm + " / " + subset + " / seed " + seed;
+        return arm + " / " + subset + " / split " + splitSeed + " / seed " + seed;
     }
 }

@@ -109,7 +109,7 @@ final class ExperimentData {
         Set<String> keys = new HashSet<>();
         for (Cell c : cells) {
             // Two entries for the same seed would silently count one run twice in the mean.
-            if (!keys.add(c.arm() + "\u0000" + c.subset() + "\u0000" + c.seed())) {
+            if (!keys.add(c.arm() + "\u0000" + c.subset() + "\u0000" + c.splitSeed() + "\u0000" + c.seed())) {
                 throw new IllegalArgumentException("duplicate cell: " + c.label());
             }
         }

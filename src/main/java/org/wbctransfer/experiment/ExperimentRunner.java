@@ -27,10 +27,13 @@ import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
 
 /**
- * Runs an experiment grid cell by cell into {@code <out>/<arm>/<subset>-seed<seed>/}, sharing one
- * split manifest and one pre-trained backbone per (recipe, seed). Finished cells (those with test
- * metrics) are skipped and interrupted ones resumed from their last checkpoint, so rerunning the
- * same command after a crash or a kill continues the grid.
+ * Runs an experiment grid cell by cell into {@code <out>/<arm>/<subset>-seed<seed>/} (with several
+ * split seeds {@code <subset>-split<k>-seed<seed>/}), one split manifest per split seed and one
+ * pre-trained backbone per (recipe, training seed), shared by every split: pre-training reads no
+ * image of the classification data. Split seeds run in the file's order, each split's arms in
+ * order (a teacher before its students). Finished cells (those with test metrics) are skipped and
+ * interrupted ones resumed from their last checkpoint, so rerunning the same command after a crash
+ * or a kill continues the grid.
  */
 public final class ExperimentRunner {
 
@@ -70,7 +73,12 @@ public final class ExperimentRunner {
     }
 
     /** A planned training run. */
-    public record Plan(ExperimentSpec.Arm arm, String subset, long seed, int epochs, Path runDir) {}
+    public record Plan(ExperimentSpec.Arm arm, String subset, long splitSeed, long seed, int epochs, Path runDir) {
+
+        public Cell cell() {
+            return new Cell(arm.name(), subset, splitSeed, seed, runDir);
+        }
+    }
 
     public Path dataRoot() {
         return Path.of(spec.data() != null ? spec.data() : "../shared/datasets/raabin-wbc/train");
@@ -78,16 +86,18 @@ public final class ExperimentRunner {
 
     public List<Plan> plan() {
         List<Plan> plans = new ArrayList<>();
-        for (ExperimentSpec.Arm arm : spec.arms()) {
-            for (Map.Entry<String, ExperimentSpec.SubsetPlan> e : spec.subsets().entrySet()) {
-                String subset = SplitManifest.canonicalSubset(e.getKey());
-                if (!arm.runs(subset)) {
-                    continue;
-                }
-                int epochs = arm.epochs() != null ? arm.epochs()
-                        : (int) Math.round(e.getValue().epochs() * (arm.epochsScale() != null ? arm.epochsScale() : 1.0));
-                for (long seed : e.getValue().seeds()) {
-                    plans.add(new Plan(arm, subset, seed, epochs, cellDir(arm.name(), subset, seed)));
+        for (long split : spec.splits()) {
+            for (ExperimentSpec.Arm arm : spec.arms()) {
+                for (Map.Entry<String, ExperimentSpec.SubsetPlan> e : spec.subsets().entrySet()) {
+                    String subset = SplitManifest.canonicalSubset(e.getKey());
+                    if (!arm.runs(subset)) {
+                        continue;
+                    }
+                    int epochs = arm.epochs() != null ? arm.epochs()
+                            : (int) Math.round(e.getValue().epochs() * (arm.epochsScale() != null ? arm.epochsScale() : 1.0));
+                    for (long seed : e.getValue().seeds()) {
+                        plans.add(new Plan(arm, subset, split, seed, epochs, cellDir(arm.name(), subset, split, seed)));
+                    }
                 }
             }
         }
@@ -160,39 +170,45 @@ public final class ExperimentRunner {
         return out.resolve("pretrain").resolve(name + "-seed" + seed);
     }
 
-    public Path manifestPath() {
-        return out.resolve("split-seed" + spec.split() + ".csv");
+    public Path manifestPath(long split) {
+        return out.resolve("split-seed" + split + ".csv");
     }
 
-    public SplitManifest manifest() throws IOException {
-        Path m = manifestPath();
+    /** The manifest of a split seed, drawn on first use. */
+    public SplitManifest manifest(long split) throws IOException {
+        Path m = manifestPath(split);
         if (!Files.isRegularFile(m)) {
-            if (strict) {
+            if (strict && !inputChecked) {
                 // Decodes every image (into the cache training reads) and stops at the first that
                 // fails, before the manifest or anything else is written.
-                SplitData.draw(dataRoot(), spec.split(), spec.size(), cacheDir, true, w -> { }).write(m);
+                SplitData.draw(dataRoot(), split, spec.size(), cacheDir, true, w -> { }).write(m);
                 inputChecked = true;
             } else {
-                SplitManifest.create(ImageFolder.scan(dataRoot()), spec.split()).write(m);
+                SplitManifest.create(ImageFolder.scan(dataRoot(), strict), split).write(m);
             }
         }
         SplitManifest manifest = SplitManifest.read(m);
         if (strict && !inputChecked) {
-            checkInput(manifest);
+            checkInput(manifest, m);
             inputChecked = true;
         }
         return manifest;
+    }
+
+    /** The first split's manifest: image counts for the estimate and the strict input check. */
+    public SplitManifest manifest() throws IOException {
+        return manifest(spec.splits().get(0));
     }
 
     /**
      * Strict check of a grid whose manifest already exists (a rerun): the folder as a strict split
      * would see it, the files the manifest records as skipped, and a decode of every entry.
      */
-    private void checkInput(SplitManifest manifest) throws IOException {
+    private void checkInput(SplitManifest manifest, Path manifestFile) throws IOException {
         Path root = dataRoot();
         ImageFolder.scan(root, true);
         if (!manifest.skipped().isEmpty()) {
-            throw new UserException(root.resolve(manifest.skipped().get(0)) + " (recorded as skipped in " + manifestPath() + ")");
+            throw new UserException(root.resolve(manifest.skipped().get(0)) + " (recorded as skipped in " + manifestFile + ")");
         }
         SplitData data = SplitData.open(root, manifest, spec.size(), cacheDir);
         List<String> unreadable = new ArrayList<>();
@@ -205,6 +221,9 @@ public final class ExperimentRunner {
     /** Runs every unfinished cell; returns the cells for the report. */
     public List<Cell> run() throws IOException {
         SplitManifest manifest = manifest();
+        for (long split : spec.splits()) {
+            manifest(split);
+        }
         Files.createDirectories(out);
         Json.write(out.resolve("experiment.json"), spec);
         List<Plan> plans = plan();
@@ -218,8 +237,8 @@ public final class ExperimentRunner {
                 continue;
             }
             double elapsed = (System.nanoTime() - t0) / 6e10;
-            LOG.info(String.format(Locale.ROOT, "cell %d/%d: %s %s seed %d (%d epochs); %.1f min elapsed, about %.0f min left",
-                    done + 1, plans.size(), p.arm().name(), p.subset(), p.seed(), p.epochs(), elapsed,
+            LOG.info(String.format(Locale.ROOT, "cell %d/%d: %s %s split %d seed %d (%d epochs); %.1f min elapsed, about %.0f min left",
+                    done + 1, plans.size(), p.arm().name(), p.subset(), p.splitSeed(), p.seed(), p.epochs(), elapsed,
                     minutesLeft(initialEstimate, estimateMinutes(manifest), elapsed)));
             String init = null;
             if (p.arm().pretrain() != null) {
@@ -233,27 +252,29 @@ public final class ExperimentRunner {
             List<TrainingListener> listeners = List.of(new ProgressListener(progress));
             try (Classifier c = new WbcTrainer(cfg, listeners, strict).fit(p.runDir(), resume)) {
                 Evaluation.Result r = Evaluation.testSplit(c, cfg, p.runDir(), strict);
-                LOG.info(String.format(Locale.ROOT, "cell %s %s seed %d: test accuracy %.4f, macro F1 %.4f, weighted F1 %.4f",
-                        p.arm().name(), p.subset(), p.seed(), r.metrics().accuracy(), r.metrics().macroF1(),
+                LOG.info(String.format(Locale.ROOT, "cell %s %s split %d seed %d: test accuracy %.4f, macro F1 %.4f, weighted F1 %.4f",
+                        p.arm().name(), p.subset(), p.splitSeed(), p.seed(), r.metrics().accuracy(), r.metrics().macroF1(),
                         r.metrics().weightedF1()));
             }
             done++;
         }
-        List<Cell> cells = new ArrayList<>();
-        plans.forEach(p -> cells.add(new Cell(p.arm().name(), p.subset(), p.seed(), p.runDir())));
-        return cells;
+        return plans.stream().map(Plan::cell).toList();
     }
 
-    /** The run directory of a cell of another arm (a self-training arm's teacher). */
-    Path cellDir(String arm, String subset, long seed) {
-        return out.resolve(arm).resolve(subset + "-seed" + seed);
+    /**
+     * The run directory of a cell; also a self-training arm's teacher. A grid of one split keeps
+     * the names it always had.
+     */
+    Path cellDir(String arm, String subset, long split, long seed) {
+        String name = spec.splits().size() == 1 ? subset + "-seed" + seed : subset + "-split" + split + "-seed" + seed;
+        return out.resolve(arm).resolve(name);
     }
 
     TrainConfig config(Plan p, String init) {
         ExperimentSpec.Arm a = p.arm();
         Path teacher = a.teacher() == null ? null
-                : cellDir(a.teacher(), p.subset(), p.seed()).resolve(WbcTrainer.MODEL_DIR);
-        return TrainConfig.builder().setData(dataRoot(), manifestPath()).setSubset(p.subset())
+                : cellDir(a.teacher(), p.subset(), p.splitSeed(), p.seed()).resolve(WbcTrainer.MODEL_DIR);
+        return TrainConfig.builder().setData(dataRoot(), manifestPath(p.splitSeed())).setSubset(p.subset())
                 .optImageSize(spec.size()).optBatchSize(spec.batchSize()).optEpochs(p.epochs())
                 .optLearningRate(a.lr() != null ? a.lr() : 1e-3).optSeed(p.seed()).optCacheDir(cacheDir)
                 .optInit(init == null ? null : Path.of(init), a.backboneLrScale())

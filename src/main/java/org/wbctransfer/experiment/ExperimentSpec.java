@@ -16,7 +16,13 @@ import org.wbctransfer.util.UserException;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ExperimentSpec(String name, String description, String data, Integer imageSize, Integer batch,
-        Long splitSeed, Map<String, SubsetPlan> subsets, List<Arm> arms) {
+        Long splitSeed, List<Long> splitSeeds, Map<String, SubsetPlan> subsets, List<Arm> arms) {
+
+    /**
+     * Split seed 0 is the development split: its test figures have been looked at many times, so a
+     * report never pools it with fresh splits.
+     */
+    public static final long DEVELOPMENT_SPLIT = 0;
 
     /** Seeds and schedule of one label budget. */
     @JsonIgnoreProperties(ignoreUnknown = true)
@@ -59,8 +65,15 @@ public record ExperimentSpec(String name, String description, String data, Integ
         return batch != null ? batch : 64;
     }
 
-    public long split() {
-        return splitSeed != null ? splitSeed : 0;
+    /**
+     * The split seeds in run order: {@code splitSeeds}, else the single {@code splitSeed}, else the
+     * development split. Each split seed draws its own manifest; pre-training does not depend on it.
+     */
+    public List<Long> splits() {
+        if (splitSeeds != null) {
+            return splitSeeds;
+        }
+        return List.of(splitSeed != null ? splitSeed : DEVELOPMENT_SPLIT);
     }
 
     public static ExperimentSpec load(String nameOrPath) {
@@ -81,6 +94,10 @@ public record ExperimentSpec(String name, String description, String data, Integ
         }
         if (s.arms() == null || s.arms().isEmpty() || s.subsets() == null || s.subsets().isEmpty()) {
             throw new UserException(nameOrPath + ": an experiment needs 'arms' and 'subsets'");
+        }
+        if (s.splitSeeds() != null && (s.splitSeeds().isEmpty() || s.splitSeed() != null
+                || new java.util.HashSet<>(s.splitSeeds()).size() != s.splitSeeds().size())) {
+            throw new UserException(nameOrPath + ": give either 'splitSeed' or a non-empty 'splitSeeds' list without repeats");
         }
         Map<String, Arm> earlier = new java.util.HashMap<>();
         for (Arm a : s.arms()) {

@@ -56,7 +56,7 @@ class ExperimentReportTest {
     }
 
     private Cell cell(String arm, String subset, long seed) {
-        Cell c = new Cell(arm, subset, seed, root.resolve("runs").resolve(arm + "-" + subset + "-s" + seed));
+        Cell c = new Cell(arm, subset, 0, seed, root.resolve("runs").resolve(arm + "-" + subset + "-s" + seed));
         cells.add(c);
         return c;
     }
@@ -332,7 +332,7 @@ class ExperimentReportTest {
 
     @Test
     void duplicateCellsAreRejected() {
-        cells.add(new Cell("baseline", "WBC_1", 1, root.resolve("elsewhere")));
+        cells.add(new Cell("baseline", "WBC_1", 0, 1, root.resolve("elsewhere")));
         assertThatThrownBy(() -> ExperimentReport.write(out, "t", cells))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("duplicate");
     }

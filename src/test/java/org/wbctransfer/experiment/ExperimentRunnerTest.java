@@ -43,9 +43,9 @@ class ExperimentRunnerTest {
         ExperimentRunner r = new ExperimentRunner(onRaabin("quick"), tmp, tmp.resolve("cache"), false);
         var manifest = r.manifest();
         assertThat(manifest.test()).hasSize(1728);
-        byte[] first = Files.readAllBytes(r.manifestPath());
+        byte[] first = Files.readAllBytes(r.manifestPath(0));
         r.manifest();
-        assertThat(Files.readAllBytes(r.manifestPath())).isEqualTo(first);
+        assertThat(Files.readAllBytes(r.manifestPath(0))).isEqualTo(first);
         double all = r.estimateMinutes(manifest);
         assertThat(all).isPositive().isLessThan(10); // the quick profile's promise
         ExperimentRunner.Plan p = r.plan().get(0);
@@ -113,9 +113,9 @@ class ExperimentRunnerTest {
         assertThat(r.config(find(plan, "baseline", "WBC_10", 0), null).pseudoTeacher()).isNull();
         // A student's epochs cover the pool too: it costs far more than its teacher's budget alone.
         var manifest = r.manifest();
-        ExperimentRunner teachers = new ExperimentRunner(new ExperimentSpec("t", null, spec.data(), 64, null, 0L,
+        ExperimentRunner teachers = new ExperimentRunner(new ExperimentSpec("t", null, spec.data(), 64, null, 0L, null,
                 spec.subsets(), spec.arms().subList(0, 1)), tmp.resolve("x"), tmp.resolve("cache"), false);
-        ExperimentRunner withStudents = new ExperimentRunner(new ExperimentSpec("s", null, spec.data(), 64, null, 0L,
+        ExperimentRunner withStudents = new ExperimentRunner(new ExperimentSpec("s", null, spec.data(), 64, null, 0L, null,
                 spec.subsets(), List.of(spec.arms().get(0), spec.arms().get(2))), tmp.resolve("x"), tmp.resolve("cache"), false);
         // 6 students x 15 epochs x about 8,400 images at 270 images/s: about 50 minutes.
         assertThat(withStudents.estimateMinutes(manifest) - teachers.estimateMinutes(manifest)).isBetween(40.0, 65.0);
@@ -165,6 +165,6 @@ class ExperimentRunnerTest {
     private static ExperimentSpec onRaabin(String profile) {
         ExperimentSpec spec = ExperimentSpec.load(profile);
         return new ExperimentSpec(spec.name(), spec.description(), TestData.raabin().toString(), spec.imageSize(),
-                spec.batch(), spec.splitSeed(), spec.subsets(), spec.arms());
+                spec.batch(), spec.splitSeed(), spec.splitSeeds(), spec.subsets(), spec.arms());
     }
 }
