@@ -15,13 +15,16 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Predicate;
 import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.EvaluationReport;
 
 /**
- * The cells of an experiment read from disk and grouped by (arm, subset). Loading never throws for
- * a bad cell: an unfinished or unreadable run becomes a {@link Missing} entry so the report shows
- * the gap instead of quietly averaging over fewer seeds.
+ * The cells of an experiment read from disk and grouped by (arm, subset), each group pooling its
+ * runs over split seeds and training seeds. Loading never throws for a bad cell: an unfinished or
+ * unreadable run becomes a {@link Missing} entry so the report shows the gap instead of quietly
+ * averaging over fewer runs. Runs on the development split ({@link ExperimentSpec#DEVELOPMENT_SPLIT})
+ * are never pooled with runs on fresh splits: when both are present they form their own groups.
  */
 final class ExperimentData {
 
@@ -44,11 +47,36 @@ final class ExperimentData {
 
     record Missing(Cell cell, String reason) {}
 
-    /** All runs of one (arm, subset), sorted by seed. */
+    /** All runs of one (arm, subset), sorted by split seed, then training seed. */
     record Group(String arm, String subset, List<Run> runs, List<Missing> missing) {
 
         List<Long> seeds() {
             return runs.stream().map(r -> r.cell().seed()).toList();
+        }
+
+        List<Long> splitSeeds() {
+            return runs.stream().map(r -> r.cell().splitSeed()).toList();
+        }
+
+        /** Distinct split seeds among the runs and the missing cells, ascending. */
+        List<Long> splits() {
+            TreeSet<Long> s = new TreeSet<>();
+            runs.forEach(r -> s.add(r.cell().splitSeed()));
+            missing.forEach(m -> s.add(m.cell().splitSeed()));
+            return List.copyOf(s);
+        }
+
+        /** Distinct training seeds among the runs and the missing cells, ascending. */
+        List<Long> trainingSeeds() {
+            TreeSet<Long> s = new TreeSet<>();
+            runs.forEach(r -> s.add(r.cell().seed()));
+            missing.forEach(m -> s.add(m.cell().seed()));
+            return List.copyOf(s);
+        }
+
+        /** The runs of one split seed. */
+        List<Run> runsOf(long split) {
+            return runs.stream().filter(r -> r.cell().splitSeed() == split).toList();
         }
 
         List<Double> values(Metric m) {
@@ -84,18 +112,22 @@ final class ExperimentData {
     final List<String> classes;
     final List<String> outsideSets;
     final List<Group> groups;
+    /** Development-split groups when the grid also has fresh splits (else empty: then they are {@link #groups}). */
+    final List<Group> developmentGroups;
     final List<Run> runs;
     final List<Missing> missing;
     /** Problems that do not make a cell missing (e.g. an unreadable outside-set file). */
     final List<String> warnings;
 
     private ExperimentData(List<String> arms, List<String> subsets, List<String> classes, List<String> outsideSets,
-                           List<Group> groups, List<Run> runs, List<Missing> missing, List<String> warnings) {
+                           List<Group> groups, List<Group> developmentGroups, List<Run> runs, List<Missing> missing,
+                           List<String> warnings) {
         this.arms = arms;
         this.subsets = subsets;
         this.classes = classes;
         this.outsideSets = outsideSets;
         this.groups = groups;
+        this.developmentGroups = developmentGroups;
         this.runs = runs;
         this.missing = missing;
         this.warnings = warnings;
@@ -113,11 +145,6 @@ final class ExperimentData {
                 throw new IllegalArgumentException("duplicate cell: " + c.label());
             }
         }
-
-        List<String> arms = new ArrayList<>(new LinkedHashSet<>(cells.stream().map(Cell::arm).toList()));
-        List<String> subsets = new ArrayList<>(PublishedResults.SUBSETS);
-        new TreeSet<>(cells.stream().map(Cell::subset).filter(s -> !subsets.contains(s)).toList())
-                .forEach(subsets::add);
 
         List<Run> runs = new ArrayList<>();
         List<Missing> missing = new ArrayList<>();
@@ -141,6 +168,20 @@ final class ExperimentData {
             }
             runs.add(new Run(c, test, readOutside(c, warnings)));
         }
+        return of(cells.stream().map(Cell::arm).toList(), runs, missing, warnings);
+    }
+
+    /**
+     * Groups runs and missing cells; {@code arms} gives the arm order (first appearance counts).
+     * Also the way back from a report's results.json.
+     */
+    static ExperimentData of(List<String> armOrder, List<Run> runs, List<Missing> missing, List<String> warnings) {
+        List<String> arms = new ArrayList<>(new LinkedHashSet<>(armOrder));
+        List<String> subsets = new ArrayList<>(PublishedResults.SUBSETS);
+        TreeSet<String> other = new TreeSet<>();
+        runs.forEach(r -> other.add(r.cell().subset()));
+        missing.forEach(m -> other.add(m.cell().subset()));
+        other.stream().filter(s -> !subsets.contains(s)).forEach(subsets::add);
 
         Set<String> classSet = new LinkedHashSet<>();
         Set<String> outsideSet = new TreeSet<>();
@@ -149,27 +190,45 @@ final class ExperimentData {
             outsideSet.addAll(r.outside().keySet());
         }
 
+        boolean fresh = runs.stream().anyMatch(r -> r.cell().splitSeed() != ExperimentSpec.DEVELOPMENT_SPLIT)
+                || missing.stream().anyMatch(m -> m.cell().splitSeed() != ExperimentSpec.DEVELOPMENT_SPLIT);
+        Predicate<Cell> development = c -> fresh && c.splitSeed() == ExperimentSpec.DEVELOPMENT_SPLIT;
+        List<Group> groups = groupRuns(arms, subsets, runs, missing, development.negate());
+        List<Group> developmentGroups = groupRuns(arms, subsets, runs, missing, development);
+        // Runs and missing cells in table order (arm, subset, split, seed) rather than input order.
+        List<Run> orderedRuns = new ArrayList<>();
+        List<Missing> orderedMissing = new ArrayList<>();
+        for (List<Group> gs : List.of(groups, developmentGroups)) {
+            gs.forEach(g -> orderedRuns.addAll(g.runs()));
+            gs.forEach(g -> orderedMissing.addAll(g.missing()));
+        }
+        return new ExperimentData(List.copyOf(arms), List.copyOf(subsets), List.copyOf(classSet),
+                List.copyOf(outsideSet), List.copyOf(groups), List.copyOf(developmentGroups), List.copyOf(orderedRuns),
+                List.copyOf(orderedMissing), List.copyOf(warnings));
+    }
+
+    private static final Comparator<Cell> SPLIT_THEN_SEED =
+            Comparator.comparingLong(Cell::splitSeed).thenComparingLong(Cell::seed);
+
+    private static List<Group> groupRuns(List<String> arms, List<String> subsets, List<Run> runs, List<Missing> missing,
+                                     Predicate<Cell> keep) {
         List<Group> groups = new ArrayList<>();
         for (String arm : arms) {
             for (String subset : subsets) {
                 List<Run> gr = runs.stream()
-                        .filter(r -> r.cell().arm().equals(arm) && r.cell().subset().equals(subset))
-                        .sorted(Comparator.comparingLong(r -> r.cell().seed()))
+                        .filter(r -> keep.test(r.cell()) && r.cell().arm().equals(arm) && r.cell().subset().equals(subset))
+                        .sorted(Comparator.comparing(Run::cell, SPLIT_THEN_SEED))
                         .toList();
                 List<Missing> gm = missing.stream()
-                        .filter(m -> m.cell().arm().equals(arm) && m.cell().subset().equals(subset))
-                        .sorted(Comparator.comparingLong(m -> m.cell().seed()))
+                        .filter(m -> keep.test(m.cell()) && m.cell().arm().equals(arm) && m.cell().subset().equals(subset))
+                        .sorted(Comparator.comparing(Missing::cell, SPLIT_THEN_SEED))
                         .toList();
                 if (!gr.isEmpty() || !gm.isEmpty()) {
                     groups.add(new Group(arm, subset, gr, gm));
                 }
             }
         }
-        // Runs and missing cells in table order (arm, subset, seed) rather than input order.
-        List<Run> orderedRuns = groups.stream().flatMap(g -> g.runs().stream()).toList();
-        List<Missing> orderedMissing = groups.stream().flatMap(g -> g.missing().stream()).toList();
-        return new ExperimentData(List.copyOf(arms), List.copyOf(subsets), List.copyOf(classSet),
-                List.copyOf(outsideSet), List.copyOf(groups), orderedRuns, orderedMissing, List.copyOf(warnings));
+        return groups;
     }
 
     /** Evaluations on folders outside the split are written by `evaluate` as eval-&lt;name&gt;/metrics.json. */

@@ -1,5 +1,6 @@
 package org.wbctransfer.experiment;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -16,10 +17,13 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.TreeSet;
 import javax.imageio.ImageIO;
 import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.ConfusionMatrixPlot;
@@ -36,7 +40,12 @@ import org.wbctransfer.util.Json;
  * while training continues is never seen half-written; cells without test metrics are reported as
  * missing instead of being left out of the averages unnoticed.
  *
- * <p>Files written under {@code outDir}: {@value #RESULTS_CSV}, {@value #RUNS_CSV},
+ * <p>results.json holds every run's test metrics and everything else results.md shows, with run
+ * directories relative to {@code outDir}: {@link #markdownFromJson} rebuilds results.md from it
+ * alone, so a committed report can be checked against its committed JSON (and the JSON against
+ * the runs' own metrics.json).
+ *
+ * <p>Files written under {@code outDir}: {@value #RESULTS_CSV}, {@value #RUNS_CSV}, {@value #SPLITS_CSV},
  * {@value #RESULTS_JSON}, {@value #RESULTS_MD}, {@value #REPORT_HTML}, {@code plots/macro_f1.png},
  * {@code plots/accuracy.png}, {@code plots/learning_curves.png} (when any run has a summary.csv) and
  * {@code plots/confusion/<arm>_<subset>_seed<seed>.png}.
@@ -45,6 +54,9 @@ public final class ExperimentReport {
 
     public static final String RESULTS_CSV = "results.csv";
     public static final String RUNS_CSV = "results-runs.csv";
+    public static final String SPLITS_CSV = "results-splits.csv";
+    /** The arm the others are measured against (the study's baseline). */
+    static final String BASELINE_ARM = "baseline";
     public static final String RESULTS_JSON = "results.json";
     public static final String RESULTS_MD = "results.md";
     public static final String REPORT_HTML = "report.html";
@@ -54,6 +66,13 @@ public final class ExperimentReport {
     /** Outside sets are summarised by the two numbers people compare across datasets. */
     private static final List<Metric> OUTSIDE_METRICS = List.of(Metric.ACCURACY, Metric.MACRO_F1);
     private static final String NONE = "\u2014";
+    private static final String AGAINST_BASELINE_NOTE = "Macro F1 of each arm minus the baseline's on the same budget, "
+            + "over the pooled runs above; the lead is kept when it is larger than the larger of the two sample "
+            + "standard deviations, not confirmed when it is smaller, lost when the arm is not above the baseline. Per "
+            + "split seed: the paired difference on each split.";
+    private static final String DEVELOPMENT_NOTE = "The development split: its test figures were looked at many "
+            + "times and the recipes were chosen on them, so they are shown apart and never pooled with the fresh "
+            + "splits above.";
     private static final String PM = " \u00B1 ";
 
     private ExperimentReport() {}
@@ -71,7 +90,8 @@ public final class ExperimentReport {
         String generated = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
 
         AtomicFiles.writeString(outDir.resolve(RESULTS_CSV), resultsCsv(d));
-        AtomicFiles.writeString(outDir.resolve(RUNS_CSV), runsCsv(d));
+        AtomicFiles.writeString(outDir.resolve(RUNS_CSV), runsCsv(d, outDir));
+        AtomicFiles.writeString(outDir.resolve(SPLITS_CSV), splitsCsv(d));
 
         List<Figure> plots = new ArrayList<>();
         plots.add(save(outDir, PLOTS + "/macro_f1.png", "Macro F1 per label budget",
@@ -88,9 +108,57 @@ public final class ExperimentReport {
             confusions.add(save(outDir, confusionPath(run.cell()), run.cell().label(), confusionPng(run)));
         }
 
-        Json.write(outDir.resolve(RESULTS_JSON), resultsJson(d, heading, generated, warnings));
-        AtomicFiles.writeString(outDir.resolve(RESULTS_MD), markdown(d, heading, generated, outDir, plots, confusions, warnings));
+        ObjectNode json = resultsJson(d, heading, generated, warnings, outDir, plots, confusions);
+        Json.write(outDir.resolve(RESULTS_JSON), json);
+        // Markdown from the JSON just written, the way the consistency check rebuilds it.
+        AtomicFiles.writeString(outDir.resolve(RESULTS_MD), markdownFromJson(json, outDir));
         AtomicFiles.writeString(outDir.resolve(REPORT_HTML), html(d, heading, generated, outDir, plots, confusions, warnings));
+    }
+
+    /** results.md as {@link #write} makes it, rebuilt from a results.json alone (run directories relative to it). */
+    public static String markdownFromJson(Path resultsJson) throws IOException {
+        JsonNode root = Json.MAPPER.readTree(resultsJson.toFile());
+        return markdownFromJson(root, resultsJson.toAbsolutePath().getParent());
+    }
+
+    private static String markdownFromJson(JsonNode root, Path outDir) throws IOException {
+        List<Run> runs = new ArrayList<>();
+        for (JsonNode r : root.get("runs")) {
+            Map<String, ClassificationMetrics> outside = new LinkedHashMap<>();
+            JsonNode o = r.get("outside");
+            if (o != null) {
+                for (Map.Entry<String, JsonNode> e : iterable(o.fields())) {
+                    outside.put(e.getKey(), Json.MAPPER.treeToValue(e.getValue(), ClassificationMetrics.class));
+                }
+            }
+            runs.add(new Run(cellOf(r, outDir), Json.MAPPER.treeToValue(r.get("test"), ClassificationMetrics.class), outside));
+        }
+        List<Missing> missing = new ArrayList<>();
+        for (JsonNode m : root.get("missing")) {
+            missing.add(new Missing(cellOf(m, outDir), m.get("reason").asText()));
+        }
+        List<String> arms = new ArrayList<>();
+        root.get("arms").forEach(a -> arms.add(a.asText()));
+        List<String> warnings = new ArrayList<>();
+        root.get("warnings").forEach(w -> warnings.add(w.asText()));
+        ExperimentData d = ExperimentData.of(arms, runs, missing, warnings);
+        return markdown(d, root.get("title").asText(), root.get("generated").asText(), outDir,
+                figureRefs(root.get("plots")), figureRefs(root.get("confusionMatrices")), warnings);
+    }
+
+    private static Cell cellOf(JsonNode n, Path outDir) {
+        return new Cell(n.get("arm").asText(), n.get("subset").asText(), n.get("splitSeed").asLong(),
+                n.get("seed").asLong(), outDir.resolve(n.get("runDir").asText()).normalize());
+    }
+
+    private static List<Figure> figureRefs(JsonNode array) {
+        List<Figure> out = new ArrayList<>();
+        array.forEach(f -> out.add(new Figure(f.get("path").asText(), f.get("caption").asText(), null)));
+        return out;
+    }
+
+    private static <T> Iterable<T> iterable(java.util.Iterator<T> it) {
+        return () -> it;
     }
 
     private static Figure save(Path outDir, String relPath, String caption, byte[] png) throws IOException {
@@ -99,7 +167,8 @@ public final class ExperimentReport {
     }
 
     static String confusionPath(Cell c) {
-        return PLOTS + "/confusion/" + fileSafe(c.arm()) + "_" + fileSafe(c.subset()) + "_seed" + c.seed() + ".png";
+        return PLOTS + "/confusion/" + fileSafe(c.arm()) + "_" + fileSafe(c.subset()) + "_split" + c.splitSeed()
+                + "_seed" + c.seed() + ".png";
     }
 
     /** The evaluation's own picture when present; otherwise drawn again from the matrix in metrics.json. */
@@ -122,8 +191,9 @@ public final class ExperimentReport {
 
     // ---------------------------------------------------------------- CSV
 
+    /** One row per group: the pooled groups, then (pool "development") the development split's. */
     private static String resultsCsv(ExperimentData d) {
-        List<String> header = new ArrayList<>(List.of("arm", "subset", "n_seeds"));
+        List<String> header = new ArrayList<>(List.of("arm", "subset", "pool", "split_seeds", "n_runs"));
         for (Metric m : METRICS) {
             header.add(m.key() + "_mean");
             header.add(m.key() + "_std");
@@ -140,8 +210,9 @@ public final class ExperimentReport {
         }
         StringBuilder sb = new StringBuilder();
         csvLine(sb, header);
-        for (Group g : d.groups) {
-            List<String> row = new ArrayList<>(List.of(g.arm(), g.subset(), Integer.toString(g.runs().size())));
+        for (Group g : allGroups(d)) {
+            List<String> row = new ArrayList<>(List.of(g.arm(), g.subset(), pool(d, g), joined(g.splits()),
+                    Integer.toString(g.runs().size())));
             for (Metric m : METRICS) {
                 Stats s = g.stats(m);
                 row.add(num(s.mean()));
@@ -163,8 +234,43 @@ public final class ExperimentReport {
         return sb.toString();
     }
 
-    private static String runsCsv(ExperimentData d) {
-        List<String> header = new ArrayList<>(List.of("arm", "subset", "seed"));
+    private static List<Group> allGroups(ExperimentData d) {
+        List<Group> all = new ArrayList<>(d.groups);
+        all.addAll(d.developmentGroups);
+        return all;
+    }
+
+    private static String pool(ExperimentData d, Group g) {
+        return d.developmentGroups.contains(g) ? "development" : "pooled";
+    }
+
+    private static String joined(List<Long> values) {
+        return String.join(" ", values.stream().map(String::valueOf).toList());
+    }
+
+    /** Per (arm, subset, split seed): the mean over that split's training seeds. */
+    private static String splitsCsv(ExperimentData d) {
+        List<String> header = new ArrayList<>(List.of("arm", "subset", "split_seed", "n_seeds"));
+        METRICS.forEach(m -> header.add(m.key() + "_mean"));
+        StringBuilder sb = new StringBuilder();
+        csvLine(sb, header);
+        for (Group g : allGroups(d)) {
+            for (long split : g.splits()) {
+                List<Run> rs = g.runsOf(split);
+                if (rs.isEmpty()) {
+                    continue;
+                }
+                List<String> row = new ArrayList<>(List.of(g.arm(), g.subset(), Long.toString(split),
+                        Integer.toString(rs.size())));
+                METRICS.forEach(m -> row.add(num(Stats.of(rs.stream().map(r -> m.of(r.test())).toList()).mean())));
+                csvLine(sb, row);
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String runsCsv(ExperimentData d, Path outDir) {
+        List<String> header = new ArrayList<>(List.of("arm", "subset", "split_seed", "seed"));
         METRICS.forEach(m -> header.add(m.key()));
         d.classes.forEach(cls -> header.add("f1_" + cls));
         for (String set : d.outsideSets) {
@@ -174,14 +280,15 @@ public final class ExperimentReport {
         StringBuilder sb = new StringBuilder();
         csvLine(sb, header);
         for (Run r : d.runs) {
-            List<String> row = new ArrayList<>(List.of(r.cell().arm(), r.cell().subset(), Long.toString(r.cell().seed())));
+            List<String> row = new ArrayList<>(List.of(r.cell().arm(), r.cell().subset(),
+                    Long.toString(r.cell().splitSeed()), Long.toString(r.cell().seed())));
             METRICS.forEach(m -> row.add(num(m.of(r.test()))));
             d.classes.forEach(cls -> row.add(num(r.classF1(cls))));
             for (String set : d.outsideSets) {
                 ClassificationMetrics o = r.outside().get(set);
                 OUTSIDE_METRICS.forEach(m -> row.add(o == null ? "" : num(m.of(o))));
             }
-            row.add(r.cell().runDir().toAbsolutePath().normalize().toString());
+            row.add(relative(outDir, r.cell().runDir()));
             csvLine(sb, row);
         }
         return sb.toString();
@@ -215,28 +322,108 @@ public final class ExperimentReport {
 
     // ---------------------------------------------------------------- JSON
 
-    private static ObjectNode resultsJson(ExperimentData d, String title, String generated, List<String> warnings) {
+    private static ObjectNode resultsJson(ExperimentData d, String title, String generated, List<String> warnings,
+                                          Path outDir, List<Figure> plots, List<Figure> confusions) {
         JsonNodeFactory f = JsonNodeFactory.instance;
         ObjectNode root = f.objectNode();
         root.put("title", title);
         root.put("generated", generated);
-        root.put("note", "accuracy and F1 are fractions; std is the sample (n-1) standard deviation over seeds, "
-                + "null for a single seed");
+        root.put("note", "accuracy and F1 are fractions; std is the sample (n-1) standard deviation over the runs "
+                + "of a group (split seeds x training seeds), null for a single run; runDir is relative to this file's "
+                + "folder; developmentGroups (split seed " + ExperimentSpec.DEVELOPMENT_SPLIT + ", when the grid also "
+                + "has fresh splits) are never pooled with groups");
         strings(root.putArray("arms"), d.arms);
         strings(root.putArray("subsets"), d.subsets);
         strings(root.putArray("classes"), d.classes);
         strings(root.putArray("outsideSets"), d.outsideSets);
 
-        ArrayNode groups = root.putArray("groups");
-        for (Group g : d.groups) {
+        groupsJson(root.putArray("groups"), d, d.groups);
+        groupsJson(root.putArray("developmentGroups"), d, d.developmentGroups);
+        ArrayNode vs = root.putArray("againstBaseline");
+        for (Comparison c : againstBaseline(d)) {
+            ObjectNode cn = vs.addObject();
+            cn.put("arm", c.arm());
+            cn.put("subset", c.subset());
+            number(cn, "macroF1Difference", c.macroF1Difference());
+            number(cn, "accuracyDifference", c.accuracyDifference());
+            number(cn, "largerStd", c.largerStd());
+            ObjectNode per = cn.putObject("macroF1DifferencePerSplit");
+            c.perSplit().forEach((split, v) -> number(per, Long.toString(split), v));
+            cn.put("verdict", c.verdict());
+        }
+
+        ArrayNode runs = root.putArray("runs");
+        for (Run r : d.runs) {
+            ObjectNode rn = runs.addObject();
+            rn.put("arm", r.cell().arm());
+            rn.put("subset", r.cell().subset());
+            rn.put("splitSeed", r.cell().splitSeed());
+            rn.put("seed", r.cell().seed());
+            rn.put("runDir", relative(outDir, r.cell().runDir()));
+            rn.set("test", Json.MAPPER.valueToTree(r.test()));
+            if (!r.outside().isEmpty()) {
+                ObjectNode out = rn.putObject("outside");
+                r.outside().forEach((set, m) -> out.set(set, Json.MAPPER.valueToTree(m)));
+            }
+        }
+
+        ObjectNode pub = root.putObject("published");
+        pub.put("source", PublishedResults.SOURCE);
+        strings(pub.putArray("subsets"), PublishedResults.SUBSETS);
+        ObjectNode pubArms = pub.putObject("arms");
+        for (String arm : PublishedResults.ARMS) {
+            ObjectNode an = pubArms.putObject(arm);
+            for (Metric m : METRICS) {
+                ArrayNode vals = an.putArray(m.jsonKey());
+                PublishedResults.SUBSETS.forEach(s -> vals.add(PublishedResults.value(arm, m, s).getAsDouble()));
+            }
+        }
+
+        ArrayNode missing = root.putArray("missing");
+        for (Missing m : d.missing) {
+            ObjectNode mn = missing.addObject();
+            mn.put("arm", m.cell().arm());
+            mn.put("subset", m.cell().subset());
+            mn.put("splitSeed", m.cell().splitSeed());
+            mn.put("seed", m.cell().seed());
+            mn.put("runDir", relative(outDir, m.cell().runDir()));
+            mn.put("reason", m.reason());
+        }
+        figuresJson(root.putArray("plots"), plots);
+        figuresJson(root.putArray("confusionMatrices"), confusions);
+        strings(root.putArray("warnings"), warnings);
+        return root;
+    }
+
+    private static void figuresJson(ArrayNode array, List<Figure> figures) {
+        figures.forEach(f -> array.addObject().put("path", f.relPath()).put("caption", f.caption()));
+    }
+
+    private static void groupsJson(ArrayNode groups, ExperimentData d, List<Group> list) {
+        for (Group g : list) {
             ObjectNode gn = groups.addObject();
             gn.put("arm", g.arm());
             gn.put("subset", g.subset());
-            gn.put("nSeeds", g.runs().size());
+            gn.put("nRuns", g.runs().size());
+            ArrayNode splits = gn.putArray("splitSeeds");
+            g.splitSeeds().forEach(splits::add);
             ArrayNode seeds = gn.putArray("seeds");
             g.seeds().forEach(seeds::add);
-            ArrayNode missingSeeds = gn.putArray("missingSeeds");
-            g.missing().forEach(m -> missingSeeds.add(m.cell().seed()));
+            ArrayNode missingRuns = gn.putArray("missing");
+            g.missing().forEach(m -> missingRuns.addObject().put("splitSeed", m.cell().splitSeed()).put("seed", m.cell().seed()));
+            ArrayNode perSplit = gn.putArray("perSplit");
+            for (long split : g.splits()) {
+                List<Run> rs = g.runsOf(split);
+                if (rs.isEmpty()) {
+                    continue;
+                }
+                ObjectNode sn = perSplit.addObject();
+                sn.put("splitSeed", split);
+                sn.put("nSeeds", rs.size());
+                for (Metric m : METRICS) {
+                    number(sn, m.jsonKey(), Stats.of(rs.stream().map(r -> m.of(r.test())).toList()).mean());
+                }
+            }
             for (Metric m : METRICS) {
                 stats(gn.putObject(m.jsonKey()), g.stats(m), g.values(m));
             }
@@ -266,55 +453,6 @@ public final class ExperimentReport {
                 }
             }
         }
-
-        ArrayNode runs = root.putArray("runs");
-        for (Run r : d.runs) {
-            ObjectNode rn = runs.addObject();
-            rn.put("arm", r.cell().arm());
-            rn.put("subset", r.cell().subset());
-            rn.put("seed", r.cell().seed());
-            rn.put("runDir", r.cell().runDir().toAbsolutePath().normalize().toString());
-            for (Metric m : METRICS) {
-                number(rn, m.jsonKey(), m.of(r.test()));
-            }
-            ObjectNode pc = rn.putObject("perClassF1");
-            for (ClassificationMetrics.PerClass c : r.test().perClass()) {
-                number(pc, c.name(), c.f1());
-            }
-            if (!r.outside().isEmpty()) {
-                ObjectNode out = rn.putObject("outside");
-                r.outside().forEach((set, m) -> {
-                    ObjectNode sn = out.putObject(set);
-                    for (Metric metric : METRICS) {
-                        number(sn, metric.jsonKey(), metric.of(m));
-                    }
-                });
-            }
-        }
-
-        ObjectNode pub = root.putObject("published");
-        pub.put("source", PublishedResults.SOURCE);
-        strings(pub.putArray("subsets"), PublishedResults.SUBSETS);
-        ObjectNode pubArms = pub.putObject("arms");
-        for (String arm : PublishedResults.ARMS) {
-            ObjectNode an = pubArms.putObject(arm);
-            for (Metric m : METRICS) {
-                ArrayNode vals = an.putArray(m.jsonKey());
-                PublishedResults.SUBSETS.forEach(s -> vals.add(PublishedResults.value(arm, m, s).getAsDouble()));
-            }
-        }
-
-        ArrayNode missing = root.putArray("missing");
-        for (Missing m : d.missing) {
-            ObjectNode mn = missing.addObject();
-            mn.put("arm", m.cell().arm());
-            mn.put("subset", m.cell().subset());
-            mn.put("seed", m.cell().seed());
-            mn.put("runDir", m.cell().runDir().toAbsolutePath().normalize().toString());
-            mn.put("reason", m.reason());
-        }
-        strings(root.putArray("warnings"), warnings);
-        return root;
     }
 
     private static void strings(ArrayNode array, List<String> values) {
@@ -339,7 +477,8 @@ public final class ExperimentReport {
 
     // ---------------------------------------------------------------- tables shared by Markdown and HTML
 
-    private static String meanStd(Stats s, Metric m, int planned) {
+    private static String meanStd(Group g, Metric m) {
+        Stats s = g.stats(m);
         if (s.n() == 0) {
             return NONE;
         }
@@ -347,8 +486,15 @@ public final class ExperimentReport {
         if (!Double.isNaN(s.std())) {
             text += PM + m.format(s.std());
         }
-        // "(2 of 3)" flags a mean taken over fewer seeds than were planned.
-        return text + (planned > s.n() ? " (" + s.n() + " of " + planned + ")" : " (" + s.n() + ")");
+        int planned = g.runs().size() + g.missing().size();
+        // "(2 of 3)" flags a mean taken over fewer runs than were planned; "(3×1)" is split seeds x
+        // training seeds, shown when a group pools several splits.
+        if (planned > s.n()) {
+            return text + " (" + s.n() + " of " + planned + ")";
+        }
+        int splits = g.splits().size();
+        int seeds = g.trainingSeeds().size();
+        return text + (splits > 1 && splits * seeds == s.n() ? " (" + splits + "\u00D7" + seeds + ")" : " (" + s.n() + ")");
     }
 
     private static String meanStdShort(Stats s, Metric m) {
@@ -358,19 +504,107 @@ public final class ExperimentReport {
         return Double.isNaN(s.std()) ? m.format(s.mean()) : m.format(s.mean()) + PM + m.format(s.std());
     }
 
-    private static Table resultsTable(ExperimentData d) {
+    private static Table resultsTable(ExperimentData d, List<Group> groups) {
         List<String> header = new ArrayList<>(List.of("Arm", "Metric"));
         header.addAll(d.subsets);
         Table.Builder t = Table.builder(header, 2);
         for (String arm : d.arms) {
+            if (groups.stream().noneMatch(g -> g.arm().equals(arm))) {
+                continue;
+            }
             for (Metric m : METRICS) {
                 List<Object> row = new ArrayList<>(List.of(arm, m.label()));
                 for (String subset : d.subsets) {
-                    Optional<Group> g = d.group(arm, subset);
-                    row.add(g.map(x -> meanStd(x.stats(m), m, x.runs().size() + x.missing().size())).orElse(NONE));
+                    Optional<Group> g = groups.stream().filter(x -> x.arm().equals(arm) && x.subset().equals(subset)).findFirst();
+                    row.add(g.map(x -> meanStd(x, m)).orElse(NONE));
                 }
                 t.row(row);
             }
+        }
+        return t.build();
+    }
+
+    /** What the split seeds of the pooled groups are, for the sentence above the results table. */
+    private static String splitNote(ExperimentData d) {
+        TreeSet<Long> splits = new TreeSet<>();
+        d.groups.forEach(g -> splits.addAll(g.splits()));
+        if (splits.isEmpty()) {
+            return "";
+        }
+        String which = splits.size() == 1 ? "split seed " + splits.first() : "split seeds " + joined(List.copyOf(splits));
+        return " Runs pool " + which + (splits.contains(ExperimentSpec.DEVELOPMENT_SPLIT)
+                ? " (split seed " + ExperimentSpec.DEVELOPMENT_SPLIT + " is the development split: its test figures have "
+                + "been looked at many times)." : ".");
+    }
+
+    /** Per (arm, subset, split seed): the split's mean over training seeds. */
+    private static Table perSplitTable(ExperimentData d) {
+        Table.Builder t = Table.builder(List.of("Arm", "Subset", "Split seed", "Seeds", "Test accuracy (%)", "Macro F1"), 3);
+        for (Group g : allGroups(d)) {
+            for (long split : g.splits()) {
+                List<Run> rs = g.runsOf(split);
+                if (rs.isEmpty()) {
+                    continue;
+                }
+                t.row(List.of(g.arm(), g.subset(), Long.toString(split), Integer.toString(rs.size()),
+                        Metric.ACCURACY.format(Stats.of(rs.stream().map(r -> r.test().accuracy()).toList()).mean()),
+                        Metric.MACRO_F1.format(Stats.of(rs.stream().map(r -> r.test().macroF1()).toList()).mean())));
+            }
+        }
+        return t.build();
+    }
+
+    /**
+     * An arm against the baseline on one budget, over the pooled runs: the difference of the means,
+     * the larger of the two sample stds, the paired per-split differences and the verdict.
+     */
+    record Comparison(String arm, String subset, double macroF1Difference, double accuracyDifference, double largerStd,
+                      Map<Long, Double> perSplit, String verdict) {}
+
+    static List<Comparison> againstBaseline(ExperimentData d) {
+        List<Comparison> out = new ArrayList<>();
+        for (Group g : d.groups) {
+            if (g.arm().equals(BASELINE_ARM) || g.runs().isEmpty()) {
+                continue;
+            }
+            Optional<Group> base = d.groups.stream()
+                    .filter(b -> b.arm().equals(BASELINE_ARM) && b.subset().equals(g.subset()) && !b.runs().isEmpty())
+                    .findFirst();
+            if (base.isEmpty()) {
+                continue;
+            }
+            Stats a = g.stats(Metric.MACRO_F1);
+            Stats b = base.get().stats(Metric.MACRO_F1);
+            double diff = a.mean() - b.mean();
+            double spread = Math.max(a.std(), b.std());
+            Map<Long, Double> perSplit = new java.util.TreeMap<>();
+            for (long split : g.splits()) {
+                List<Run> ga = g.runsOf(split);
+                List<Run> gb = base.get().runsOf(split);
+                if (!ga.isEmpty() && !gb.isEmpty()) {
+                    perSplit.put(split, Stats.of(ga.stream().map(r -> r.test().macroF1()).toList()).mean()
+                            - Stats.of(gb.stream().map(r -> r.test().macroF1()).toList()).mean());
+                }
+            }
+            String verdict = Double.isNaN(spread) ? "one run each: no spread to compare with"
+                    : diff > spread ? "lead kept: larger than the spread"
+                    : diff > 0 ? "lead not confirmed: within the spread" : "lead lost: at or below the baseline";
+            out.add(new Comparison(g.arm(), g.subset(), diff,
+                    g.stats(Metric.ACCURACY).mean() - base.get().stats(Metric.ACCURACY).mean(), spread, perSplit, verdict));
+        }
+        return out;
+    }
+
+    private static Table againstBaselineTable(List<Comparison> comparisons) {
+        Table.Builder t = Table.builder(List.of("Arm", "Subset", "\u0394 macro F1", "\u0394 accuracy (pp)",
+                "Larger std (macro F1)", "\u0394 macro F1 per split seed", "Verdict"), 2);
+        for (Comparison c : comparisons) {
+            List<String> per = new ArrayList<>();
+            c.perSplit().forEach((split, v) -> per.add(split + ": " + Metric.MACRO_F1.formatDifference(v)));
+            t.row(List.of(c.arm(), c.subset(), Metric.MACRO_F1.formatDifference(c.macroF1Difference()),
+                    Metric.ACCURACY.formatDifference(c.accuracyDifference()),
+                    Double.isNaN(c.largerStd()) ? NONE : Metric.MACRO_F1.format(c.largerStd()),
+                    String.join(", ", per), c.verdict()));
         }
         return t.build();
     }
@@ -415,7 +649,7 @@ public final class ExperimentReport {
     }
 
     private static Table perClassTable(ExperimentData d) {
-        List<String> header = new ArrayList<>(List.of("Arm", "Subset", "Seeds"));
+        List<String> header = new ArrayList<>(List.of("Arm", "Subset", "Runs"));
         header.addAll(d.classes);
         Table.Builder t = Table.builder(header, 2);
         for (Group g : d.groups) {
@@ -446,13 +680,14 @@ public final class ExperimentReport {
     }
 
     private static Table runsTable(ExperimentData d, Path outDir) {
-        List<String> header = new ArrayList<>(List.of("Arm", "Subset", "Seed"));
+        List<String> header = new ArrayList<>(List.of("Arm", "Subset", "Split seed", "Seed"));
         METRICS.forEach(m -> header.add(m.label()));
         d.classes.forEach(cls -> header.add("F1 " + cls));
         header.add("Run directory");
         Table.Builder t = Table.builder(header, 2);
         for (Run r : d.runs) {
-            List<Object> row = new ArrayList<>(List.of(r.cell().arm(), r.cell().subset(), Long.toString(r.cell().seed())));
+            List<Object> row = new ArrayList<>(List.of(r.cell().arm(), r.cell().subset(),
+                    Long.toString(r.cell().splitSeed()), Long.toString(r.cell().seed())));
             METRICS.forEach(m -> row.add(m.format(m.of(r.test()))));
             d.classes.forEach(cls -> row.add(Metric.MACRO_F1.format(r.classF1(cls))));
             row.add(runDirLink(outDir, r.cell()));
@@ -462,9 +697,10 @@ public final class ExperimentReport {
     }
 
     private static Table missingTable(ExperimentData d, Path outDir) {
-        Table.Builder t = Table.builder(List.of("Arm", "Subset", "Seed", "Reason", "Run directory"), 5);
+        Table.Builder t = Table.builder(List.of("Arm", "Subset", "Split seed", "Seed", "Reason", "Run directory"), 6);
         for (Missing m : d.missing) {
-            t.row(List.of(m.cell().arm(), m.cell().subset(), Long.toString(m.cell().seed()), m.reason(),
+            t.row(List.of(m.cell().arm(), m.cell().subset(), Long.toString(m.cell().splitSeed()),
+                    Long.toString(m.cell().seed()), m.reason(),
                     runDirLink(outDir, m.cell())));
         }
         return t.build();
@@ -472,8 +708,14 @@ public final class ExperimentReport {
 
     /** Relative links keep the report valid when the whole experiment folder is moved or copied. */
     private static Link runDirLink(Path outDir, Cell c) {
+        String rel = relative(outDir, c.runDir());
+        return new Link(rel, uriPath(rel + "/"));
+    }
+
+    /** A run directory relative to the report's folder: reports are copied and committed, machine paths are not. */
+    static String relative(Path outDir, Path runDir) {
         Path base = outDir.toAbsolutePath().normalize();
-        Path target = c.runDir().toAbsolutePath().normalize();
+        Path target = runDir.toAbsolutePath().normalize();
         String rel;
         try {
             rel = base.relativize(target).toString().replace('\\', '/');
@@ -481,10 +723,7 @@ public final class ExperimentReport {
             // Different roots (e.g. another Windows drive): an absolute path is the best we can do.
             rel = target.toString().replace('\\', '/');
         }
-        if (rel.isEmpty()) {
-            rel = ".";
-        }
-        return new Link(rel, uriPath(rel + "/"));
+        return rel.isEmpty() ? "." : rel;
     }
 
     private static String uriPath(String path) {
@@ -504,9 +743,24 @@ public final class ExperimentReport {
         sb.append("Generated ").append(generated).append(" from ").append(d.runs.size()).append(" finished run(s); ")
                 .append(d.missing.size()).append(" planned cell(s) missing.\n\n");
         sb.append("## Results on the test split\n\n");
-        sb.append("Mean \u00B1 sample standard deviation over seeds (number of seeds; \"n of m\" when seeds are missing). "
-                + "Accuracy in percent.\n\n");
-        sb.append(resultsTable(d).markdown()).append('\n');
+        sb.append("Mean \u00B1 sample standard deviation over runs (number of runs, or split seeds \u00D7 training seeds "
+                + "when several splits are pooled; \"n of m\" when runs are missing). Accuracy in percent.")
+                .append(splitNote(d)).append("\n\n");
+        sb.append(resultsTable(d, d.groups).markdown()).append('\n');
+        List<Comparison> vs = againstBaseline(d);
+        if (!vs.isEmpty()) {
+            sb.append("## Against the baseline\n\n").append(AGAINST_BASELINE_NOTE).append("\n\n");
+            sb.append(againstBaselineTable(vs).markdown()).append('\n');
+        }
+        if (!d.developmentGroups.isEmpty()) {
+            sb.append("## Development split (split seed ").append(ExperimentSpec.DEVELOPMENT_SPLIT).append(")\n\n")
+                    .append(DEVELOPMENT_NOTE).append("\n\n");
+            sb.append(resultsTable(d, d.developmentGroups).markdown()).append('\n');
+        }
+        if (allGroups(d).stream().anyMatch(g -> g.splits().size() > 1) || !d.developmentGroups.isEmpty()) {
+            sb.append("## Per split seed\n\nMean over each split's training seeds.\n\n");
+            sb.append(perSplitTable(d).markdown()).append('\n');
+        }
         sb.append("## Published results\n\n").append(PublishedResults.SOURCE)
                 .append(". Shown with the precision the study printed.\n\n");
         sb.append(publishedTable().markdown()).append('\n');
@@ -587,8 +841,22 @@ public final class ExperimentReport {
         sb.append("</p>\n");
 
         sb.append("<h2>Results on the test split</h2>\n<p class=\"note\">Mean \u00B1 sample standard deviation over "
-                + "seeds (number of seeds; &quot;n of m&quot; when seeds are missing). Accuracy in percent.</p>\n");
-        sb.append(resultsTable(d).html());
+                + "runs (number of runs, or split seeds \u00D7 training seeds when several splits are pooled; &quot;n of "
+                + "m&quot; when runs are missing). Accuracy in percent.").append(esc(splitNote(d))).append("</p>\n");
+        sb.append(resultsTable(d, d.groups).html());
+        List<Comparison> vs = againstBaseline(d);
+        if (!vs.isEmpty()) {
+            sb.append("<h2>Against the baseline</h2>\n<p class=\"note\">").append(esc(AGAINST_BASELINE_NOTE))
+                    .append("</p>\n").append(againstBaselineTable(vs).html());
+        }
+        if (!d.developmentGroups.isEmpty()) {
+            sb.append("<h2>Development split (split seed ").append(ExperimentSpec.DEVELOPMENT_SPLIT)
+                    .append(")</h2>\n<p class=\"note\">").append(esc(DEVELOPMENT_NOTE)).append("</p>\n")
+                    .append(resultsTable(d, d.developmentGroups).html());
+        }
+        if (allGroups(d).stream().anyMatch(g -> g.splits().size() > 1) || !d.developmentGroups.isEmpty()) {
+            sb.append("<h2>Per split seed</h2>\n").append(perSplitTable(d).html());
+        }
         sb.append("<h2>Published results</h2>\n<p class=\"note\">").append(esc(PublishedResults.SOURCE))
                 .append(". Shown with the precision the study printed.</p>\n");
         sb.append(publishedTable().html());

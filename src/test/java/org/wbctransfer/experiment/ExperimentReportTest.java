@@ -129,7 +129,7 @@ class ExperimentReportTest {
         assertThat(rows).hasSize(4);
 
         Map<String, String> b10 = row(rows, "baseline", "WBC_10");
-        assertThat(b10.get("n_seeds")).isEqualTo("2");
+        assertThat(b10.get("n_runs")).isEqualTo("2");
         for (String metric : List.of("accuracy", "weighted_f1", "macro_f1")) {
             assertThat(d(b10.get(metric + "_mean"))).isCloseTo(0.75, within(1e-7));
             assertThat(d(b10.get(metric + "_std"))).isCloseTo(SQRT_HALF_TENTH, within(1e-7));
@@ -141,13 +141,13 @@ class ExperimentReportTest {
         assertThat(d(b1.get("macro_f1_std"))).isCloseTo(SQRT_HALF_TENTH, within(1e-7));
 
         Map<String, String> e10 = row(rows, "enhanced-camelyon", "WBC_10");
-        assertThat(e10.get("n_seeds")).isEqualTo("3");
+        assertThat(e10.get("n_runs")).isEqualTo("3");
         assertThat(d(e10.get("accuracy_mean"))).isCloseTo(0.8, within(1e-7));
         assertThat(d(e10.get("accuracy_std"))).isCloseTo(0.1, within(1e-7)); // {0.9, 0.8, 0.7}
 
         // Seed 2 never finished: one seed left, so the std is undefined and left empty.
         Map<String, String> e1 = row(rows, "enhanced-camelyon", "WBC_1");
-        assertThat(e1.get("n_seeds")).isEqualTo("1");
+        assertThat(e1.get("n_runs")).isEqualTo("1");
         assertThat(d(e1.get("accuracy_mean"))).isCloseTo(28.0 / 30, within(1e-7));
         assertThat(d(e1.get("macro_f1_mean"))).isCloseTo((36.0 / 38 + 20.0 / 22) / 2, within(1e-7));
         assertThat(d(e1.get("weighted_f1_mean"))).isCloseTo((20 * 36.0 / 38 + 10 * 20.0 / 22) / 30, within(1e-7));
@@ -174,7 +174,9 @@ class ExperimentReportTest {
         assertThat(d(r.get("macro_f1"))).isEqualTo(0.8);
         assertThat(d(r.get("f1_neutrophil"))).isEqualTo(0.8);
         assertThat(d(r.get("eval_external_accuracy"))).isEqualTo(0.4);
-        assertThat(Path.of(r.get("run_dir"))).isEqualTo(cells.get(3).runDir().toAbsolutePath().normalize());
+        // Relative to the report folder: a committed report carries no path of the machine that made it.
+        assertThat(r.get("run_dir")).isEqualTo("../runs/baseline-WBC_10-s2");
+        assertThat(r.get("split_seed")).isEqualTo("0");
     }
 
     @Test
@@ -204,7 +206,7 @@ class ExperimentReportTest {
         assertThat(md).contains("| baseline | WBC_10 | 2 | 50.00 \u00B1 14.14 | 0.500 \u00B1 0.141 |");
         // The unfinished cell is listed, with a relative link to its run directory.
         String missing = md.substring(md.indexOf("## Missing cells"));
-        assertThat(missing).contains("| enhanced-camelyon | WBC_1 | 2 | no eval-test/metrics.json");
+        assertThat(missing).contains("| enhanced-camelyon | WBC_1 | 0 | 2 | no eval-test/metrics.json");
         assertThat(missing).contains("(../runs/enhanced-camelyon-WBC_1-s2/)");
     }
 
@@ -229,7 +231,9 @@ class ExperimentReportTest {
         JsonNode e1 = root.get("groups").get(2);
         assertThat(e1.get("arm").asText()).isEqualTo("enhanced-camelyon");
         assertThat(e1.get("macroF1").get("std").isNull()).isTrue();
-        assertThat(e1.get("missingSeeds")).extracting(JsonNode::asLong).containsExactly(2L);
+        assertThat(e1.get("missing")).hasSize(1);
+        assertThat(e1.get("missing").get(0).get("seed").asLong()).isEqualTo(2L);
+        assertThat(e1.get("missing").get(0).get("splitSeed").asLong()).isEqualTo(0L);
     }
 
     @Test
@@ -243,13 +247,13 @@ class ExperimentReportTest {
         Path confusion = out.resolve("plots/confusion");
         try (Stream<Path> files = Files.list(confusion)) {
             assertThat(files.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(
-                    "baseline_WBC_1_seed1.png", "baseline_WBC_1_seed2.png", "baseline_WBC_10_seed1.png",
-                    "baseline_WBC_10_seed2.png", "enhanced-camelyon_WBC_1_seed1.png",
-                    "enhanced-camelyon_WBC_10_seed1.png", "enhanced-camelyon_WBC_10_seed2.png",
-                    "enhanced-camelyon_WBC_10_seed3.png");
+                    "baseline_WBC_1_split0_seed1.png", "baseline_WBC_1_split0_seed2.png", "baseline_WBC_10_split0_seed1.png",
+                    "baseline_WBC_10_split0_seed2.png", "enhanced-camelyon_WBC_1_split0_seed1.png",
+                    "enhanced-camelyon_WBC_10_split0_seed1.png", "enhanced-camelyon_WBC_10_split0_seed2.png",
+                    "enhanced-camelyon_WBC_10_split0_seed3.png");
         }
         // Copied byte for byte where the run has its own picture.
-        assertThat(Files.readAllBytes(confusion.resolve("baseline_WBC_10_seed2.png")))
+        assertThat(Files.readAllBytes(confusion.resolve("baseline_WBC_10_split0_seed2.png")))
                 .isEqualTo(Files.readAllBytes(cells.get(3).runDir().resolve("eval-test/confusion.png")));
         try (Stream<Path> all = Files.walk(out)) {
             for (Path p : all.filter(p -> p.toString().endsWith(".png")).toList()) {
@@ -303,7 +307,7 @@ class ExperimentReportTest {
         }
         try (Stream<Path> top = Files.list(out)) {
             assertThat(top.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder(
-                    "results.csv", "results-runs.csv", "results.json", "results.md", "report.html", "plots");
+                    "results.csv", "results-runs.csv", "results-splits.csv", "results.json", "results.md", "report.html", "plots");
         }
     }
 
@@ -312,11 +316,11 @@ class ExperimentReportTest {
         cell("baseline", "WBC_50", 1); // never started
         ExperimentReport.write(out, null, cells);
         String md = Files.readString(out.resolve("results.md"));
-        assertThat(md).contains("| baseline | WBC_50 | 1 | run directory does not exist");
+        assertThat(md).contains("| baseline | WBC_50 | 0 | 1 | run directory does not exist");
         // A subset with no finished seed shows a dash, like a subset that was never planned.
         assertThat(md).contains("| baseline | Macro F1 | 0.550 \u00B1 0.071 (2) | 0.750 \u00B1 0.071 (2) | \u2014 | \u2014 |");
         List<Map<String, String>> rows = readCsv(out.resolve("results.csv"));
-        assertThat(row(rows, "baseline", "WBC_50").get("n_seeds")).isEqualTo("0");
+        assertThat(row(rows, "baseline", "WBC_50").get("n_runs")).isEqualTo("0");
         assertThat(row(rows, "baseline", "WBC_50").get("macro_f1_mean")).isEmpty();
     }
 
@@ -327,7 +331,88 @@ class ExperimentReportTest {
         Files.writeString(broken.runDir().resolve("eval-test/metrics.json"), "{ not json");
         ExperimentReport.write(out, "t", cells);
         String md = Files.readString(out.resolve("results.md"));
-        assertThat(md).contains("| baseline | WBC_100 | 1 | unreadable eval-test/metrics.json");
+        assertThat(md).contains("| baseline | WBC_100 | 0 | 1 | unreadable eval-test/metrics.json");
+    }
+
+    /** Three fresh splits and the development split, one training seed each: baseline against a better arm. */
+    private List<Cell> splitGrid() throws IOException {
+        List<Cell> grid = new ArrayList<>();
+        int[][] correct = {{6, 7}, {7, 9}, {8, 9}, {5, 9}}; // per split seed 1, 2, 3, 0: {baseline, selftrain} of 10
+        long[] splits = {1, 2, 3, 0};
+        for (int i = 0; i < splits.length; i++) {
+            for (int a = 0; a < 2; a++) {
+                String arm = a == 0 ? "baseline" : "selftrain";
+                Cell c = new Cell(arm, "WBC_10", splits[i], 0,
+                        root.resolve("grid").resolve(arm).resolve("WBC_10-split" + splits[i] + "-seed0"));
+                finish(c, symmetric(correct[i][a]), false);
+                grid.add(c);
+            }
+        }
+        return grid;
+    }
+
+    @Test
+    void freshSplitsArePooledAndTheDevelopmentSplitIsShownApart() throws IOException {
+        Path report = root.resolve("grid");
+        ExperimentReport.write(report, "Splits", splitGrid());
+        String md = Files.readString(report.resolve("results.md"));
+        // Pooled over split seeds 1-3 only: baseline {0.6, 0.7, 0.8}, selftrain {0.7, 0.9, 0.9}.
+        assertThat(md).contains("| baseline | Macro F1 | \u2014 | 0.700 \u00B1 0.100 (3\u00D71) |");
+        assertThat(md).contains("| selftrain | Macro F1 | \u2014 | 0.833 \u00B1 0.115 (3\u00D71) |");
+        assertThat(md).contains("Runs pool split seeds 1 2 3.");
+        // Lead +0.133 against the larger std 0.115: kept; paired per split +0.1, +0.2, +0.1.
+        assertThat(md).contains("| selftrain | WBC_10 | +0.133 | +13.33 | 0.115 | 1: +0.100, 2: +0.200, 3: +0.100 | lead kept: larger than the spread |");
+        // The development split: its own table, never in the pooled means.
+        String dev = md.substring(md.indexOf("## Development split (split seed 0)"));
+        assertThat(dev).contains("| baseline | Macro F1 | \u2014 | 0.500 (1) |");
+        assertThat(dev).contains("| selftrain | Macro F1 | \u2014 | 0.900 (1) |");
+        assertThat(md).contains("| selftrain | WBC_10 | 0 | 1 | 90.00 | 0.900 |");
+        List<Map<String, String>> rows = readCsv(report.resolve("results.csv"));
+        assertThat(rows).extracting(r -> r.get("arm") + "/" + r.get("pool") + "/" + r.get("split_seeds") + "/" + r.get("n_runs"))
+                .containsExactly("baseline/pooled/1 2 3/3", "selftrain/pooled/1 2 3/3", "baseline/development/0/1",
+                        "selftrain/development/0/1");
+        assertThat(readCsv(report.resolve("results-splits.csv"))).hasSize(8);
+        JsonNode root = Json.MAPPER.readTree(report.resolve("results.json").toFile());
+        assertThat(root.get("againstBaseline").get(0).get("verdict").asText()).isEqualTo("lead kept: larger than the spread");
+        assertThat(root.get("groups").get(1).get("perSplit").get(1).get("macroF1").asDouble()).isCloseTo(0.9, within(1e-12));
+    }
+
+    @Test
+    void aLeadWithinTheSpreadIsNotConfirmed() throws IOException {
+        List<Cell> grid = new ArrayList<>();
+        int[][] correct = {{6, 8}, {8, 7}, {7, 8}};
+        for (int i = 0; i < 3; i++) {
+            for (int a = 0; a < 2; a++) {
+                Cell c = new Cell(a == 0 ? "baseline" : "other", "WBC_1", i + 1, 0, root.resolve("g2").resolve(a + "-" + i));
+                finish(c, symmetric(correct[i][a]), false);
+                grid.add(c);
+            }
+        }
+        Path report = root.resolve("r2");
+        ExperimentReport.write(report, "t", grid);
+        assertThat(Files.readString(report.resolve("results.md")))
+                .contains("| other | WBC_1 | +0.067 | +6.67 | 0.100 | 1: +0.200, 2: -0.100, 3: +0.100 | lead not confirmed: within the spread |");
+    }
+
+    @Test
+    void resultsMdIsRebuiltFromResultsJsonAlone() throws IOException {
+        Path report = root.resolve("grid");
+        List<Cell> grid = splitGrid();
+        ExperimentReport.write(report, "Splits", grid);
+        String written = Files.readString(report.resolve("results.md"));
+        // The run directories can go: the JSON carries every figure the Markdown shows.
+        for (Cell c : grid) {
+            Files.delete(c.runDir().resolve("eval-test/metrics.json"));
+        }
+        assertThat(ExperimentReport.markdownFromJson(report.resolve("results.json"))).isEqualTo(written);
+        ExperimentReport.write(out, "Test grid", cells);
+        assertThat(ExperimentReport.markdownFromJson(out.resolve("results.json"))).isEqualTo(Files.readString(out.resolve("results.md")));
+        // A figure edited in the JSON changes the rebuilt Markdown: the check can fail.
+        Path json = report.resolve("results.json");
+        String text = Files.readString(json);
+        int runs = text.indexOf("\"runs\"");
+        Files.writeString(json, text.substring(0, runs) + text.substring(runs).replaceFirst("\"accuracy\" ?: ?0\\.6", "\"accuracy\":0.65"));
+        assertThat(ExperimentReport.markdownFromJson(json)).isNotEqualTo(written);
     }
 
     @Test

@@ -39,6 +39,41 @@ class ExperimentRunnerTest {
     }
 
     @Test
+    void theConfirmationGridRunsEachSplitWithItsOwnManifestAndSharesPretraining() throws Exception {
+        ExperimentSpec spec = onRaabin("experiments/confirm.yaml");
+        assertThat(spec.splits()).containsExactly(1L, 2L, 3L, 0L);
+        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false);
+        List<ExperimentRunner.Plan> plan = r.plan();
+        // 4 splits x 3 arms x 2 budgets x 1 seed, fresh splits first, the development split last.
+        assertThat(plan).hasSize(24);
+        assertThat(plan.subList(0, 6)).allMatch(p -> p.splitSeed() == 1);
+        assertThat(plan.subList(18, 24)).allMatch(p -> p.splitSeed() == 0);
+        assertThat(r.pretrainSeeds().get("enhanced")).containsExactly(0L);
+        ExperimentRunner.Plan student = plan.stream().filter(p -> p.arm().name().equals("enhanced-selftrain-nw")
+                && p.subset().equals("WBC_10") && p.splitSeed() == 2).findFirst().orElseThrow();
+        assertThat(student.runDir()).isEqualTo(tmp.resolve("enhanced-selftrain-nw/WBC_10-split2-seed0"));
+        TrainConfig c = r.config(student, tmp.resolve("bundle").toString());
+        // The teacher is the same split's model, and the student reads that split's manifest.
+        assertThat(c.pseudoTeacher()).endsWith("enhanced/WBC_10-split2-seed0/model");
+        assertThat(c.manifest()).endsWith("split-seed2.csv");
+        assertThat(c.classWeighted()).isFalse();
+        assertThat(r.manifest(2).test()).hasSize(1728);
+        assertThat(r.manifest(2).test()).isNotEqualTo(r.manifest(3).test());
+        assertThat(r.manifest(2).seed()).isEqualTo(2);
+    }
+
+    @Test
+    void splitSeedAndSplitSeedsTogetherAreRefused() throws Exception {
+        Path f = tmp.resolve("t.yaml");
+        Files.writeString(f, "name: x\nsplitSeed: 1\nsplitSeeds: [1, 2]\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\n"
+                + "arms: [{name: b}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageContaining("either 'splitSeed' or a non-empty 'splitSeeds'");
+        Files.writeString(f, "name: x\nsplitSeeds: [1, 1]\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\narms: [{name: b}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class);
+    }
+
+    @Test
     void manifestIsDrawnOnceAndEstimateCountsOnlyUnfinishedCells() throws Exception {
         ExperimentRunner r = new ExperimentRunner(onRaabin("quick"), tmp, tmp.resolve("cache"), false);
         var manifest = r.manifest();
