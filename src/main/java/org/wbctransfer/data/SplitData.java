@@ -31,6 +31,15 @@ public final class SplitData {
      */
     public static SplitManifest draw(Path root, long seed, int imageSize, Path cacheDir, boolean strict,
             java.util.function.Consumer<String> warn) throws IOException {
+        return draw(root, seed, null, imageSize, cacheDir, strict, warn);
+    }
+
+    /**
+     * {@link #draw(Path, long, int, Path, boolean, java.util.function.Consumer)}, grouped by
+     * {@code groupBy} ({@link SplitManifest#createGrouped}) unless it is null.
+     */
+    public static SplitManifest draw(Path root, long seed, java.util.regex.Pattern groupBy, int imageSize, Path cacheDir,
+            boolean strict, java.util.function.Consumer<String> warn) throws IOException {
         ImageFolder folder = ImageFolder.scan(root, strict);
         List<String> paths = new ArrayList<>();
         folder.items().forEach(it -> paths.add(it.relativePath()));
@@ -50,7 +59,7 @@ public final class SplitData {
         unreadable.forEach((p, problem) -> warn.accept(root.resolve(p) + ": " + problem + "; skipped"));
         ImageFolder usable = folder.without(unreadable);
         usable.warnings().subList(folder.warnings().size(), usable.warnings().size()).forEach(warn);
-        return SplitManifest.create(usable, seed);
+        return SplitManifest.create(usable, seed, groupBy);
     }
 
     /** The manifest's images, decoded; the cache is shared with earlier opens in this process (see {@link ImageCache#openShared}). */

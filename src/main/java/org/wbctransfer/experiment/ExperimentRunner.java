@@ -181,10 +181,10 @@ public final class ExperimentRunner {
             if (strict && !inputChecked) {
                 // Decodes every image (into the cache training reads) and stops at the first that
                 // fails, before the manifest or anything else is written.
-                SplitData.draw(dataRoot(), split, spec.size(), cacheDir, true, w -> { }).write(m);
+                SplitData.draw(dataRoot(), split, spec.groupPattern(), spec.size(), cacheDir, true, w -> { }).write(m);
                 inputChecked = true;
             } else {
-                SplitManifest.create(ImageFolder.scan(dataRoot(), strict), split).write(m);
+                SplitManifest.create(ImageFolder.scan(dataRoot(), strict), split, spec.groupPattern()).write(m);
             }
         }
         SplitManifest manifest = SplitManifest.read(m);

@@ -13,10 +13,13 @@ import org.wbctransfer.util.UserException;
 /**
  * A study grid in YAML: arms (from scratch, or fine-tuned from a pre-training recipe) crossed with
  * label budgets and seeds. Built-in profiles live in the jar under {@code experiments/}.
+ * {@code groupBy}, a regular expression over file names, draws every split seed's manifest as a
+ * grouped split ({@link org.wbctransfer.data.SplitManifest#createGrouped}); without it the split is
+ * image-level.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ExperimentSpec(String name, String description, String data, Integer imageSize, Integer batch,
-        Long splitSeed, List<Long> splitSeeds, Map<String, SubsetPlan> subsets, List<Arm> arms) {
+        Long splitSeed, List<Long> splitSeeds, String groupBy, Map<String, SubsetPlan> subsets, List<Arm> arms) {
 
     /**
      * Split seed 0 is the development split: its test figures have been looked at many times, so a
@@ -76,6 +79,11 @@ public record ExperimentSpec(String name, String description, String data, Integ
         return List.of(splitSeed != null ? splitSeed : DEVELOPMENT_SPLIT);
     }
 
+    /** {@code groupBy} compiled, or null for the image-level split; a bad pattern is a {@link UserException}. */
+    public java.util.regex.Pattern groupPattern() {
+        return groupBy == null ? null : org.wbctransfer.data.SplitManifest.compileGroupBy(groupBy, "groupBy");
+    }
+
     public static ExperimentSpec load(String nameOrPath) {
         Path p = Path.of(nameOrPath);
         ExperimentSpec s;
@@ -98,6 +106,9 @@ public record ExperimentSpec(String name, String description, String data, Integ
         if (s.splitSeeds() != null && (s.splitSeeds().isEmpty() || s.splitSeed() != null
                 || new java.util.HashSet<>(s.splitSeeds()).size() != s.splitSeeds().size())) {
             throw new UserException(nameOrPath + ": give either 'splitSeed' or a non-empty 'splitSeeds' list without repeats");
+        }
+        if (s.groupBy() != null) {
+            org.wbctransfer.data.SplitManifest.compileGroupBy(s.groupBy(), nameOrPath + ": groupBy");
         }
         Map<String, Arm> earlier = new java.util.HashMap<>();
         for (Arm a : s.arms()) {

@@ -183,6 +183,10 @@ public final class WbcTrainer {
         provenance.put("seed", config.seed());
         provenance.put("manifestSha256", manifest.sha256());
         provenance.put("manifestSeed", manifest.seed());
+        if (manifest.groupBy() != null) {
+            // Only for a grouped split, so that the provenance of image-level runs is unchanged.
+            provenance.put("manifestGroupBy", manifest.groupBy());
+        }
         provenance.put("subset", SplitManifest.canonicalSubset(config.subset()));
         provenance.put("trainImages", trainSamples.size());
         provenance.put("validationImages", valSamples.size());

@@ -11,6 +11,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
+import org.wbctransfer.data.SplitManifest;
 
 /** The wbc command end to end on a tiny copy of real Raabin-WBC images. */
 class WbcCliTest {
@@ -114,6 +115,49 @@ class WbcCliTest {
         assertThat(m.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
         assertThat(m.err()).contains("missing.csv").contains("not found");
         assertThat(tmp.resolve("r2")).doesNotExist();
+    }
+
+    @Test
+    void groupedSplitKeepsEachGroupOnOneSideAndPrintsTheRuleBesideIt() throws Exception {
+        // 12 real images per class, renamed into four "smears" s0..s3 of three images per class each.
+        Path data = tmp.resolve("smears");
+        for (String c : List.of("Basophil", "Eosinophil", "Lymphocyte", "Monocyte", "Neutrophil")) {
+            Files.createDirectories(data.resolve(c));
+            List<String> files = TestData.firstImages(c, 12);
+            for (int i = 0; i < files.size(); i++) {
+                Files.copy(TestData.raabin().resolve(files.get(i)),
+                        data.resolve(c).resolve("s" + i / 3 + "_" + Path.of(files.get(i)).getFileName()));
+            }
+        }
+        Path manifest = tmp.resolve("grouped.csv");
+        Result split = run("split", "--data", data.toString(), "--out", manifest.toString(), "--seed", "1",
+                "--group-by", "^([^_]+)_", "--image-size", "16", "--cache-dir", tmp.resolve("cache").toString());
+        assertThat(split.code()).as(split.err()).isZero();
+        // The rule's floor(17 % of 12) = 2 per class; a smear brings 3 of each class, and 3 is nearer 2 than 0 is.
+        assertThat(split.out()).containsPattern("Neutrophil\\s+12\\s+3\\s+2\\s+25\\.0%\\s+1/4\\s+9")
+                .containsPattern("total\\s+60\\s+15\\s+10\\s+25\\.0%\\s+1/4\\s+45")
+                .contains("4 groups by '^([^_]+)_'; 0 image(s) whose name does not match");
+        SplitManifest m = SplitManifest.read(manifest);
+        assertThat(m.groupBy()).isEqualTo("^([^_]+)_");
+        assertThat(Files.readString(manifest)).contains("\n# group-by: ^([^_]+)_\n");
+        java.util.Map<String, java.util.Set<Boolean>> sides = new java.util.HashMap<>();
+        for (SplitManifest.Entry e : m.entries()) {
+            sides.computeIfAbsent(Path.of(e.relativePath()).getFileName().toString().split("_")[0],
+                    g -> new java.util.HashSet<>()).add(e.test());
+        }
+        assertThat(sides).hasSize(4).allSatisfy((g, s) -> assertThat(s).hasSize(1));
+    }
+
+    @Test
+    void splitRefusesABadGroupByPatternInOneLine() {
+        Path manifest = tmp.resolve("never.csv");
+        Result r = run("split", "--data", TestData.raabin().toString(), "--out", manifest.toString(),
+                "--group-by", "^([^_]+_", "--cache-dir", tmp.resolve("cache").toString());
+        assertThat(r.code()).isEqualTo(WbcCli.EXIT_USER_ERROR).isEqualTo(2);
+        assertThat(r.err().strip().lines().count()).isEqualTo(1);
+        assertThat(r.err()).startsWith("wbc: error: --group-by: '^([^_]+_' is not a valid regular expression (Unclosed group");
+        assertThat(manifest).doesNotExist();
+        assertThat(tmp.resolve("cache")).doesNotExist();
     }
 
     @Test

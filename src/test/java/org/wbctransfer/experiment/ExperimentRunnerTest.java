@@ -148,9 +148,9 @@ class ExperimentRunnerTest {
         assertThat(r.config(find(plan, "baseline", "WBC_10", 0), null).pseudoTeacher()).isNull();
         // A student's epochs cover the pool too: it costs far more than its teacher's budget alone.
         var manifest = r.manifest();
-        ExperimentRunner teachers = new ExperimentRunner(new ExperimentSpec("t", null, spec.data(), 64, null, 0L, null,
+        ExperimentRunner teachers = new ExperimentRunner(new ExperimentSpec("t", null, spec.data(), 64, null, 0L, null, null,
                 spec.subsets(), spec.arms().subList(0, 1)), tmp.resolve("x"), tmp.resolve("cache"), false);
-        ExperimentRunner withStudents = new ExperimentRunner(new ExperimentSpec("s", null, spec.data(), 64, null, 0L, null,
+        ExperimentRunner withStudents = new ExperimentRunner(new ExperimentSpec("s", null, spec.data(), 64, null, 0L, null, null,
                 spec.subsets(), List.of(spec.arms().get(0), spec.arms().get(2))), tmp.resolve("x"), tmp.resolve("cache"), false);
         // 6 students x 15 epochs x about 8,400 images at 270 images/s: about 50 minutes.
         assertThat(withStudents.estimateMinutes(manifest) - teachers.estimateMinutes(manifest)).isBetween(40.0, 65.0);
@@ -191,6 +191,38 @@ class ExperimentRunnerTest {
                 .hasMessageContaining("runs budgets its teacher 'b' does not");
     }
 
+    @Test
+    void groupByDrawsEverySplitSeedsManifestGrouped() throws Exception {
+        ExperimentSpec q = onRaabin("quick");
+        ExperimentSpec spec = new ExperimentSpec(q.name(), q.description(), q.data(), q.imageSize(), q.batch(), null,
+                List.of(1L, 2L), "^([^_]+)_", q.subsets(), q.arms());
+        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false);
+        var one = r.manifest(1);
+        assertThat(one.groupBy()).isEqualTo("^([^_]+)_");
+        // As SplitManifestTest's split seed 1: whole smears (capture days for the basophils) on each side.
+        assertThat(one.countPerClass(one.test())).containsExactly(49, 126, 414, 95, 1068);
+        assertThat(Files.readString(r.manifestPath(1))).contains("\n# group-by: ^([^_]+)_\n");
+        assertThat(r.manifest(2).groupBy()).isEqualTo("^([^_]+)_");
+        assertThat(r.manifest(2).test()).isNotEqualTo(one.test());
+        // Without groupBy the same grid draws the image-level split.
+        var plain = new ExperimentRunner(q, tmp.resolve("plain"), tmp.resolve("cache"), false).manifest();
+        assertThat(plain.groupBy()).isNull();
+        assertThat(plain.test()).hasSize(1728);
+    }
+
+    @Test
+    void groupByIsReadFromTheFileAndABadPatternIsAUserError() throws Exception {
+        Path f = tmp.resolve("g.yaml");
+        Files.writeString(f, "name: x\ngroupBy: '^([^_]+)_'\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\narms: [{name: b}]\n");
+        ExperimentSpec spec = ExperimentSpec.load(f.toString());
+        assertThat(spec.groupBy()).isEqualTo("^([^_]+)_");
+        assertThat(spec.groupPattern().pattern()).isEqualTo("^([^_]+)_");
+        assertThat(ExperimentSpec.load("quick").groupPattern()).isNull();
+        Files.writeString(f, "name: x\ngroupBy: '^([^_]+_'\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\narms: [{name: b}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageStartingWith(f + ": groupBy: '^([^_]+_' is not a valid regular expression");
+    }
+
     private static ExperimentRunner.Plan find(List<ExperimentRunner.Plan> plan, String arm, String subset, long seed) {
         return plan.stream().filter(p -> p.arm().name().equals(arm) && p.subset().equals(subset) && p.seed() == seed)
                 .findFirst().orElseThrow();
@@ -200,6 +232,6 @@ class ExperimentRunnerTest {
     private static ExperimentSpec onRaabin(String profile) {
         ExperimentSpec spec = ExperimentSpec.load(profile);
         return new ExperimentSpec(spec.name(), spec.description(), TestData.raabin().toString(), spec.imageSize(),
-                spec.batch(), spec.splitSeed(), spec.splitSeeds(), spec.subsets(), spec.arms());
+                spec.batch(), spec.splitSeed(), spec.splitSeeds(), spec.groupBy(), spec.subsets(), spec.arms());
     }
 }
