@@ -37,6 +37,11 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "Print the plan and the time estimate, run nothing")
     boolean dryRun;
 
+    @Option(names = "--splits", split = ",", paramLabel = "SEED",
+            description = "Run only these split seeds of the experiment (for example 3,0), so that processes can share"
+                    + " a grid; the report covers every cell of the experiment. Default: all, in the file's order")
+    List<Long> splits;
+
     @Option(names = "--no-progress", description = "No progress bars (log lines only)")
     boolean noProgress;
 
@@ -64,7 +69,7 @@ public final class ExperimentCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         List<Cell> cells = reportOnly
                 ? plan.stream().map(ExperimentRunner.Plan::cell).toList()
-                : runner.run();
+                : runner.run(splits != null ? splits : spec.splits());
         ExperimentReport.write(dir, "wbc-transfer experiment '" + spec.name() + "'", cells);
         System.out.printf(Locale.ROOT, "report: %s (%s); %.1f min%n", dir.resolve("report.html"),
                 dir.resolve("results.md"), (System.nanoTime() - t0) / 6e10);

@@ -1,6 +1,9 @@
 package org.wbctransfer.experiment;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -220,13 +223,26 @@ public final class ExperimentRunner {
 
     /** Runs every unfinished cell; returns the cells for the report. */
     public List<Cell> run() throws IOException {
+        return run(spec.splits());
+    }
+
+    /**
+     * Runs the unfinished cells of the given split seeds (a part of the grid; several processes can
+     * each take other split seeds of one grid, a pre-training shared between them runs once under a
+     * file lock); returns every cell of the grid for the report.
+     */
+    public List<Cell> run(List<Long> splits) throws IOException {
+        if (!spec.splits().containsAll(splits) || splits.isEmpty()) {
+            throw new UserException("split seeds " + splits + " are not among the experiment's " + spec.splits());
+        }
         SplitManifest manifest = manifest();
-        for (long split : spec.splits()) {
+        for (long split : splits) {
             manifest(split);
         }
         Files.createDirectories(out);
         Json.write(out.resolve("experiment.json"), spec);
-        List<Plan> plans = plan();
+        List<Plan> all = plan();
+        List<Plan> plans = all.stream().filter(p -> splits.contains(p.splitSeed())).toList();
         long t0 = System.nanoTime();
         double initialEstimate = estimateMinutes(manifest);
         int done = 0;
@@ -240,12 +256,7 @@ public final class ExperimentRunner {
             LOG.info(String.format(Locale.ROOT, "cell %d/%d: %s %s split %d seed %d (%d epochs); %.1f min elapsed, about %.0f min left",
                     done + 1, plans.size(), p.arm().name(), p.subset(), p.splitSeed(), p.seed(), p.epochs(), elapsed,
                     minutesLeft(initialEstimate, estimateMinutes(manifest), elapsed)));
-            String init = null;
-            if (p.arm().pretrain() != null) {
-                Recipe recipe = Recipe.load(p.arm().pretrain());
-                init = Pretrainer.run(recipe, pretrainDir(p.arm().pretrain(), p.seed()), p.seed(), spec.size(), cacheDir,
-                        progress, strict).toString();
-            }
+            String init = p.arm().pretrain() == null ? null : pretrain(p.arm().pretrain(), p.seed()).toString();
             boolean resume = Files.isRegularFile(p.runDir().resolve(WbcTrainer.LAST));
             TrainConfig cfg = resume ? Json.read(p.runDir().resolve(WbcTrainer.CONFIG), TrainConfig.class)
                     : config(p, init);
@@ -258,7 +269,21 @@ public final class ExperimentRunner {
             }
             done++;
         }
-        return plans.stream().map(Plan::cell).toList();
+        return all.stream().map(Plan::cell).toList();
+    }
+
+    /**
+     * The recipe's backbone for a training seed, pre-trained on first use. A lock file beside the
+     * pre-training folder makes a second process on the same grid wait, then find the stages done.
+     */
+    private Path pretrain(String recipeName, long seed) throws IOException {
+        Path dir = pretrainDir(recipeName, seed);
+        Files.createDirectories(dir.getParent());
+        Path lockFile = dir.resolveSibling(dir.getFileName() + ".lock");
+        try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+             FileLock lock = ch.lock()) {
+            return Pretrainer.run(Recipe.load(recipeName), dir, seed, spec.size(), cacheDir, progress, strict);
+        }
     }
 
     /**
