@@ -1,8 +1,10 @@
 package org.wbctransfer.cli;
 
+import org.wbctransfer.data.DataLayout;
+
 /** Default paths: the shared data sets beside the project, caches under target/. */
 final class Defaults {
-    static final String DATA = "../shared/datasets/raabin-wbc/train";
+    static final String DATA = DataLayout.DEFAULT_DATA;
     static final String CACHE = "target/wbc-cache";
 
     private Defaults() {}

@@ -31,6 +31,11 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
     Path cacheDir;
 
+    @Option(names = "--manifest", description = "Split manifest (wbc split) of the classification data, for the simsiam and"
+            + " autoencoder stages that name none: a folder holding images of that data is refused without one; with"
+            + " one, its test rows are dropped from the folder")
+    Path manifest;
+
     @Option(names = "--no-progress", description = "No progress bar (log lines only)")
     boolean noProgress;
 
@@ -40,6 +45,9 @@ public final class PretrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Recipe r = Recipe.load(recipe);
+        if (manifest != null) {
+            r = r.withManifest(manifest.toString());
+        }
         int size = imageSize != null ? imageSize : (r.imageSize() != null ? r.imageSize() : 64);
         long t0 = System.nanoTime();
         Path bundle = Pretrainer.run(r, out, seed, size, cacheDir, Defaults.progressBars(noProgress), strictOption.strict);

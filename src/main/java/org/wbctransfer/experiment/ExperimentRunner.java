@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.wbctransfer.data.DataLayout;
 import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
@@ -84,7 +85,7 @@ public final class ExperimentRunner {
     }
 
     public Path dataRoot() {
-        return Path.of(spec.data() != null ? spec.data() : "../shared/datasets/raabin-wbc/train");
+        return Path.of(spec.data() != null ? spec.data() : DataLayout.DEFAULT_DATA);
     }
 
     public List<Plan> plan() {

@@ -75,7 +75,17 @@ public final class AutoencoderStage implements PretrainStage {
      * @param maxImages use at most this many images (a seeded selection, held-out ones included); 0 for all
      */
     public AutoencoderStage(String name, Path root, int epochs, int batch, double lr, int maxImages) {
-        this.cfg = UnlabeledStageSettings.of("the autoencoder", name, root, epochs, batch, lr, maxImages);
+        this(name, root, epochs, batch, lr, maxImages, ClassificationGuard.defaults());
+    }
+
+    /** @param guard keeps the classification data's test images out of {@code root} */
+    public AutoencoderStage(String name, Path root, int epochs, int batch, double lr, int maxImages, ClassificationGuard guard) {
+        this.cfg = UnlabeledStageSettings.of("the autoencoder", name, root, epochs, batch, lr, maxImages, guard);
+    }
+
+    @Override
+    public void checkInput() throws IOException {
+        cfg.checkInput();
     }
 
     @Override
@@ -129,6 +139,7 @@ public final class AutoencoderStage implements PretrainStage {
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("finalLoss", lastLoss);
         metrics.put("skippedFiles", all.skipped().size());
+        UnlabeledStageSettings.recordGuard(metrics, all);
         metrics.put("heldOutImages", nHeld);
         if (nHeld > 0) {
             metrics.put("heldOutMse", heldMse[0]);

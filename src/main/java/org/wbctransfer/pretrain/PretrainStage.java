@@ -11,4 +11,10 @@ public interface PretrainStage {
 
     /** Trains {@code ctx.backbone()} and returns the record of what was done. */
     BackboneBundle.Stage run(PretrainContext ctx) throws IOException;
+
+    /**
+     * Refuses unusable input before any stage of a chain trains, where that is cheap to tell (a
+     * stage late in a chain would otherwise fail after hours of the earlier ones).
+     */
+    default void checkInput() throws IOException {}
 }

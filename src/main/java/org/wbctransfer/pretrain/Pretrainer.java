@@ -53,11 +53,12 @@ public final class Pretrainer {
     public static Path run(Recipe recipe, Path outDir, long seed, int imageSize, Path cacheDir, boolean progress,
             boolean strict) throws IOException {
         for (Recipe.StageSpec s : recipe.stages()) {
-            stage(s); // unknown types fail before any training
+            PretrainStage st = stage(s); // unknown types fail before any training
             if (!Files.exists(Path.of(s.data()))) {
                 throw new UserException(s.data() + ": data folder of stage '" + s.displayName() + "' not found. "
                         + org.wbctransfer.data.DataLayout.HELP);
             }
+            st.checkInput();
         }
         Engine.getInstance().setRandomSeed((int) seed);
         List<BackboneBundle.Stage> done = new ArrayList<>();
@@ -136,13 +137,15 @@ public final class Pretrainer {
         int batch = s.batch() != null ? s.batch() : 64;
         double lr = s.lr() != null ? s.lr() : 1e-3;
         int max = s.maxImages() != null ? s.maxImages() : 0;
+        ClassificationGuard guard = ClassificationGuard.of(s.classificationData(), s.manifest());
         return switch (s.type()) {
             case "tissue" -> new TissueStage(name, data, epochs, batch, lr, max);
-            case "simsiam" -> new SimSiamStage(name, data, epochs, batch, lr, max);
-            case "autoencoder" -> new AutoencoderStage(name, data, epochs, batch, lr, max);
+            case "simsiam" -> new SimSiamStage(name, data, epochs, batch, lr, max, guard);
+            case "autoencoder" -> new AutoencoderStage(name, data, epochs, batch, lr, max, guard);
             case "masks" -> new MaskStage(name, data, epochs, batch, lr, max);
             default -> throw new UserException("unknown pre-training stage type '" + s.type()
                     + "' (expected tissue, simsiam, autoencoder or masks)");
         };
     }
+
 }

@@ -1,6 +1,7 @@
 package org.wbctransfer.pretrain;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -21,19 +22,54 @@ import org.wbctransfer.util.UserException;
  *   - {type: simsiam, name: ssl, data: ../shared/datasets/pcam-camelyon16/train, epochs: 5}
  *   - {type: masks, name: masks, data: ../shared/datasets/wbc-seg, epochs: 30}
  * </pre>
+ *
+ * <p>A simsiam or autoencoder stage on a folder holding images of the classification data
+ * needs {@code manifest: <split.csv>} (and {@code classificationData:} when that data is not
+ * the default); see {@link ClassificationGuard}.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record Recipe(String name, Integer imageSize, List<StageSpec> stages) {
 
-    /** One stage's settings; unset numbers take the stage type's defaults. */
+    /**
+     * One stage's settings; unset numbers take the stage type's defaults.
+     *
+     * @param classificationData for simsiam and autoencoder stages: the classification data whose
+     *     images the folder must not hold (default the project's Raabin train root); see
+     *     {@link ClassificationGuard}
+     * @param manifest for simsiam and autoencoder stages: the split manifest of that data, whose
+     *     test rows are dropped from the folder
+     */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record StageSpec(String type, String name, String data, Integer epochs, Integer batch, Double lr,
-            Integer maxImages) {
+            Integer maxImages,
+            // Left out when unset, so that a chain's key (its stages' JSON) and with it every
+            // finished stage bundle stay what they were before these settings existed.
+            @JsonInclude(JsonInclude.Include.NON_NULL) String classificationData,
+            @JsonInclude(JsonInclude.Include.NON_NULL) String manifest) {
+
+        public StageSpec(String type, String name, String data, Integer epochs, Integer batch, Double lr,
+                Integer maxImages) {
+            this(type, name, data, epochs, batch, lr, maxImages, null, null);
+        }
 
         public String displayName() {
             return name != null ? name : type;
         }
+
+        /** Whether the stage reads a folder of unlabeled images (and is guarded against the classification data). */
+        public boolean unlabeled() {
+            return UNLABELED.contains(type);
+        }
+
+        /** This stage with {@code manifest} where it is unlabeled and names none of its own. */
+        StageSpec withDefaultManifest(String m) {
+            return unlabeled() && manifest == null
+                    ? new StageSpec(type, name, data, epochs, batch, lr, maxImages, classificationData, m) : this;
+        }
     }
+
+    /** The stage types that take any folder of images and so may be pointed at the classification data. */
+    static final List<String> UNLABELED = List.of("simsiam", "autoencoder");
 
     public static final List<String> BUILT_IN = List.of("enhanced", "quick-enhanced", "tissue-only", "ssl-only", "tissue-ssl", "autoencoder-only",
             "masks-only");
@@ -64,7 +100,19 @@ public record Recipe(String name, Integer imageSize, List<StageSpec> stages) {
             if (s.type() == null || s.data() == null) {
                 throw new UserException(nameOrPath + ": every stage needs 'type' and 'data'");
             }
+            if (!s.unlabeled() && (s.manifest() != null || s.classificationData() != null)) {
+                throw new UserException(nameOrPath + ": stage '" + s.displayName() + "' (" + s.type()
+                        + ") takes no 'manifest' or 'classificationData'; only " + UNLABELED + " stages do");
+            }
         }
         return r;
+    }
+
+    /**
+     * This recipe with {@code manifest} as the split manifest of every simsiam and autoencoder
+     * stage that names none ({@code wbc pretrain --manifest}).
+     */
+    public Recipe withManifest(String manifest) {
+        return new Recipe(name, imageSize, stages.stream().map(s -> s.withDefaultManifest(manifest)).toList());
     }
 }

@@ -65,7 +65,17 @@ public final class SimSiamStage implements PretrainStage {
      * @param maxImages use at most this many images (a seeded selection); 0 for all
      */
     public SimSiamStage(String name, Path root, int epochs, int batch, double lr, int maxImages) {
-        this.cfg = UnlabeledStageSettings.of("SimSiam", name, root, epochs, batch, lr, maxImages);
+        this(name, root, epochs, batch, lr, maxImages, ClassificationGuard.defaults());
+    }
+
+    /** @param guard keeps the classification data's test images out of {@code root} */
+    public SimSiamStage(String name, Path root, int epochs, int batch, double lr, int maxImages, ClassificationGuard guard) {
+        this.cfg = UnlabeledStageSettings.of("SimSiam", name, root, epochs, batch, lr, maxImages, guard);
+    }
+
+    @Override
+    public void checkInput() throws IOException {
+        cfg.checkInput();
     }
 
     @Override
@@ -117,6 +127,7 @@ public final class SimSiamStage implements PretrainStage {
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("finalLoss", lastLoss);
         metrics.put("skippedFiles", data.skipped().size());
+        UnlabeledStageSettings.recordGuard(metrics, data);
         metrics.put("zStd", lastStd);
         metrics.put("zStdHealthy", 1 / Math.sqrt(PROJECTION));
         Map<String, Object> settings = cfg.recorded(WEIGHT_DECAY);

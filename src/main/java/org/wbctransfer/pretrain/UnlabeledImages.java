@@ -24,8 +24,12 @@ import org.wbctransfer.util.UserException;
  * @param cache decoded images, indexed by the sorted relative paths
  * @param samples the decodable images (undecodable ones are left out with a warning)
  * @param skipped the files left out, as "file: problem"
+ * @param classificationImages how many of the folder's images belong to the classification data
+ *     (see {@link ClassificationGuard})
+ * @param testImagesDropped how many of those were test rows of its split manifest, left out
  */
-public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Sample> samples, List<String> skipped) {
+public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Sample> samples, List<String> skipped,
+        int classificationImages, int testImagesDropped) {
 
     private static final Logger LOG = LoggerFactory.getLogger(UnlabeledImages.class);
 
@@ -46,6 +50,16 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
      */
     public static UnlabeledImages load(Path root, int size, Path cacheDir, int maxImages, long seed, boolean strict)
             throws IOException {
+        return load(root, size, cacheDir, maxImages, seed, strict, ClassificationGuard.defaults());
+    }
+
+    /**
+     * As {@link #load(Path, int, Path, int, long, boolean)}, the folder checked by {@code guard}
+     * for images of the classification data (refused, or its manifest's test rows dropped) before
+     * the subset is drawn, so that {@code maxImages} counts usable images.
+     */
+    public static UnlabeledImages load(Path root, int size, Path cacheDir, int maxImages, long seed, boolean strict,
+            ClassificationGuard guard) throws IOException {
         ImageFolder.checkRoot(root);
         List<String> skipped = new ArrayList<>();
         List<String> paths = scan(root, (f, why) -> {
@@ -58,6 +72,12 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
         if (paths.isEmpty()) {
             throw new UserException(root + ": no image files found (looked for "
                     + String.join(", ", new java.util.TreeSet<>(ImageFolder.IMAGE_EXTENSIONS)) + ")");
+        }
+        ClassificationGuard.Result guarded = guard.apply(root, paths);
+        paths = guarded.kept();
+        if (paths.isEmpty()) {
+            throw new UserException(root + ": all " + guarded.found() + " images are test rows of " + guard.manifest()
+                    + "; nothing left to pre-train on");
         }
         if (maxImages > 0 && paths.size() > maxImages) {
             List<String> all = new ArrayList<>(paths);
@@ -81,7 +101,8 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
         if (samples.isEmpty()) {
             throw new UserException(root + ": none of the " + paths.size() + " image files could be decoded");
         }
-        return new UnlabeledImages(root, cache, List.copyOf(samples), List.copyOf(skipped));
+        return new UnlabeledImages(root, cache, List.copyOf(samples), List.copyOf(skipped), guarded.found(),
+                guarded.dropped());
     }
 
     /** Image files under root, '/'-separated relative paths, sorted; hidden files and folders skipped. */
@@ -122,6 +143,6 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
 
     /** The same images restricted to the given samples (for a held-out split). */
     UnlabeledImages subset(List<BatchLoader.Sample> keep) {
-        return new UnlabeledImages(root, cache, List.copyOf(keep), skipped);
+        return new UnlabeledImages(root, cache, List.copyOf(keep), skipped, classificationImages, testImagesDropped);
     }
 }
