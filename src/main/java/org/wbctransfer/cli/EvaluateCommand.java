@@ -1,5 +1,6 @@
 package org.wbctransfer.cli;
 
+import org.wbctransfer.config.RunDir;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,7 +12,7 @@ import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
-import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -63,7 +64,7 @@ public final class EvaluateCommand implements Callable<Integer> {
                     TrainCommand.evaluateTest(c, cfg, base, strictOption.strict);
                     return 0;
                 }
-                String name = Evaluation.TEST_DIR + (tta ? "-tta" : "");
+                String name = RunDir.TEST_EVAL + (tta ? "-tta" : "");
                 Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
                 Evaluation.Result r = Evaluation.testSplitTo(c, cfg, o, strictOption.strict, tta);
                 System.out.println(EvaluationReport.toText(r.metrics(), r.title()));
@@ -119,7 +120,7 @@ public final class EvaluateCommand implements Callable<Integer> {
                 throw new UserException(folder + ": no readable images to evaluate");
             }
             Evaluation.Result r = Evaluation.run(c, cache, samples, tta);
-            String name = "eval-" + folder.toAbsolutePath().normalize().getFileName() + (tta ? "-tta" : "");
+            String name = RunDir.EVAL_PREFIX + folder.toAbsolutePath().normalize().getFileName() + (tta ? "-tta" : "");
             Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
             String title = "ResNet-18 on " + folder + " (" + samples.size() + " images"
                     + (tta ? ", 8-view test-time augmentation" : "")

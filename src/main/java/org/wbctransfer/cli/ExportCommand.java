@@ -1,5 +1,6 @@
 package org.wbctransfer.cli;
 
+import org.wbctransfer.config.RunDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,11 +15,9 @@ import java.util.Comparator;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.wbctransfer.evaluation.ClassificationMetrics;
-import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelMetadata;
-import org.wbctransfer.training.WbcTrainer;
 import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
@@ -53,7 +52,7 @@ public final class ExportCommand implements Callable<Integer> {
         Path modelDir = ModelDirs.resolve(run);
         // The run directory is where eval-test/ lives; for a model folder given directly that is its parent.
         Path name = modelDir.toAbsolutePath().normalize().getFileName();
-        Path runDir = modelDir.equals(run) && name != null && name.toString().equals(WbcTrainer.MODEL_DIR)
+        Path runDir = modelDir.equals(run) && name != null && name.toString().equals(RunDir.MODEL)
                 ? modelDir.toAbsolutePath().normalize().getParent() : run;
         Path target = out.toAbsolutePath().normalize();
         Path source = modelDir.toAbsolutePath().normalize();
@@ -121,7 +120,7 @@ public final class ExportCommand implements Callable<Integer> {
         }
         ObjectNode metrics = md.hasNonNull("metrics") && md.get("metrics").isObject()
                 ? (ObjectNode) md.get("metrics") : md.putObject("metrics");
-        Path metricsFile = runDir.resolve(Evaluation.TEST_DIR).resolve("metrics.json");
+        Path metricsFile = RunDir.of(runDir).testMetrics();
         if (Files.isRegularFile(metricsFile)) {
             ClassificationMetrics m;
             try {

@@ -1,9 +1,9 @@
 package org.wbctransfer.cli;
 
+import org.wbctransfer.config.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.wbctransfer.model.Classifier;
-import org.wbctransfer.training.WbcTrainer;
 import org.wbctransfer.util.UserException;
 
 /**
@@ -27,12 +27,12 @@ final class ModelDirs {
         if (isBundle(path)) {
             return path;
         }
-        Path inRun = path.resolve(WbcTrainer.MODEL_DIR);
+        Path inRun = RunDir.of(path).model();
         if (isBundle(inRun)) {
             return inRun;
         }
         throw new UserException(path + ": not a model bundle or run directory (no " + Classifier.METADATA + " in it or in "
-                + WbcTrainer.MODEL_DIR + "/)");
+                + RunDir.MODEL + "/)");
     }
 
     static boolean isBundle(Path dir) {

@@ -1,20 +1,20 @@
 package org.wbctransfer.cli;
 
+import org.wbctransfer.config.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.training.ProgressListener;
 import org.wbctransfer.training.PseudoLabels;
-import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.training.TrainingListener;
 import org.wbctransfer.training.WbcTrainer;
-import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -135,10 +135,7 @@ public final class TrainCommand implements Callable<Integer> {
             runDir = Path.of("runs", sub + "-seed" + seed);
         }
         if (resume) {
-            if (!Files.isRegularFile(runDir.resolve(WbcTrainer.CONFIG))) {
-                throw new UserException(runDir + ": nothing to resume (no " + WbcTrainer.CONFIG + ")");
-            }
-            return train(Json.read(runDir.resolve(WbcTrainer.CONFIG), TrainConfig.class));
+            return train(RunDir.of(runDir).resumeConfig());
         }
         boolean fresh = !Files.exists(runDir);
         try {
@@ -146,7 +143,7 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (UserException e) {
             // Bad input found before the first checkpoint: leave no half-made run directory
             // (split.csv, config.json) behind that would make the next attempt need --resume.
-            if (fresh && !Files.exists(runDir.resolve(WbcTrainer.LAST))) {
+            if (fresh && !Files.exists(RunDir.of(runDir).last())) {
                 deleteTree(runDir);
             }
             throw e;
@@ -159,7 +156,7 @@ public final class TrainCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         try (Classifier model = trainer.fit(runDir, resume)) {
             System.out.printf("trained in %.1f min; model in %s%n", (System.nanoTime() - t0) / 6e10,
-                    runDir.resolve(WbcTrainer.MODEL_DIR));
+                    RunDir.of(runDir).model());
             if (!noEvaluate) {
                 evaluateTest(model, config, runDir, strictOption.strict);
             }
@@ -179,9 +176,7 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private TrainConfig newConfig(String sub) throws Exception {
-        if (Files.exists(runDir.resolve(WbcTrainer.LAST))) {
-            throw new UserException(runDir + ": run directory already holds a run; use --resume or another --run-dir");
-        }
+        RunDir.of(runDir).requireNoRun();
         if (init != null) {
             org.wbctransfer.model.BackboneBundle.readMetadata(init); // fail before anything is written
         }
@@ -210,6 +205,6 @@ public final class TrainCommand implements Callable<Integer> {
     static void evaluateTest(Classifier model, TrainConfig config, Path runDir, boolean strict) throws Exception {
         Evaluation.Result r = Evaluation.testSplit(model, config, runDir, strict);
         System.out.println(org.wbctransfer.evaluation.EvaluationReport.toText(r.metrics(), r.title()));
-        System.out.println("evaluation written to " + runDir.resolve(Evaluation.TEST_DIR));
+        System.out.println("evaluation written to " + RunDir.of(runDir).testEval());
     }
 }

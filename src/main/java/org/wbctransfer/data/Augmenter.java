@@ -1,5 +1,6 @@
 package org.wbctransfer.data;
 
+import org.wbctransfer.config.Augmentation;
 import java.util.SplittableRandom;
 
 /**

@@ -1,5 +1,6 @@
 package org.wbctransfer.evaluation;
 
+import org.wbctransfer.config.RunDir;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,8 +15,7 @@ import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelMetadata;
-import org.wbctransfer.training.TrainConfig;
-import org.wbctransfer.training.WbcTrainer;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.util.Json;
 
 /**
@@ -28,7 +28,6 @@ public final class Evaluation {
 
     private Evaluation() {}
 
-    public static final String TEST_DIR = "eval-test";
 
     public record Result(ClassificationMetrics metrics, float[][] probabilities, int[] truth, String title) {}
 
@@ -43,11 +42,11 @@ public final class Evaluation {
 
     /** As {@link #testSplit(Classifier, TrainConfig, Path)}; strict: an unreadable test image is an error. */
     public static Result testSplit(Classifier model, TrainConfig config, Path runDir, boolean strict) throws IOException {
-        Result r = testSplitTo(model, config, runDir.resolve(TEST_DIR), strict, false);
+        Result r = testSplitTo(model, config, RunDir.of(runDir).testEval(), strict, false);
         ModelMetadata md = model.metadata().withMetrics(Map.of(
                 "testAccuracy", r.metrics().accuracy(), "testMacroF1", r.metrics().macroF1(),
                 "testWeightedF1", r.metrics().weightedF1(), "testImages", r.truth().length));
-        Json.write(runDir.resolve(WbcTrainer.MODEL_DIR).resolve(Classifier.METADATA), md);
+        Json.write(RunDir.of(runDir).model().resolve(Classifier.METADATA), md);
         return r;
     }
 
@@ -105,7 +104,7 @@ public final class Evaluation {
     public static Result run(Classifier classifier, ImageCache cache, List<BatchLoader.Sample> samples,
             boolean dihedral) {
         int size = classifier.metadata().imageSize();
-        Augmenter plain = new Augmenter(org.wbctransfer.data.Augmentation.none(), classifier.metadata().normalization(), size);
+        Augmenter plain = new Augmenter(org.wbctransfer.config.Augmentation.none(), classifier.metadata().normalization(), size);
         float[][] probs;
         try (BatchLoader loader = new BatchLoader(cache, samples, plain, false, 64)) {
             probs = classifier.predict(loader, dihedral);
@@ -134,7 +133,7 @@ public final class Evaluation {
         } else {
             org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve(SKIPPED), String.join("\n", skipped) + "\n");
         }
-        EvaluationReport.writeJson(r.metrics(), outDir.resolve("metrics.json"));
+        EvaluationReport.writeJson(r.metrics(), outDir.resolve(RunDir.METRICS));
         EvaluationReport.writeText(r.metrics(), title, outDir.resolve("report.txt"));
         ConfusionMatrixPlot.writePng(r.metrics().confusionMatrix(), outDir.resolve("confusion.png"), title);
         List<String> classes = r.metrics().classNames();

@@ -1,5 +1,6 @@
 package org.wbctransfer.experiment;
 
+import org.wbctransfer.config.RunDir;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -28,10 +29,6 @@ import org.wbctransfer.evaluation.EvaluationReport;
  */
 final class ExperimentData {
 
-    static final String TEST_DIR = "eval-test";
-    static final String METRICS = "metrics.json";
-    static final String CONFUSION = "confusion.png";
-    static final String SUMMARY = "summary.csv";
 
     /** A cell with test metrics, plus metrics on any outside test sets keyed by set name. */
     record Run(Cell cell, ClassificationMetrics test, Map<String, ClassificationMetrics> outside) {
@@ -150,20 +147,20 @@ final class ExperimentData {
         List<Missing> missing = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
         for (Cell c : cells) {
-            Path metricsFile = c.runDir().resolve(TEST_DIR).resolve(METRICS);
+            Path metricsFile = RunDir.of(c.runDir()).testMetrics();
             if (!Files.isDirectory(c.runDir())) {
                 missing.add(new Missing(c, "run directory does not exist"));
                 continue;
             }
             if (!Files.isRegularFile(metricsFile)) {
-                missing.add(new Missing(c, "no " + TEST_DIR + "/" + METRICS + " (unfinished or not evaluated)"));
+                missing.add(new Missing(c, "no " + RunDir.TEST_EVAL + "/" + RunDir.METRICS + " (unfinished or not evaluated)"));
                 continue;
             }
             ClassificationMetrics test;
             try {
                 test = EvaluationReport.readJson(metricsFile);
             } catch (IOException | RuntimeException e) {
-                missing.add(new Missing(c, "unreadable " + TEST_DIR + "/" + METRICS + ": " + firstLine(e.getMessage())));
+                missing.add(new Missing(c, "unreadable " + RunDir.TEST_EVAL + "/" + RunDir.METRICS + ": " + firstLine(e.getMessage())));
                 continue;
             }
             runs.add(new Run(c, test, readOutside(c, warnings)));
@@ -234,17 +231,17 @@ final class ExperimentData {
     /** Evaluations on folders outside the split are written by `evaluate` as eval-&lt;name&gt;/metrics.json. */
     private static Map<String, ClassificationMetrics> readOutside(Cell c, List<String> warnings) {
         Map<String, ClassificationMetrics> out = new TreeMap<>();
-        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(c.runDir(), "eval-*")) {
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(c.runDir(), RunDir.EVAL_PREFIX + "*")) {
             for (Path dir : dirs) {
-                String name = dir.getFileName().toString().substring("eval-".length());
-                Path file = dir.resolve(METRICS);
-                if (dir.getFileName().toString().equals(TEST_DIR) || name.isEmpty() || !Files.isRegularFile(file)) {
+                String name = dir.getFileName().toString().substring(RunDir.EVAL_PREFIX.length());
+                Path file = dir.resolve(RunDir.METRICS);
+                if (dir.getFileName().toString().equals(RunDir.TEST_EVAL) || name.isEmpty() || !Files.isRegularFile(file)) {
                     continue;
                 }
                 try {
                     out.put(name, EvaluationReport.readJson(file));
                 } catch (IOException | RuntimeException e) {
-                    warnings.add(c.label() + ": unreadable eval-" + name + "/" + METRICS + ": " + firstLine(e.getMessage()));
+                    warnings.add(c.label() + ": unreadable " + RunDir.EVAL_PREFIX + name + "/" + RunDir.METRICS + ": " + firstLine(e.getMessage()));
                 }
             }
         } catch (IOException e) {

@@ -1,5 +1,6 @@
 package org.wbctransfer.experiment;
 
+import org.wbctransfer.config.RunDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -173,7 +174,7 @@ public final class ExperimentReport {
 
     /** The evaluation's own picture when present; otherwise drawn again from the matrix in metrics.json. */
     private static byte[] confusionPng(Run run) throws IOException {
-        Path png = run.cell().runDir().resolve(ExperimentData.TEST_DIR).resolve(ExperimentData.CONFUSION);
+        Path png = RunDir.of(run.cell().runDir()).testEval().resolve(RunDir.CONFUSION);
         if (Files.isRegularFile(png)) {
             return Files.readAllBytes(png);
         }

@@ -1,5 +1,6 @@
 package org.wbctransfer.experiment;
 
+import org.wbctransfer.config.RunDir;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
@@ -24,7 +25,7 @@ import org.wbctransfer.model.Classifier;
 import org.wbctransfer.pretrain.Pretrainer;
 import org.wbctransfer.pretrain.Recipe;
 import org.wbctransfer.training.ProgressListener;
-import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.training.TrainingListener;
 import org.wbctransfer.training.WbcTrainer;
 import org.wbctransfer.util.Json;
@@ -114,7 +115,7 @@ public final class ExperimentRunner {
                 * Runtime.getRuntime().availableProcessors() / 2.0);
         double seconds = 0;
         for (Plan p : plan()) {
-            if (!Files.isRegularFile(p.runDir().resolve(Evaluation.TEST_DIR).resolve("metrics.json"))) {
+            if (RunDir.of(p.runDir()).state() != RunDir.State.FINISHED) {
                 // A self-training run also learns from the pool (all but the budget's images would
                 // be the worst case; the threshold drops a few).
                 int images = manifest.train(p.arm().teacher() != null ? "WBC_100" : p.subset()).size();
@@ -248,8 +249,8 @@ public final class ExperimentRunner {
         double initialEstimate = estimateMinutes(manifest);
         int done = 0;
         for (Plan p : plans) {
-            Path metrics = p.runDir().resolve(Evaluation.TEST_DIR).resolve("metrics.json");
-            if (Files.isRegularFile(metrics)) {
+            RunDir.State state = RunDir.of(p.runDir()).state();
+            if (state == RunDir.State.FINISHED) {
                 done++;
                 continue;
             }
@@ -258,8 +259,8 @@ public final class ExperimentRunner {
                     done + 1, plans.size(), p.arm().name(), p.subset(), p.splitSeed(), p.seed(), p.epochs(), elapsed,
                     minutesLeft(initialEstimate, estimateMinutes(manifest), elapsed)));
             String init = p.arm().pretrain() == null ? null : pretrain(p.arm().pretrain(), p.seed()).toString();
-            boolean resume = Files.isRegularFile(p.runDir().resolve(WbcTrainer.LAST));
-            TrainConfig cfg = resume ? Json.read(p.runDir().resolve(WbcTrainer.CONFIG), TrainConfig.class)
+            boolean resume = state == RunDir.State.RESUMABLE;
+            TrainConfig cfg = resume ? Json.read(RunDir.of(p.runDir()).config(), TrainConfig.class)
                     : config(p, init);
             List<TrainingListener> listeners = List.of(new ProgressListener(progress));
             try (Classifier c = new WbcTrainer(cfg, listeners, strict).fit(p.runDir(), resume)) {
@@ -299,7 +300,7 @@ public final class ExperimentRunner {
     TrainConfig config(Plan p, String init) {
         ExperimentSpec.Arm a = p.arm();
         Path teacher = a.teacher() == null ? null
-                : cellDir(a.teacher(), p.subset(), p.splitSeed(), p.seed()).resolve(WbcTrainer.MODEL_DIR);
+                : RunDir.of(cellDir(a.teacher(), p.subset(), p.splitSeed(), p.seed())).model();
         return TrainConfig.builder().setData(dataRoot(), manifestPath(p.splitSeed())).setSubset(p.subset())
                 .optImageSize(spec.size()).optBatchSize(spec.batchSize()).optEpochs(p.epochs())
                 .optLearningRate(a.lr() != null ? a.lr() : 1e-3).optSeed(p.seed()).optCacheDir(cacheDir)

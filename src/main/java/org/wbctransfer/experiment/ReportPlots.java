@@ -1,5 +1,6 @@
 package org.wbctransfer.experiment;
 
+import org.wbctransfer.config.RunDir;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
@@ -105,7 +106,7 @@ final class ReportPlots {
                     continue;
                 }
                 for (ExperimentData.Run run : g.get().runs()) {
-                    Optional<double[][]> curve = trainLoss(run.cell().runDir().resolve(ExperimentData.SUMMARY), run.cell(), warnings);
+                    Optional<double[][]> curve = trainLoss(RunDir.of(run.cell().runDir()).summary(), run.cell(), warnings);
                     if (curve.isEmpty()) {
                         continue;
                     }

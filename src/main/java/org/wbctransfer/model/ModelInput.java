@@ -1,7 +1,7 @@
 package org.wbctransfer.model;
 
 import java.nio.file.Path;
-import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.ImageDecoder;
 

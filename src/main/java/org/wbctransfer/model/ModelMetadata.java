@@ -5,7 +5,7 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Map;
 import org.wbctransfer.data.Normalization;
-import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.config.TrainConfig;
 
 /**
  * {@code metadata.json} of a model directory: what a user of the weights must know to feed them

@@ -1,5 +1,6 @@
 package org.wbctransfer.pretrain;
 
+import org.wbctransfer.config.RunDir;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -29,7 +30,7 @@ import java.util.Map;
 import java.util.Random;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
@@ -108,7 +109,7 @@ public final class AutoencoderStage implements PretrainStage {
 
         Block decoder = decoder();
         Reconstruction net = new Reconstruction(ctx.backbone(), decoder);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve("summary.csv"),
+        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,heldout_mse,seconds");
         double lastLoss = Double.NaN;
         double[] heldMse = {Double.NaN, Double.NaN};

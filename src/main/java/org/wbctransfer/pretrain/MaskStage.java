@@ -1,5 +1,6 @@
 package org.wbctransfer.pretrain;
 
+import org.wbctransfer.config.RunDir;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -23,7 +24,7 @@ import java.util.Random;
 import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
@@ -114,7 +115,7 @@ public final class MaskStage implements PretrainStage {
         int steps = batchesPerEpoch(split.train().size(), batch);
 
         MaskNet net = new MaskNet(ctx.backbone(), MaskDataset.CLASSES);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve("summary.csv"),
+        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,val_mean_iou,val_pixel_accuracy,seconds");
         List<Double> losses = new ArrayList<>();
         Metrics best = null;

@@ -1,5 +1,6 @@
 package org.wbctransfer.pretrain;
 
+import org.wbctransfer.config.RunDir;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -21,7 +22,7 @@ import java.util.Locale;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
@@ -93,7 +94,7 @@ public final class SimSiamStage implements PretrainStage {
         SequentialBlock heads = new SequentialBlock().add(projector())
                 .add(new ParallelBlock(SimSiamStage::zAndP, List.of(Blocks.identityBlock(), predictor())));
         SequentialBlock net = new SequentialBlock().add(ctx.backbone()).add(heads);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve("summary.csv"),
+        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,z_std,seconds");
         double lastLoss = Double.NaN;
         double lastStd = Double.NaN;

@@ -1,5 +1,6 @@
 package org.wbctransfer.pretrain;
 
+import org.wbctransfer.config.RunDir;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -25,7 +26,7 @@ import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
@@ -126,7 +127,7 @@ public final class TissueStage implements PretrainStage {
 
         Block head = ResNet18.head(k);
         SequentialBlock net = new SequentialBlock().add(ctx.backbone()).add(head);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve("summary.csv"),
+        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,val_accuracy,seconds");
         double bestVal = -1;
         int bestEpoch = -1;

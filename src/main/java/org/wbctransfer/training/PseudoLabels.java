@@ -1,5 +1,6 @@
 package org.wbctransfer.training;
 
+import org.wbctransfer.config.TrainConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

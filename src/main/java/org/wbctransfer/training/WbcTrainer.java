@@ -1,5 +1,7 @@
 package org.wbctransfer.training;
 
+import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.TrainConfig;
 import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
@@ -58,11 +60,6 @@ public final class WbcTrainer {
 
     private static final Logger LOG = LoggerFactory.getLogger(WbcTrainer.class);
 
-    public static final String CONFIG = "config.json";
-    public static final String SUMMARY = "summary.csv";
-    public static final String LAST = "checkpoints/last.ckpt";
-    public static final String BEST = "checkpoints/best.ckpt";
-    public static final String MODEL_DIR = "model";
 
     private final TrainConfig config;
     private final List<TrainingListener> listeners;
@@ -123,13 +120,11 @@ public final class WbcTrainer {
 
     public Classifier fit(Path runDir, boolean resume) throws IOException {
         Engine.getInstance().setRandomSeed((int) config.seed());
-        Path configFile = runDir.resolve(CONFIG);
+        RunDir run = RunDir.of(runDir);
         if (resume) {
-            if (!Files.isRegularFile(configFile)) {
-                throw new UserException(runDir + ": nothing to resume (no " + CONFIG + ")");
-            }
-        } else if (Files.exists(runDir.resolve(LAST))) {
-            throw new UserException(runDir + ": run directory already holds a run; use --resume or another --run-dir");
+            run.resumeConfig();
+        } else {
+            run.requireNoRun();
         }
         // Data problems surface before anything is written to the run directory.
         Path root = Path.of(config.dataRoot());
@@ -163,12 +158,12 @@ public final class WbcTrainer {
         if (trainSamples.size() < 2) {
             throw new UserException(config.manifest() + ": subset " + config.subset() + " has fewer than 2 usable training images");
         }
-        Files.createDirectories(runDir.resolve("checkpoints"));
+        Files.createDirectories(run.checkpoints());
         if (resume) {
             // A SIGKILL while a file was being written leaves its temp file behind; the previous
             // version of every file is intact (AtomicFiles), so the temp files are just litter.
-            for (String sub : List.of("", "checkpoints", MODEL_DIR, "eval-test")) {
-                for (Path p : org.wbctransfer.util.AtomicFiles.deleteStaleTemps(runDir.resolve(sub))) {
+            for (Path sub : List.of(runDir, run.checkpoints(), run.model(), run.testEval())) {
+                for (Path p : org.wbctransfer.util.AtomicFiles.deleteStaleTemps(sub)) {
                     LOG.info("removed {} left by the interrupted run", p);
                 }
             }
@@ -205,7 +200,7 @@ public final class WbcTrainer {
         provenance.put("device", Devices.describe(Devices.compute()));
         provenance.put("memoryFormat", channelsLast ? "channels-last" : "default");
         if (!resume) {
-            Json.write(configFile, config);
+            Json.write(run.config(), config);
         }
 
         Model model = Model.newInstance("wbc-resnet18", Devices.compute());
@@ -223,6 +218,7 @@ public final class WbcTrainer {
             List<BatchLoader.Sample> valSamples, Normalization norm, float[] weights, Map<String, Object> provenance) {}
 
     private Classifier train(Path runDir, boolean resume, Model model, Prepared p) throws IOException {
+        RunDir dir = RunDir.of(runDir);
         SplitManifest manifest = p.manifest();
         List<BatchLoader.Sample> trainSamples = p.trainSamples();
         List<BatchLoader.Sample> valSamples = p.valSamples();
@@ -245,7 +241,7 @@ public final class WbcTrainer {
             backbone = ResNet18.backbone();
         }
         if (!resume) {
-            Json.write(runDir.resolve("provenance.json"), provenance);
+            Json.write(dir.provenance(), provenance);
         }
         SequentialBlock block = ResNet18.classifier(backbone, k);
         model.setBlock(block);
@@ -265,14 +261,14 @@ public final class WbcTrainer {
                 p.part().selection(), norm, stepsPerEpoch);
 
         int startEpoch = 0;
-        if (resume && Files.isRegularFile(runDir.resolve(LAST))) {
-            Checkpoints.Progress done = Checkpoints.load(runDir.resolve(LAST), block, optimizer, model.getNDManager());
+        if (resume && Files.isRegularFile(dir.last())) {
+            Checkpoints.Progress done = Checkpoints.load(dir.last(), block, optimizer, model.getNDManager());
             startEpoch = done.epochsDone();
             run.bestEpoch = done.bestEpoch();
             run.bestScore = done.bestScore();
             LOG.info("resuming {} after epoch {}", runDir, startEpoch);
         }
-        SummaryCsv summary = new SummaryCsv(runDir.resolve(SUMMARY));
+        SummaryCsv summary = new SummaryCsv(dir.summary());
         summary.truncateTo(startEpoch);
 
         WeightedCrossEntropy loss = new WeightedCrossEntropy(weights);
@@ -291,21 +287,21 @@ public final class WbcTrainer {
                 summary.append(r);
                 Checkpoints.Progress progress = new Checkpoints.Progress(epoch + 1, run.bestEpoch, run.bestScore);
                 if (r.best()) {
-                    Checkpoints.save(runDir.resolve(BEST), block, null, progress);
+                    Checkpoints.save(dir.best(), block, null, progress);
                 }
-                Checkpoints.save(runDir.resolve(LAST), block, optimizer, progress);
+                Checkpoints.save(dir.last(), block, optimizer, progress);
                 listeners.forEach(l -> l.onEpochEnd(run, r));
             }
             listeners.forEach(l -> l.onTrainingEnd(run));
         }
-        if (Files.isRegularFile(runDir.resolve(BEST))) {
-            Checkpoints.load(runDir.resolve(BEST), block, null, model.getNDManager());
+        if (Files.isRegularFile(dir.best())) {
+            Checkpoints.load(dir.best(), block, null, model.getNDManager());
         }
         provenance.put("bestEpoch", run.bestEpoch + 1);
         ModelMetadata md = new ModelMetadata(ModelMetadata.FORMAT, "resnet18", manifest.classNames(),
                 List.of(3, size, size), norm, config, provenance, null, ModelMetadata.INTENDED_USE);
         Classifier classifier = Classifier.of(model, block, md);
-        classifier.save(runDir.resolve(MODEL_DIR));
+        classifier.save(dir.model());
         return classifier;
     }
 

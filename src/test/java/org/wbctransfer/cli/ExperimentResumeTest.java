@@ -1,5 +1,6 @@
 package org.wbctransfer.cli;
 
+import org.wbctransfer.config.RunDir;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -14,9 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.BadInputCorpus;
 import org.wbctransfer.TestData;
-import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.experiment.ExperimentReport;
-import org.wbctransfer.training.WbcTrainer;
 
 /**
  * A {@code wbc experiment} killed with SIGKILL in the middle of its grid (inside the first cell,
@@ -73,14 +72,14 @@ class ExperimentResumeTest {
         assertThat(r.code()).as(r.err()).isZero();
         List<String> cells = List.of("baseline/WBC_50-seed0", "baseline/WBC_50-seed1");
         for (String c : cells) {
-            assertThat(reference.resolve(c).resolve(Evaluation.TEST_DIR).resolve("metrics.json")).isRegularFile();
+            assertThat(RunDir.of(reference.resolve(c)).testMetrics()).isRegularFile();
         }
 
         Path killed = tmp.resolve("killed");
         Path log = tmp.resolve("child.log");
         // Same engine settings as this JVM, which runs the rest of the grid.
         Process p = ReproducibilityTest.startWbc(args(grid, killed), log);
-        Path firstCheckpoint = killed.resolve(cells.get(0)).resolve(WbcTrainer.LAST);
+        Path firstCheckpoint = RunDir.of(killed.resolve(cells.get(0))).last();
         try {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
             while (!Files.exists(firstCheckpoint) && p.isAlive() && System.nanoTime() < deadline) {
@@ -93,7 +92,7 @@ class ExperimentResumeTest {
             p.waitFor(1, TimeUnit.MINUTES);
         }
         assertThat(p.exitValue()).as("killed, not finished").isEqualTo(137);
-        int epochsDone = Files.readAllLines(killed.resolve(cells.get(0)).resolve(WbcTrainer.SUMMARY)).size() - 1;
+        int epochsDone = Files.readAllLines(RunDir.of(killed.resolve(cells.get(0))).summary()).size() - 1;
         assertThat(epochsDone).as("killed inside the first cell").isBetween(1, 2);
         assertThat(killed.resolve(cells.get(0)).resolve("model")).doesNotExist();
         assertThat(killed.resolve(cells.get(1))).doesNotExist();

@@ -1,5 +1,6 @@
 package org.wbctransfer.cli;
 
+import org.wbctransfer.config.RunDir;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -15,14 +16,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.BadInputCorpus;
 import org.wbctransfer.TestData;
-import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
-import org.wbctransfer.training.WbcTrainer;
 
 /**
  * Same seed, same results: split manifests, augmented batches, and whole trainings, including one
@@ -69,7 +69,7 @@ class ReproducibilityTest {
     /** summary.csv without the timing columns (images_per_s, seconds). */
     static List<String> summaryWithoutTimings(Path run) throws IOException {
         List<String> out = new ArrayList<>();
-        for (String line : Files.readAllLines(run.resolve(WbcTrainer.SUMMARY))) {
+        for (String line : Files.readAllLines(RunDir.of(run).summary())) {
             String[] f = line.split(",", -1);
             out.add(String.join(",", List.of(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[9])));
         }
@@ -156,7 +156,7 @@ class ReproducibilityTest {
         Path killed = tmp.resolve("killed");
         Path log = tmp.resolve("child.log");
         Process p = startWbc(trainArgs(killed), log);
-        Path last = killed.resolve(WbcTrainer.LAST);
+        Path last = RunDir.of(killed).last();
         try {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
             while (!Files.exists(last) && p.isAlive() && System.nanoTime() < deadline) {
@@ -168,7 +168,7 @@ class ReproducibilityTest {
             p.waitFor(1, TimeUnit.MINUTES);
         }
         assertThat(p.exitValue()).as("killed, not finished").isEqualTo(137);
-        int epochsDone = Files.readAllLines(killed.resolve(WbcTrainer.SUMMARY)).size() - 1;
+        int epochsDone = Files.readAllLines(RunDir.of(killed).summary()).size() - 1;
         assertThat(epochsDone).as("killed mid-run").isBetween(1, EPOCHS - 1);
         assertThat(killed.resolve("model")).doesNotExist();
         // What a kill during a checkpoint write leaves: the temp file beside the intact old one.

@@ -1,5 +1,6 @@
 package org.wbctransfer.data;
 
+import org.wbctransfer.config.Augmentation;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 

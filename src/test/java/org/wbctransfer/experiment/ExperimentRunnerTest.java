@@ -9,7 +9,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
-import org.wbctransfer.training.TrainConfig;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.util.UserException;
 
 class ExperimentRunnerTest {

@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
 import org.wbctransfer.TinyModel;
-import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.ImageDecoder;
 import org.wbctransfer.model.Classifier;

@@ -1,5 +1,7 @@
 package org.wbctransfer.training;
 
+import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.TrainConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,7 +14,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
-import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
@@ -56,7 +58,7 @@ class PseudoLabelsTest {
     static Path train(String subset, Path teacher, double threshold, String name) throws Exception {
         Path run = tmp.resolve(name);
         try (Classifier c = new WbcTrainer(config(subset, teacher, threshold), List.of()).fit(run, false)) {
-            return run.resolve(WbcTrainer.MODEL_DIR);
+            return RunDir.of(run).model();
         }
     }
 

@@ -1,5 +1,6 @@
 package org.wbctransfer.training;
 
+import org.wbctransfer.config.TrainConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,7 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
-import org.wbctransfer.data.Augmentation;
+import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;

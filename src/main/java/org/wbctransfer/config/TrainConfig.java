@@ -1,7 +1,6 @@
-package org.wbctransfer.training;
+package org.wbctransfer.config;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
-import org.wbctransfer.data.Augmentation;
 
 /**
  * Everything that determines a training run; saved as {@code config.json} in the run directory

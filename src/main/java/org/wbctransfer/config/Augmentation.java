@@ -1,4 +1,4 @@
-package org.wbctransfer.data;
+package org.wbctransfer.config;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 
