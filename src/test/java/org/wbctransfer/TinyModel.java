@@ -3,9 +3,9 @@ package org.wbctransfer;
 import java.nio.file.Path;
 import java.util.List;
 import org.wbctransfer.config.Augmentation;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.Classifier;
-import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.training.WbcTrainer;
 
 /** A deliberately under-trained model on real Raabin images, for tests of the model-use commands. */

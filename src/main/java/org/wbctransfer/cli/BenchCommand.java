@@ -11,12 +11,14 @@ import java.util.concurrent.Callable;
 import org.wbctransfer.bench.PeerRunner;
 import org.wbctransfer.bench.SideBySide;
 import org.wbctransfer.bench.Throughput;
+import org.wbctransfer.config.Defaults;
 import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.util.AtomicFiles;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code wbc bench}: throughput of the data pipeline, training steps and inference, next to PyTorch's. */
@@ -48,8 +50,8 @@ public final class BenchCommand implements Callable<Integer> {
             + " are held, so the peak RSS is that of training and inference alone")
     boolean noPipeline;
 
-    @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
-    Path cacheDir;
+    @Mixin
+    CacheOption cacheOption;
 
     @Option(names = "--peer", negatable = true,
             description = "Run the PyTorch peer after ours (--no-peer: skip it). Default: when bench/peer.py and"
@@ -142,8 +144,8 @@ public final class BenchCommand implements Callable<Integer> {
         for (int size : sizes) {
             double pipe = Double.NaN;
             if (!noPipeline) {
-                ImageCache cache = ImageCache.open(data, paths, size, cacheDir);
-                cacheFiles.put(size, ImageCache.file(data, paths, size, cacheDir));
+                ImageCache cache = ImageCache.open(data, paths, size, cacheOption.dir);
+                cacheFiles.put(size, ImageCache.file(data, paths, size, cacheOption.dir));
                 pipe = Throughput.pipeline(cache, batch, pipelineImages);
             }
             double[] m = Throughput.model(size, batch, steps, opts);
@@ -223,7 +225,7 @@ public final class BenchCommand implements Callable<Integer> {
             // Sorted as a split manifest lists them, so that the cache file of a split over the
             // same folder is found instead of decoding every image again.
             paths.sort(java.util.Comparator.naturalOrder());
-            ImageCache cache = ImageCache.open(data, paths, size, cacheDir);
+            ImageCache cache = ImageCache.open(data, paths, size, cacheOption.dir);
             double rate = org.wbctransfer.bench.SoakPredict.run(c, cache, soakPredict, batch, System.out);
             System.out.printf(Locale.ROOT, "soak-predict done: %d predictions at %d px, batch %d, %.1f img/s, peak RSS"
                     + " %.0f MiB%n", soakPredict, size, batch, rate, Throughput.peakRssMiB());

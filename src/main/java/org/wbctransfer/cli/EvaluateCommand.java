@@ -1,18 +1,18 @@
 package org.wbctransfer.cli;
 
-import org.wbctransfer.config.RunDir;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
-import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -41,8 +41,8 @@ public final class EvaluateCommand implements Callable<Integer> {
             + " rotations of each image (8x slower). Reports go to eval-test-tta / eval-<folder>-tta.")
     boolean tta;
 
-    @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
-    Path cacheDir;
+    @Mixin
+    CacheOption cacheOption;
 
     @Mixin
     StrictOption strictOption;
@@ -61,7 +61,7 @@ public final class EvaluateCommand implements Callable<Integer> {
                     throw new UserException(modelDir + ": model records no training split; use --folder");
                 }
                 if (!bundle && !tta) {
-                    TrainCommand.evaluateTest(c, cfg, base, strictOption.strict);
+                    TrainCommand.printTest(Evaluation.testSplit(c, cfg, base, strictOption.strict), base);
                     return 0;
                 }
                 String name = RunDir.TEST_EVAL + (tta ? "-tta" : "");
@@ -102,7 +102,7 @@ public final class EvaluateCommand implements Callable<Integer> {
                 throw new UserException(folder + ": none of the class folders " + f.classNames()
                         + " is one of the model's classes " + classes);
             }
-            ImageCache cache = ImageCache.open(folder, paths, c.metadata().imageSize(), cacheDir);
+            ImageCache cache = ImageCache.open(folder, paths, c.metadata().imageSize(), cacheOption.dir);
             List<BatchLoader.Sample> samples = new ArrayList<>();
             for (int i = 0; i < paths.size(); i++) {
                 if (cache.pixels(i) == null) {

@@ -28,8 +28,8 @@ public final class ExperimentCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, description = "Output folder. Default: runs/<experiment name>")
     Path out;
 
-    @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
-    Path cacheDir;
+    @Mixin
+    CacheOption cacheOption;
 
     @Option(names = "--report-only", description = "Only (re)write the report from the cells already finished")
     boolean reportOnly;
@@ -42,8 +42,8 @@ public final class ExperimentCommand implements Callable<Integer> {
                     + " a grid; the report covers every cell of the experiment. Default: all, in the file's order")
     List<Long> splits;
 
-    @Option(names = "--no-progress", description = "No progress bars (log lines only)")
-    boolean noProgress;
+    @Mixin
+    ProgressOption progress;
 
     @Mixin
     StrictOption strictOption;
@@ -52,7 +52,7 @@ public final class ExperimentCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ExperimentSpec spec = ExperimentSpec.load(recipe);
         Path dir = out != null ? out : Path.of("runs", spec.name());
-        ExperimentRunner runner = new ExperimentRunner(spec, dir, cacheDir, Defaults.progressBars(noProgress), strictOption.strict);
+        ExperimentRunner runner = new ExperimentRunner(spec, dir, cacheOption.dir, progress.bars(), strictOption.strict);
         List<ExperimentRunner.Plan> plan = runner.plan();
         if (!reportOnly) {
             double minutes = runner.estimateMinutes(runner.manifest());

@@ -1,6 +1,5 @@
 package org.wbctransfer.cli;
 
-import org.wbctransfer.config.RunDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,6 +13,7 @@ import java.time.Instant;
 import java.util.Comparator;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.wbctransfer.config.RunDir;
 import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;

@@ -1,8 +1,8 @@
 package org.wbctransfer.cli;
 
-import org.wbctransfer.config.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.wbctransfer.config.RunDir;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.util.UserException;
 

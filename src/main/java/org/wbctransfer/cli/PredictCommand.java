@@ -46,8 +46,8 @@ public final class PredictCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "32", description = "Images per forward pass. Default: ${DEFAULT-VALUE}")
     int batch;
 
-    @Option(names = "--no-progress", description = "No progress bar")
-    boolean noProgress;
+    @Mixin
+    ProgressOption progress;
 
     @Option(names = "--channels-last", description = "Run the model in channels-last memory format (same results;"
             + " may be faster on CPU: measure with 'wbc bench --channels-last')")
@@ -112,7 +112,7 @@ public final class PredictCommand implements Callable<Integer> {
         float[] buf = new float[batch * per];
         List<String> names = new ArrayList<>();
         List<Skipped> held = new ArrayList<>();
-        ProgressBar bar = !Defaults.progressBars(noProgress) ? null : new ProgressBarBuilder().setTaskName("predict").setInitialMax(files.size())
+        ProgressBar bar = !progress.bars() ? null : new ProgressBarBuilder().setTaskName("predict").setInitialMax(files.size())
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).continuousUpdate().build();
         try {

@@ -2,6 +2,7 @@ package org.wbctransfer.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.wbctransfer.config.Defaults;
 import org.wbctransfer.pretrain.Pretrainer;
 import org.wbctransfer.pretrain.Recipe;
 import picocli.CommandLine.Command;
@@ -25,19 +26,19 @@ public final class PretrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed. Default: ${DEFAULT-VALUE}")
     long seed;
 
-    @Option(names = "--image-size", description = "Working resolution; default: the recipe's (64)")
+    @Option(names = "--image-size", description = "Working resolution; default: the recipe's, else " + Defaults.IMAGE_SIZE)
     Integer imageSize;
 
-    @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
-    Path cacheDir;
+    @Mixin
+    CacheOption cacheOption;
 
     @Option(names = "--manifest", description = "Split manifest (wbc split) of the classification data, for the simsiam and"
             + " autoencoder stages that name none: a folder holding images of that data is refused without one; with"
             + " one, its test rows are dropped from the folder")
     Path manifest;
 
-    @Option(names = "--no-progress", description = "No progress bar (log lines only)")
-    boolean noProgress;
+    @Mixin
+    ProgressOption progress;
 
     @Mixin
     StrictOption strictOption;
@@ -48,9 +49,9 @@ public final class PretrainCommand implements Callable<Integer> {
         if (manifest != null) {
             r = r.withManifest(manifest.toString());
         }
-        int size = imageSize != null ? imageSize : (r.imageSize() != null ? r.imageSize() : 64);
+        int size = Defaults.checkImageSize(imageSize != null ? imageSize : (r.imageSize() != null ? r.imageSize() : Defaults.IMAGE_SIZE), "--image-size");
         long t0 = System.nanoTime();
-        Path bundle = Pretrainer.run(r, out, seed, size, cacheDir, Defaults.progressBars(noProgress), strictOption.strict);
+        Path bundle = Pretrainer.run(r, out, seed, size, cacheOption.dir, progress.bars(), strictOption.strict);
         System.out.printf("pre-trained backbone in %s (%.1f min)%n", bundle, (System.nanoTime() - t0) / 6e10);
         return 0;
     }

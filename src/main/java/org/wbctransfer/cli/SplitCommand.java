@@ -2,6 +2,7 @@ package org.wbctransfer.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.wbctransfer.config.Defaults;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import picocli.CommandLine.Command;
@@ -27,12 +28,12 @@ public final class SplitCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of the draw. Default: ${DEFAULT-VALUE}")
     long seed;
 
-    @Option(names = "--image-size", defaultValue = "64", description = "Size the images are decoded and cached at"
+    @Option(names = "--image-size", defaultValue = "" + Defaults.IMAGE_SIZE, description = "Size the images are decoded and cached at"
             + " (use the training's, so that training reuses the cache). Default: ${DEFAULT-VALUE}")
     int imageSize;
 
-    @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
-    Path cacheDir;
+    @Mixin
+    CacheOption cacheOption;
 
     @Option(names = "--group-by", paramLabel = "<regex>", description = "Grouped split: an image's group is the first"
             + " capturing group (else the whole match) of this regular expression found in its file name; a name that"
@@ -46,12 +47,10 @@ public final class SplitCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (imageSize < 1 || imageSize > 4096) {
-            throw new org.wbctransfer.util.UserException("--image-size must be 1..4096, got " + imageSize);
-        }
+        Defaults.checkImageSize(imageSize, "--image-size");
         // Checked before any image is decoded.
         java.util.regex.Pattern pattern = groupBy == null ? null : SplitManifest.compileGroupBy(groupBy, "--group-by");
-        SplitManifest m = SplitData.draw(data, seed, pattern, imageSize, cacheDir, strictOption.strict, StrictOption::warn);
+        SplitManifest m = SplitData.draw(data, seed, pattern, imageSize, cacheOption.dir, strictOption.strict, StrictOption::warn);
         m.write(out);
         System.out.println(pattern == null ? summary(m) : groupedSummary(m, pattern));
         if (!m.skipped().isEmpty()) {

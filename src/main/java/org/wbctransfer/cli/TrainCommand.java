@@ -1,18 +1,18 @@
 package org.wbctransfer.cli;
 
-import org.wbctransfer.config.RunDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.wbctransfer.config.Augmentation;
+import org.wbctransfer.config.Defaults;
+import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
-import org.wbctransfer.model.Classifier;
 import org.wbctransfer.training.ProgressListener;
 import org.wbctransfer.training.PseudoLabels;
-import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.training.TrainingListener;
 import org.wbctransfer.training.WbcTrainer;
 import org.wbctransfer.util.UserException;
@@ -45,10 +45,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--resume", description = "Continue an interrupted run from its last checkpoint")
     boolean resume;
 
-    @Option(names = "--image-size", defaultValue = "64", description = "Working resolution in pixels. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--image-size", defaultValue = "" + Defaults.IMAGE_SIZE, description = "Working resolution in pixels. Default: ${DEFAULT-VALUE}")
     int imageSize;
 
-    @Option(names = "--batch", defaultValue = "64", description = "Batch size. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--batch", defaultValue = "" + Defaults.BATCH, description = "Batch size. Default: ${DEFAULT-VALUE}")
     int batch;
 
     @Option(names = "--epochs", description = "Epochs. Default by subset: WBC_100 20, WBC_50 30, WBC_10 60, WBC_1 100")
@@ -91,8 +91,8 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Colour jitter: brightness,contrast,saturation,hue. Default: ${DEFAULT-VALUE}")
     double[] jitter;
 
-    @Option(names = "--cache-dir", defaultValue = Defaults.CACHE, description = "Decoded-image cache. Default: ${DEFAULT-VALUE}")
-    Path cacheDir;
+    @Mixin
+    CacheOption cacheOption;
 
     @Option(names = "--init", description = "Fine-tune from this pre-trained backbone bundle ('wbc pretrain') with a new head")
     Path init;
@@ -122,8 +122,8 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--no-evaluate", description = "Do not evaluate on the test split after training")
     boolean noEvaluate;
 
-    @Option(names = "--no-progress", description = "No progress bar (log lines only)")
-    boolean noProgress;
+    @Mixin
+    ProgressOption progress;
 
     @Mixin
     StrictOption strictOption;
@@ -151,16 +151,15 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private int train(TrainConfig config) throws Exception {
-        WbcTrainer trainer = new WbcTrainer(config, List.<TrainingListener>of(new ProgressListener(Defaults.progressBars(noProgress))),
+        WbcTrainer trainer = new WbcTrainer(config, List.<TrainingListener>of(new ProgressListener(progress.bars())),
                 strictOption.strict, channelsLast);
         long t0 = System.nanoTime();
-        try (Classifier model = trainer.fit(runDir, resume)) {
-            System.out.printf("trained in %.1f min; model in %s%n", (System.nanoTime() - t0) / 6e10,
-                    RunDir.of(runDir).model());
-            if (!noEvaluate) {
-                evaluateTest(model, config, runDir, strictOption.strict);
-            }
+        if (noEvaluate) {
+            trainer.fit(runDir, resume).close();
+        } else {
+            printTest(trainer.fitThenTest(runDir, resume), runDir);
         }
+        System.out.printf("trained in %.1f min; model in %s%n", (System.nanoTime() - t0) / 6e10, RunDir.of(runDir).model());
         return 0;
     }
 
@@ -186,7 +185,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         Path m = manifest;
         if (m == null) {
-            SplitManifest drawn = SplitData.draw(data, splitSeed, imageSize, cacheDir, strictOption.strict,
+            SplitManifest drawn = SplitData.draw(data, splitSeed, imageSize, cacheOption.dir, strictOption.strict,
                     StrictOption::warn);
             m = runDir.resolve("split.csv");
             drawn.write(m);
@@ -195,15 +194,13 @@ public final class TrainCommand implements Callable<Integer> {
         return TrainConfig.builder().setData(data, m).setSubset(sub).optImageSize(imageSize).optBatchSize(batch)
                 .optEpochs(epochs).optLearningRate(lr).optWeightDecay(weightDecay).optWarmupEpochs(warmupEpochs)
                 .optSeed(seed).optAugmentation(aug).optValidation(valPercent, minValSubset)
-                .optClassWeighted(!noClassWeights).optCacheDir(cacheDir)
+                .optClassWeighted(!noClassWeights).optCacheDir(cacheOption.dir)
                 .optInit(init, backboneLrScale)
                 .optFreeze(freezeStages, unfreezeEpoch)
                 .optPseudoLabels(teacher, pseudoThreshold).build();
     }
 
-    /** The one time a model sees the test images: after training, with the chosen checkpoint. */
-    static void evaluateTest(Classifier model, TrainConfig config, Path runDir, boolean strict) throws Exception {
-        Evaluation.Result r = Evaluation.testSplit(model, config, runDir, strict);
+    static void printTest(Evaluation.Result r, Path runDir) {
         System.out.println(org.wbctransfer.evaluation.EvaluationReport.toText(r.metrics(), r.title()));
         System.out.println("evaluation written to " + RunDir.of(runDir).testEval());
     }

@@ -31,10 +31,6 @@ public record Augmentation(boolean flip, Rotation rotation, double scale, double
         return new Augmentation(false, Rotation.NONE, 0, 0, 0, 0, 0, 0);
     }
 
-    public boolean isGeometric() {
-        return flip || rotation != Rotation.NONE || scale > 0 || translate > 0;
-    }
-
     public boolean isColour() {
         return brightness > 0 || contrast > 0 || saturation > 0 || hue > 0;
     }

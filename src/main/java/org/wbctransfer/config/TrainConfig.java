@@ -96,8 +96,8 @@ public record TrainConfig(
         private String dataRoot;
         private String manifest;
         private String subset;
-        private int imageSize = 64;
-        private int batchSize = 64;
+        private int imageSize = Defaults.IMAGE_SIZE;
+        private int batchSize = Defaults.BATCH;
         private Integer epochs;
         private double learningRate = 1e-3;
         private double weightDecay = 0.05;
@@ -107,7 +107,7 @@ public record TrainConfig(
         private int valPercent = 10;
         private int minValSubset = 1000;
         private boolean classWeighted = true;
-        private String cacheDir = "target/wbc-cache";
+        private String cacheDir = Defaults.CACHE;
         private String init;
         private Double backboneLrScale;
         private int freezeStages;
@@ -232,7 +232,7 @@ public record TrainConfig(
     }
 
     public void validate() {
-        require(imageSize >= 32 && imageSize <= 512, "image size must be 32..512, got " + imageSize);
+        Defaults.checkImageSize(imageSize, "image size");
         require(batchSize >= 2, "batch size must be at least 2, got " + batchSize);
         require(epochs >= 1, "epochs must be at least 1, got " + epochs);
         require(learningRate > 0 && learningRate < 1, "learning rate must be in (0, 1), got " + learningRate);

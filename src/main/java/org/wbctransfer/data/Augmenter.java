@@ -1,7 +1,7 @@
 package org.wbctransfer.data;
 
-import org.wbctransfer.config.Augmentation;
 import java.util.SplittableRandom;
+import org.wbctransfer.config.Augmentation;
 
 /**
  * Applies {@link Augmentation} to one cached RGB image and writes the normalized CHW floats into a

@@ -1,5 +1,6 @@
 package org.wbctransfer.data;
 
+import org.wbctransfer.config.Defaults;
 /** Where the study's data sets come from and how they must be laid out on disk. */
 public final class DataLayout {
     private DataLayout() {}
@@ -9,11 +10,10 @@ public final class DataLayout {
      * Here, below every layer that needs it (the CLI's default, experiments, the pre-training
      * stages that must keep its test images out).
      */
-    public static final String DEFAULT_DATA = "../shared/datasets/raabin-wbc/train";
-
+    
     public static final String HELP =
             "Expected a class-per-folder image dataset: <root>/<Class>/<image>.jpg, e.g."
-                    + " " + DEFAULT_DATA + "/{Basophil,Eosinophil,Lymphocyte,Monocyte,Neutrophil}/."
+                    + " " + Defaults.DATA + "/{Basophil,Eosinophil,Lymphocyte,Monocyte,Neutrophil}/."
                     + " Raabin-WBC: https://raabindata.com/free-data/ (Kouzehkanan et al., Sci Rep 2022);"
                     + " PatchCamelyon: https://github.com/basveeling/pcam;"
                     + " WBC masks: https://github.com/zxaoyou/segmentation_WBC (Zheng et al., Micron 2018).";

@@ -1,21 +1,21 @@
 package org.wbctransfer.evaluation;
 
-import org.wbctransfer.config.RunDir;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.wbctransfer.data.Augmenter;
-import org.wbctransfer.data.BatchLoader;
-import org.wbctransfer.data.ImageCache;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.TrainConfig;
+import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.BatchLoader;
+import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelMetadata;
-import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.util.Json;
 
 /**

@@ -1,6 +1,5 @@
 package org.wbctransfer.experiment;
 
-import org.wbctransfer.config.RunDir;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -17,6 +16,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Predicate;
+import org.wbctransfer.config.RunDir;
 import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.EvaluationReport;
 

@@ -1,6 +1,5 @@
 package org.wbctransfer.experiment;
 
-import org.wbctransfer.config.RunDir;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -26,6 +25,7 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.TreeSet;
 import javax.imageio.ImageIO;
+import org.wbctransfer.config.RunDir;
 import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.ConfusionMatrixPlot;
 import org.wbctransfer.experiment.ExperimentData.Group;

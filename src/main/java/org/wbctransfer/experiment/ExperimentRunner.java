@@ -1,12 +1,11 @@
 package org.wbctransfer.experiment;
 
-import org.wbctransfer.config.RunDir;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -15,17 +14,17 @@ import java.util.Map;
 import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.wbctransfer.data.DataLayout;
+import org.wbctransfer.config.Defaults;
+import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.BackboneBundle;
-import org.wbctransfer.model.Classifier;
 import org.wbctransfer.pretrain.Pretrainer;
 import org.wbctransfer.pretrain.Recipe;
 import org.wbctransfer.training.ProgressListener;
-import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.training.TrainingListener;
 import org.wbctransfer.training.WbcTrainer;
 import org.wbctransfer.util.Json;
@@ -86,7 +85,7 @@ public final class ExperimentRunner {
     }
 
     public Path dataRoot() {
-        return Path.of(spec.data() != null ? spec.data() : DataLayout.DEFAULT_DATA);
+        return Path.of(spec.data() != null ? spec.data() : Defaults.DATA);
     }
 
     public List<Plan> plan() {
@@ -263,12 +262,10 @@ public final class ExperimentRunner {
             TrainConfig cfg = resume ? Json.read(RunDir.of(p.runDir()).config(), TrainConfig.class)
                     : config(p, init);
             List<TrainingListener> listeners = List.of(new ProgressListener(progress));
-            try (Classifier c = new WbcTrainer(cfg, listeners, strict).fit(p.runDir(), resume)) {
-                Evaluation.Result r = Evaluation.testSplit(c, cfg, p.runDir(), strict);
-                LOG.info(String.format(Locale.ROOT, "cell %s %s split %d seed %d: test accuracy %.4f, macro F1 %.4f, weighted F1 %.4f",
-                        p.arm().name(), p.subset(), p.splitSeed(), p.seed(), r.metrics().accuracy(), r.metrics().macroF1(),
-                        r.metrics().weightedF1()));
-            }
+            Evaluation.Result r = new WbcTrainer(cfg, listeners, strict).fitThenTest(p.runDir(), resume);
+            LOG.info(String.format(Locale.ROOT, "cell %s %s split %d seed %d: test accuracy %.4f, macro F1 %.4f, weighted F1 %.4f",
+                    p.arm().name(), p.subset(), p.splitSeed(), p.seed(), r.metrics().accuracy(), r.metrics().macroF1(),
+                    r.metrics().weightedF1()));
             done++;
         }
         return all.stream().map(Plan::cell).toList();

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.wbctransfer.config.Defaults;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
 
@@ -61,11 +62,11 @@ public record ExperimentSpec(String name, String description, String data, Integ
     public static final List<String> PROFILES = List.of("quick", "cpu", "ablation", "paper");
 
     public int size() {
-        return imageSize != null ? imageSize : 64;
+        return imageSize != null ? imageSize : Defaults.IMAGE_SIZE;
     }
 
     public int batchSize() {
-        return batch != null ? batch : 64;
+        return batch != null ? batch : Defaults.BATCH;
     }
 
     /**

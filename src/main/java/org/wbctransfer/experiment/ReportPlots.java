@@ -1,6 +1,5 @@
 package org.wbctransfer.experiment;
 
-import org.wbctransfer.config.RunDir;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
@@ -23,6 +22,7 @@ import org.knowm.xchart.XYSeries;
 import org.knowm.xchart.style.CategoryStyler;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
+import org.wbctransfer.config.RunDir;
 
 /** XChart renderings of the experiment; every method returns PNG bytes so callers can both save and embed them. */
 final class ReportPlots {

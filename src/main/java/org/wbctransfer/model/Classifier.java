@@ -1,7 +1,7 @@
 package org.wbctransfer.model;
 
-import ai.djl.Model;
 import ai.djl.MalformedModelException;
+import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
@@ -113,12 +113,6 @@ public final class Classifier implements AutoCloseable {
 
     public ModelMetadata metadata() {
         return metadata;
-    }
-
-    public Classifier withMetadata(ModelMetadata md) {
-        Classifier c = new Classifier(model, block, md);
-        c.channelsLast = channelsLast;
-        return c;
     }
 
     public SequentialBlock block() {

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Map;
-import org.wbctransfer.data.Normalization;
 import org.wbctransfer.config.TrainConfig;
+import org.wbctransfer.data.Normalization;
 
 /**
  * {@code metadata.json} of a model directory: what a user of the weights must know to feed them

@@ -13,7 +13,7 @@ import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.wbctransfer.data.DataLayout;
+import org.wbctransfer.config.Defaults;
 import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.util.UserException;
@@ -44,7 +44,7 @@ public record ClassificationGuard(Path data, Path manifest) {
 
     /** From a stage's settings: unset, the data is the project's default and there is no manifest. */
     public static ClassificationGuard of(String data, String manifest) {
-        return new ClassificationGuard(Path.of(data != null ? data : DataLayout.DEFAULT_DATA),
+        return new ClassificationGuard(Path.of(data != null ? data : Defaults.DATA),
                 manifest != null ? Path.of(manifest) : null);
     }
 

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.wbctransfer.config.Defaults;
 import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
@@ -134,7 +135,7 @@ public final class Pretrainer {
         Path data = Path.of(s.data());
         String name = s.displayName();
         int epochs = s.epochs() != null ? s.epochs() : 5;
-        int batch = s.batch() != null ? s.batch() : 64;
+        int batch = s.batch() != null ? s.batch() : Defaults.BATCH;
         double lr = s.lr() != null ? s.lr() : 1e-3;
         int max = s.maxImages() != null ? s.maxImages() : 0;
         ClassificationGuard guard = ClassificationGuard.of(s.classificationData(), s.manifest());

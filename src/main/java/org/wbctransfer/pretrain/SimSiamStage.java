@@ -1,6 +1,5 @@
 package org.wbctransfer.pretrain;
 
-import org.wbctransfer.config.RunDir;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -23,6 +22,7 @@ import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.wbctransfer.config.Augmentation;
+import org.wbctransfer.config.RunDir;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;

@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Locale;
-import java.util.function.Function;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -105,10 +104,5 @@ public final class StageLoop {
             sb.append('\n');
             AtomicFiles.writeString(file, sb.toString());
         }
-    }
-
-    /** Convenience: a step that maps a batch through a function of the trainer. */
-    public static <B> Step<B> of(Function<B, NDArray> f) {
-        return (t, sub, b) -> f.apply(b);
     }
 }

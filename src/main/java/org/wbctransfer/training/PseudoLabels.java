@@ -1,12 +1,12 @@
 package org.wbctransfer.training;
 
-import org.wbctransfer.config.TrainConfig;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;

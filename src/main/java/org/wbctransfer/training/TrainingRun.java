@@ -1,10 +1,8 @@
 package org.wbctransfer.training;
 
-import org.wbctransfer.config.TrainConfig;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.Normalization;
 
 /** The observable state of a run in progress, handed to listeners. */
@@ -18,7 +16,6 @@ public final class TrainingRun {
     private final String selection;
     private final Normalization normalization;
     private final int batchesPerEpoch;
-    private final List<EpochResult> history = new ArrayList<>();
     int bestEpoch = -1;
     double bestScore = Double.NEGATIVE_INFINITY;
 
@@ -65,14 +62,6 @@ public final class TrainingRun {
 
     public int batchesPerEpoch() {
         return batchesPerEpoch;
-    }
-
-    public List<EpochResult> history() {
-        return Collections.unmodifiableList(history);
-    }
-
-    void addEpoch(EpochResult r) {
-        history.add(r);
     }
 
     public int bestEpoch() {

@@ -1,7 +1,5 @@
 package org.wbctransfer.training;
 
-import org.wbctransfer.config.RunDir;
-import org.wbctransfer.config.TrainConfig;
 import ai.djl.Device;
 import ai.djl.Model;
 import ai.djl.engine.Engine;
@@ -22,15 +20,17 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.HashSet;
-import java.util.Set;
 import java.util.Random;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
@@ -39,13 +39,14 @@ import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.ConfusionMatrix;
+import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.Formats;
-import org.wbctransfer.model.Classifier;
-import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.ModelMetadata;
 import org.wbctransfer.model.ResNet18;
+import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.WeightInit;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
@@ -116,6 +117,16 @@ public final class WbcTrainer {
         }
         return new Partition(train, val, "best validation macro F1 on a " + valPercent
                 + " % stratified carve-out of the training subset (" + val.size() + " images)");
+    }
+
+    /**
+     * Trains (or resumes) into {@code runDir}, then reads the test split once with the chosen
+     * model and records the evaluation: the one path of {@code wbc train} and the experiment grid.
+     */
+    public Evaluation.Result fitThenTest(Path runDir, boolean resume) throws IOException {
+        try (Classifier model = fit(runDir, resume)) {
+            return Evaluation.testSplit(model, config, runDir, strict);
+        }
     }
 
     public Classifier fit(Path runDir, boolean resume) throws IOException {
@@ -368,7 +379,6 @@ public final class WbcTrainer {
         }
         EpochResult r = new EpochResult(epoch + 1, schedule.at((epoch + 1) * nb), lossSum / seen, correct / (double) seen,
                 valLoss, valAcc, valF1, seen / trainSeconds, (System.nanoTime() - t0) / 1e9, best);
-        run.addEpoch(r);
         return r;
     }
 

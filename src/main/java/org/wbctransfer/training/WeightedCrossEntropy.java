@@ -32,10 +32,6 @@ public final class WeightedCrossEntropy extends Loss {
         return w;
     }
 
-    public float[] classWeights() {
-        return classWeights.clone();
-    }
-
     @Override
     public NDArray evaluate(NDList labels, NDList predictions) {
         NDArray logits = predictions.singletonOrThrow();

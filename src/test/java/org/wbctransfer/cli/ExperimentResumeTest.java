@@ -1,6 +1,5 @@
 package org.wbctransfer.cli;
 
-import org.wbctransfer.config.RunDir;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,13 +7,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.BadInputCorpus;
 import org.wbctransfer.TestData;
+import org.wbctransfer.config.RunDir;
 import org.wbctransfer.experiment.ExperimentReport;
 
 /**

@@ -1,6 +1,5 @@
 package org.wbctransfer.cli;
 
-import org.wbctransfer.config.RunDir;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -17,6 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.BadInputCorpus;
 import org.wbctransfer.TestData;
 import org.wbctransfer.config.Augmentation;
+import org.wbctransfer.config.RunDir;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;

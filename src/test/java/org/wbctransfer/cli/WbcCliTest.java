@@ -131,7 +131,7 @@ class WbcCliTest {
         }
         Path manifest = tmp.resolve("grouped.csv");
         Result split = run("split", "--data", data.toString(), "--out", manifest.toString(), "--seed", "1",
-                "--group-by", "^([^_]+)_", "--image-size", "16", "--cache-dir", tmp.resolve("cache").toString());
+                "--group-by", "^([^_]+)_", "--image-size", "32", "--cache-dir", tmp.resolve("cache").toString());
         assertThat(split.code()).as(split.err()).isZero();
         // The rule's floor(17 % of 12) = 2 per class; a smear brings 3 of each class, and 3 is nearer 2 than 0 is.
         assertThat(split.out()).containsPattern("Neutrophil\\s+12\\s+3\\s+2\\s+25\\.0%\\s+1/4\\s+9")

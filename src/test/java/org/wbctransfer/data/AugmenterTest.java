@@ -1,6 +1,5 @@
 package org.wbctransfer.data;
 
-import org.wbctransfer.config.Augmentation;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
@@ -13,6 +12,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.wbctransfer.config.Augmentation;
 
 class AugmenterTest {
 

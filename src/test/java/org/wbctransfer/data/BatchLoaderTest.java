@@ -1,6 +1,5 @@
 package org.wbctransfer.data;
 
-import org.wbctransfer.config.Augmentation;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -16,6 +15,7 @@ import java.util.NoSuchElementException;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.wbctransfer.config.Augmentation;
 
 class BatchLoaderTest {
 

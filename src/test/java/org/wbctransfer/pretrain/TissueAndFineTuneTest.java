@@ -13,11 +13,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
 import org.wbctransfer.config.Augmentation;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.ResNetBackbone;
-import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.training.WbcTrainer;
 
 /** A tissue pre-training chain on real PCam patches, its resume, and fine-tuning from its bundle. */

@@ -14,9 +14,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
-import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
-import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.util.UserException;
 

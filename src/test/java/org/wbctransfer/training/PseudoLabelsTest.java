@@ -1,7 +1,5 @@
 package org.wbctransfer.training;
 
-import org.wbctransfer.config.RunDir;
-import org.wbctransfer.config.TrainConfig;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -15,6 +13,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
 import org.wbctransfer.config.Augmentation;
+import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;

@@ -1,20 +1,19 @@
 package org.wbctransfer.cli;
 
-import org.wbctransfer.data.DataLayout;
+import picocli.CommandLine.Option;
 
-/** Default paths: the shared data sets beside the project, caches under target/. */
-final class Defaults {
-    static final String DATA = DataLayout.DEFAULT_DATA;
-    static final String CACHE = "target/wbc-cache";
+/** {@code --no-progress}, shared by the commands that run long. */
+final class ProgressOption {
 
-    private Defaults() {}
+    @Option(names = "--no-progress", description = "No progress bars (log lines only)")
+    boolean noProgress;
 
     /**
      * Whether to draw progress bars: not when asked not to, and not when no terminal is attached
      * (output redirected to a log or a pipe), where each redraw would be another line of noise;
      * the per-epoch log lines carry the same figures.
      */
-    static boolean progressBars(boolean noProgress) {
+    boolean bars() {
         return !noProgress && System.console() != null;
     }
 }
