@@ -427,7 +427,7 @@ class ExperimentReportTest {
         assertThat(Stats.of(List.of(0.70, 0.80)).std()).isCloseTo(SQRT_HALF_TENTH, within(1e-7));
         assertThat(Stats.of(List.of(0.5)).std()).isNaN();
         assertThat(Stats.of(List.of()).n()).isZero();
-        assertThat(Arrays.asList(ExperimentReport.num(0.75), ExperimentReport.num(Double.NaN), ExperimentReport.num(0.0)))
+        assertThat(Arrays.asList(ReportCsv.num(0.75), ReportCsv.num(Double.NaN), ReportCsv.num(0.0)))
                 .containsExactly("0.75", "", "0");
     }
 

@@ -1,0 +1,179 @@
+package org.wbctransfer.experiment;
+
+import static org.wbctransfer.experiment.ExperimentReport.*;
+import static org.wbctransfer.experiment.ReportTables.*;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.wbctransfer.experiment.ExperimentData.Group;
+import org.wbctransfer.experiment.ExperimentData.Missing;
+import org.wbctransfer.experiment.ExperimentData.Run;
+import org.wbctransfer.util.Json;
+
+/**
+ * results.json: every run's test metrics, the groups' statistics, the comparison with the baseline
+ * and the published table, and everything results.md shows, so that results.md can be rebuilt from it.
+ */
+final class ReportJson {
+
+    private ReportJson() {}
+
+
+    static ObjectNode resultsJson(ExperimentData d, String title, String generated, List<String> warnings,
+                                          Path outDir, List<Figure> plots, List<Figure> confusions) {
+        JsonNodeFactory f = JsonNodeFactory.instance;
+        ObjectNode root = f.objectNode();
+        root.put("title", title);
+        root.put("generated", generated);
+        root.put("note", "accuracy and F1 are fractions; std is the sample (n-1) standard deviation over the runs "
+                + "of a group (split seeds x training seeds), null for a single run; runDir is relative to this file's "
+                + "folder; developmentGroups (split seed " + ExperimentSpec.DEVELOPMENT_SPLIT + ", when the grid also "
+                + "has fresh splits) are never pooled with groups");
+        strings(root.putArray("arms"), d.arms);
+        strings(root.putArray("subsets"), d.subsets);
+        strings(root.putArray("classes"), d.classes);
+        strings(root.putArray("outsideSets"), d.outsideSets);
+
+        groupsJson(root.putArray("groups"), d, d.groups);
+        groupsJson(root.putArray("developmentGroups"), d, d.developmentGroups);
+        ArrayNode vs = root.putArray("againstBaseline");
+        for (Comparison c : againstBaseline(d)) {
+            ObjectNode cn = vs.addObject();
+            cn.put("arm", c.arm());
+            cn.put("subset", c.subset());
+            number(cn, "macroF1Difference", c.macroF1Difference());
+            number(cn, "accuracyDifference", c.accuracyDifference());
+            number(cn, "largerStd", c.largerStd());
+            ObjectNode per = cn.putObject("macroF1DifferencePerSplit");
+            c.perSplit().forEach((split, v) -> number(per, Long.toString(split), v));
+            cn.put("verdict", c.verdict());
+        }
+
+        ArrayNode runs = root.putArray("runs");
+        for (Run r : d.runs) {
+            ObjectNode rn = runs.addObject();
+            rn.put("arm", r.cell().arm());
+            rn.put("subset", r.cell().subset());
+            rn.put("splitSeed", r.cell().splitSeed());
+            rn.put("seed", r.cell().seed());
+            rn.put("runDir", relative(outDir, r.cell().runDir()));
+            rn.set("test", Json.MAPPER.valueToTree(r.test()));
+            if (!r.outside().isEmpty()) {
+                ObjectNode out = rn.putObject("outside");
+                r.outside().forEach((set, m) -> out.set(set, Json.MAPPER.valueToTree(m)));
+            }
+        }
+
+        ObjectNode pub = root.putObject("published");
+        pub.put("source", PublishedResults.SOURCE);
+        strings(pub.putArray("subsets"), PublishedResults.SUBSETS);
+        ObjectNode pubArms = pub.putObject("arms");
+        for (String arm : PublishedResults.ARMS) {
+            ObjectNode an = pubArms.putObject(arm);
+            for (Metric m : METRICS) {
+                ArrayNode vals = an.putArray(m.jsonKey());
+                PublishedResults.SUBSETS.forEach(s -> vals.add(PublishedResults.value(arm, m, s).getAsDouble()));
+            }
+        }
+
+        ArrayNode missing = root.putArray("missing");
+        for (Missing m : d.missing) {
+            ObjectNode mn = missing.addObject();
+            mn.put("arm", m.cell().arm());
+            mn.put("subset", m.cell().subset());
+            mn.put("splitSeed", m.cell().splitSeed());
+            mn.put("seed", m.cell().seed());
+            mn.put("runDir", relative(outDir, m.cell().runDir()));
+            mn.put("reason", m.reason());
+        }
+        figuresJson(root.putArray("plots"), plots);
+        figuresJson(root.putArray("confusionMatrices"), confusions);
+        strings(root.putArray("warnings"), warnings);
+        return root;
+    }
+
+    static void figuresJson(ArrayNode array, List<Figure> figures) {
+        figures.forEach(f -> array.addObject().put("path", f.relPath()).put("caption", f.caption()));
+    }
+
+    static void groupsJson(ArrayNode groups, ExperimentData d, List<Group> list) {
+        for (Group g : list) {
+            ObjectNode gn = groups.addObject();
+            gn.put("arm", g.arm());
+            gn.put("subset", g.subset());
+            gn.put("nRuns", g.runs().size());
+            ArrayNode splits = gn.putArray("splitSeeds");
+            g.splitSeeds().forEach(splits::add);
+            ArrayNode seeds = gn.putArray("seeds");
+            g.seeds().forEach(seeds::add);
+            ArrayNode missingRuns = gn.putArray("missing");
+            g.missing().forEach(m -> missingRuns.addObject().put("splitSeed", m.cell().splitSeed()).put("seed", m.cell().seed()));
+            ArrayNode perSplit = gn.putArray("perSplit");
+            for (long split : g.splits()) {
+                List<Run> rs = g.runsOf(split);
+                if (rs.isEmpty()) {
+                    continue;
+                }
+                ObjectNode sn = perSplit.addObject();
+                sn.put("splitSeed", split);
+                sn.put("nSeeds", rs.size());
+                for (Metric m : METRICS) {
+                    number(sn, m.jsonKey(), Stats.of(rs.stream().map(r -> m.of(r.test())).toList()).mean());
+                }
+            }
+            for (Metric m : METRICS) {
+                stats(gn.putObject(m.jsonKey()), g.stats(m), g.values(m));
+            }
+            ObjectNode pc = gn.putObject("perClassF1");
+            for (String cls : d.classes) {
+                stats(pc.putObject(cls), g.classF1(cls), g.classF1Values(cls));
+            }
+            if (!d.outsideSets.isEmpty()) {
+                ObjectNode out = gn.putObject("outside");
+                for (String set : d.outsideSets) {
+                    ObjectNode sn = out.putObject(set);
+                    sn.put("nSeeds", g.outsideValues(set, Metric.ACCURACY).size());
+                    for (Metric m : METRICS) {
+                        stats(sn.putObject(m.jsonKey()), g.outside(set, m), g.outsideValues(set, m));
+                    }
+                }
+            }
+            Optional<String> match = PublishedResults.matchFor(g.arm());
+            if (match.isPresent() && PublishedResults.SUBSETS.contains(g.subset())) {
+                ObjectNode pub = gn.putObject("published");
+                pub.put("arm", match.get());
+                ObjectNode diff = gn.putObject("differenceToPublished");
+                for (Metric m : METRICS) {
+                    double p = PublishedResults.value(match.get(), m, g.subset()).orElse(Double.NaN);
+                    number(pub, m.jsonKey(), p);
+                    number(diff, m.jsonKey(), g.stats(m).mean() - p);
+                }
+            }
+        }
+    }
+
+    static void strings(ArrayNode array, List<String> values) {
+        values.forEach(array::add);
+    }
+
+    static void stats(ObjectNode node, Stats s, List<Double> values) {
+        number(node, "mean", s.mean());
+        number(node, "std", s.std());
+        ArrayNode vals = node.putArray("values");
+        values.forEach(vals::add);
+    }
+
+    /** NaN is not valid JSON; undefined values are written as null like in metrics.json. */
+    static void number(ObjectNode node, String key, double v) {
+        if (Double.isFinite(v)) {
+            node.put(key, v);
+        } else {
+            node.putNull(key);
+        }
+    }
+
+}
