@@ -3,6 +3,7 @@ package org.wbctransfer.cli;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.wbctransfer.config.Defaults;
+import org.wbctransfer.config.Subset;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import picocli.CommandLine.Command;
@@ -113,14 +114,14 @@ public final class SplitCommand implements Callable<Integer> {
     static String summary(SplitManifest m) {
         StringBuilder sb = new StringBuilder();
         sb.append(String.format("%-12s %7s", "class", "test"));
-        for (String s : SplitManifest.SUBSETS.keySet()) {
+        for (String s : Subset.names()) {
             sb.append(String.format(" %8s", s));
         }
         sb.append('\n');
         int[] test = m.countPerClass(m.test());
-        int[][] sub = new int[SplitManifest.SUBSETS.size()][];
+        int[][] sub = new int[Subset.values().length][];
         int j = 0;
-        for (String s : SplitManifest.SUBSETS.keySet()) {
+        for (String s : Subset.names()) {
             sub[j++] = m.countPerClass(m.train(s));
         }
         for (int c = 0; c < m.classNames().size(); c++) {

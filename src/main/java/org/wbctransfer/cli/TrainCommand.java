@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.config.Defaults;
 import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.Subset;
 import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
@@ -130,7 +131,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String sub = SplitManifest.canonicalSubset(subset);
+        String sub = Subset.canonical(subset);
         if (runDir == null) {
             runDir = Path.of("runs", sub + "-seed" + seed);
         }

@@ -74,16 +74,6 @@ public record TrainConfig(
                 finalLrFraction, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, null, 1.0, 0, 0);
     }
 
-    /** Epochs when none are given: small subsets need more passes to see enough updates. */
-    public static int defaultEpochs(String subset) {
-        return switch (subset) {
-            case "WBC_1" -> 100;
-            case "WBC_10" -> 60;
-            case "WBC_50" -> 30;
-            default -> 20;
-        };
-    }
-
     public static Builder builder() {
         return new Builder();
     }
@@ -138,7 +128,7 @@ public record TrainConfig(
             return this;
         }
 
-        /** Null keeps the subset's default ({@link #defaultEpochs}). */
+        /** Null keeps the subset's default ({@link Subset#defaultEpochs}). */
         public Builder optEpochs(Integer epochs) {
             this.epochs = epochs;
             return this;
@@ -214,7 +204,7 @@ public record TrainConfig(
             if (dataRoot == null || subset == null) {
                 throw new IllegalStateException("setData and setSubset are required");
             }
-            int e = epochs != null ? epochs : defaultEpochs(subset);
+            int e = epochs != null ? epochs : Subset.parse(subset).defaultEpochs();
             double warm = warmupEpochs != null ? warmupEpochs : 0.05 * e;
             double scale = backboneLrScale != null ? backboneLrScale : (init != null ? 0.1 : 1.0);
             int unfreeze = freezeStages > 0 && unfreezeEpoch == 0 ? e : unfreezeEpoch;

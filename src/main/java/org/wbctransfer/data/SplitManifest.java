@@ -8,7 +8,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -17,6 +16,7 @@ import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import org.wbctransfer.config.Subset;
 import org.wbctransfer.util.AtomicFiles;
 import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.UserException;
@@ -38,17 +38,6 @@ import org.wbctransfer.util.UserException;
 public final class SplitManifest {
 
     public static final int TEST_PERCENT = 17;
-    /** Subset names and their percentage of the per-class training pool, largest first. */
-    public static final Map<String, Integer> SUBSETS = subsets();
-
-    private static Map<String, Integer> subsets() {
-        Map<String, Integer> m = new LinkedHashMap<>();
-        m.put("WBC_100", 100);
-        m.put("WBC_50", 50);
-        m.put("WBC_10", 10);
-        m.put("WBC_1", 1);
-        return java.util.Collections.unmodifiableMap(m);
-    }
 
     /** One image with its split and the subsets whose training set it belongs to. */
     public record Entry(String relativePath, String className, boolean test, int smallestSubsetPercent) {
@@ -101,16 +90,7 @@ public final class SplitManifest {
     }
 
     public static int percentOf(String subset) {
-        Integer p = SUBSETS.get(subset.toUpperCase(java.util.Locale.ROOT).replace('-', '_'));
-        if (p == null) {
-            throw new UserException("unknown subset '" + subset + "'; expected one of " + SUBSETS.keySet());
-        }
-        return p;
-    }
-
-    public static String canonicalSubset(String subset) {
-        percentOf(subset);
-        return subset.toUpperCase(java.util.Locale.ROOT).replace('-', '_');
+        return Subset.parse(subset).percent();
     }
 
     /**
@@ -399,7 +379,8 @@ public final class SplitManifest {
         int nTrain = train.size();
         for (int rank = 0; rank < nTrain; rank++) {
             int smallest = 100;
-            for (int p : SUBSETS.values()) {
+            for (Subset s : Subset.values()) {
+                int p = s.percent();
                 if (rank < nTrain * p / 100) {
                     smallest = p;
                 }
@@ -441,7 +422,7 @@ public final class SplitManifest {
     }
 
     public List<Entry> train(String subset) {
-        String s = canonicalSubset(subset);
+        String s = Subset.canonical(subset);
         return entries.stream().filter(e -> e.inSubset(s)).toList();
     }
 
@@ -477,14 +458,14 @@ public final class SplitManifest {
             skipped.forEach(s -> sb.append(SKIPPED_PREFIX).append(s).append('\n'));
         }
         sb.append("path,class,split");
-        for (String s : SUBSETS.keySet()) {
+        for (String s : Subset.names()) {
             sb.append(',').append(s.toLowerCase(java.util.Locale.ROOT));
         }
         sb.append('\n');
         for (Entry e : entries) {
             sb.append(csvField(e.relativePath())).append(',').append(csvField(e.className())).append(',')
                     .append(e.test() ? "test" : "train");
-            for (String s : SUBSETS.keySet()) {
+            for (String s : Subset.names()) {
                 sb.append(',').append(e.inSubset(s) ? '1' : '0');
             }
             sb.append('\n');
@@ -552,8 +533,8 @@ public final class SplitManifest {
                 continue;
             }
             List<String> f = parseCsvLine(line);
-            if (f.size() != 3 + SUBSETS.size()) {
-                throw new UserException(file + ":" + lineNo + ": expected " + (3 + SUBSETS.size()) + " fields, found " + f.size());
+            if (f.size() != 3 + Subset.values().length) {
+                throw new UserException(file + ":" + lineNo + ": expected " + (3 + Subset.values().length) + " fields, found " + f.size());
             }
             boolean test = f.get(2).equals("test");
             if (!test && !f.get(2).equals("train")) {
@@ -561,9 +542,9 @@ public final class SplitManifest {
             }
             int smallest = test ? Integer.MAX_VALUE : 100;
             int col = 3;
-            for (int p : SUBSETS.values()) {
+            for (Subset s : Subset.values()) {
                 if (f.get(col++).equals("1")) {
-                    smallest = Math.min(smallest, p);
+                    smallest = Math.min(smallest, s.percent());
                 }
             }
             entries.add(new Entry(f.get(0), f.get(1), test, smallest));

@@ -16,6 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.wbctransfer.config.Defaults;
 import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.Subset;
 import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.data.SplitData;
@@ -93,7 +94,7 @@ public final class ExperimentRunner {
         for (long split : spec.splits()) {
             for (ExperimentSpec.Arm arm : spec.arms()) {
                 for (Map.Entry<String, ExperimentSpec.SubsetPlan> e : spec.subsets().entrySet()) {
-                    String subset = SplitManifest.canonicalSubset(e.getKey());
+                    String subset = Subset.canonical(e.getKey());
                     if (!arm.runs(subset)) {
                         continue;
                     }
@@ -125,12 +126,8 @@ public final class ExperimentRunner {
             List<Recipe.StageSpec> stages = Recipe.load(e.getKey()).stages();
             for (int i = 0; i < stages.size(); i++) {
                 Recipe.StageSpec s = stages.get(i);
-                int images = s.maxImages() != null && s.maxImages() > 0 ? s.maxImages() : defaultImages(s.type());
-                double factor = switch (s.type()) {
-                    case "simsiam" -> 2.6;
-                    case "autoencoder", "masks" -> 1.5;
-                    default -> 1.1;
-                };
+                int images = s.maxImages() != null && s.maxImages() > 0 ? s.maxImages() : s.type().typicalImages();
+                double factor = s.type().relativeCost();
                 for (long seed : e.getValue()) {
                     Path bundle = Pretrainer.stageBundle(pretrainDir(e.getKey(), seed), i, s);
                     if (!Files.isRegularFile(bundle.resolve(BackboneBundle.METADATA))) {
@@ -152,10 +149,6 @@ public final class ExperimentRunner {
             return remainingEstimate;
         }
         return remainingEstimate * elapsedMinutes / doneEstimate;
-    }
-
-    private static int defaultImages(String type) {
-        return "masks".equals(type) ? 360 : 8000;
     }
 
     /** Pre-training recipes and the seeds each must run with. */

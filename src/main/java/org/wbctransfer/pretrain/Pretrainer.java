@@ -140,12 +140,10 @@ public final class Pretrainer {
         int max = s.maxImages() != null ? s.maxImages() : 0;
         ClassificationGuard guard = ClassificationGuard.of(s.classificationData(), s.manifest());
         return switch (s.type()) {
-            case "tissue" -> new TissueStage(name, data, epochs, batch, lr, max);
-            case "simsiam" -> new SimSiamStage(name, data, epochs, batch, lr, max, guard);
-            case "autoencoder" -> new AutoencoderStage(name, data, epochs, batch, lr, max, guard);
-            case "masks" -> new MaskStage(name, data, epochs, batch, lr, max);
-            default -> throw new UserException("unknown pre-training stage type '" + s.type()
-                    + "' (expected tissue, simsiam, autoencoder or masks)");
+            case TISSUE -> new TissueStage(name, data, epochs, batch, lr, max);
+            case SIMSIAM -> new SimSiamStage(name, data, epochs, batch, lr, max, guard);
+            case AUTOENCODER -> new AutoencoderStage(name, data, epochs, batch, lr, max, guard);
+            case MASKS -> new MaskStage(name, data, epochs, batch, lr, max);
         };
     }
 

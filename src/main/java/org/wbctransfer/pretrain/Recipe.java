@@ -40,25 +40,25 @@ public record Recipe(String name, Integer imageSize, List<StageSpec> stages) {
      *     test rows are dropped from the folder
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
-    public record StageSpec(String type, String name, String data, Integer epochs, Integer batch, Double lr,
+    public record StageSpec(StageKind type, String name, String data, Integer epochs, Integer batch, Double lr,
             Integer maxImages,
             // Left out when unset, so that a chain's key (its stages' JSON) and with it every
             // finished stage bundle stay what they were before these settings existed.
             @JsonInclude(JsonInclude.Include.NON_NULL) String classificationData,
             @JsonInclude(JsonInclude.Include.NON_NULL) String manifest) {
 
-        public StageSpec(String type, String name, String data, Integer epochs, Integer batch, Double lr,
+        public StageSpec(StageKind type, String name, String data, Integer epochs, Integer batch, Double lr,
                 Integer maxImages) {
             this(type, name, data, epochs, batch, lr, maxImages, null, null);
         }
 
         public String displayName() {
-            return name != null ? name : type;
+            return name != null ? name : type.id();
         }
 
         /** Whether the stage reads a folder of unlabeled images (and is guarded against the classification data). */
         public boolean unlabeled() {
-            return UNLABELED.contains(type);
+            return type.unlabeled();
         }
 
         /** This stage with {@code manifest} where it is unlabeled and names none of its own. */
@@ -67,9 +67,6 @@ public record Recipe(String name, Integer imageSize, List<StageSpec> stages) {
                     ? new StageSpec(type, name, data, epochs, batch, lr, maxImages, classificationData, m) : this;
         }
     }
-
-    /** The stage types that take any folder of images and so may be pointed at the classification data. */
-    static final List<String> UNLABELED = List.of("simsiam", "autoencoder");
 
     public static final List<String> BUILT_IN = List.of("enhanced", "quick-enhanced", "tissue-only", "ssl-only", "tissue-ssl", "autoencoder-only",
             "masks-only");
@@ -102,7 +99,8 @@ public record Recipe(String name, Integer imageSize, List<StageSpec> stages) {
             }
             if (!s.unlabeled() && (s.manifest() != null || s.classificationData() != null)) {
                 throw new UserException(nameOrPath + ": stage '" + s.displayName() + "' (" + s.type()
-                        + ") takes no 'manifest' or 'classificationData'; only " + UNLABELED + " stages do");
+                        + ") takes no 'manifest' or 'classificationData'; only " + java.util.Arrays.stream(StageKind.values())
+                        .filter(StageKind::unlabeled).map(StageKind::id).toList() + " stages do");
             }
         }
         return r;

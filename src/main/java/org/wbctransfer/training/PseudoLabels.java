@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import org.wbctransfer.config.Subset;
 import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.SplitData;
@@ -32,7 +33,7 @@ public final class PseudoLabels {
 
     /** Training images of the split outside {@code subset}: the unlabelled pool. */
     public static List<SplitManifest.Entry> pool(SplitManifest manifest, String subset) {
-        String s = SplitManifest.canonicalSubset(subset);
+        String s = Subset.canonical(subset);
         return manifest.train("WBC_100").stream().filter(e -> !e.inSubset(s)).toList();
     }
 
@@ -52,7 +53,7 @@ public final class PseudoLabels {
         }
         if (SplitManifest.percentOf(t.subset()) > SplitManifest.percentOf(subset)) {
             throw new UserException(teacherDir + ": teacher was trained on " + t.subset() + ", more labels than the student's "
-                    + SplitManifest.canonicalSubset(subset));
+                    + Subset.canonical(subset));
         }
         if (!teacher.metadata().classes().equals(manifest.classNames())) {
             throw new UserException(teacherDir + ": teacher classes " + teacher.metadata().classes() + " differ from the split's "

@@ -30,6 +30,7 @@ import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.Subset;
 import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Batch;
@@ -193,7 +194,7 @@ public final class WbcTrainer {
             // Only for a grouped split, so that the provenance of image-level runs is unchanged.
             provenance.put("manifestGroupBy", manifest.groupBy());
         }
-        provenance.put("subset", SplitManifest.canonicalSubset(config.subset()));
+        provenance.put("subset", Subset.canonical(config.subset()));
         provenance.put("trainImages", trainSamples.size());
         provenance.put("validationImages", valSamples.size());
         provenance.put("trainImagesPerClass", counts);

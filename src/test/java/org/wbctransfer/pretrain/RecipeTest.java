@@ -40,12 +40,12 @@ class RecipeTest {
     void aStageWithoutTheNewSettingsKeepsItsChainKey() throws Exception {
         // The chain key hashes each stage's JSON: unset settings must not appear in it, or every
         // finished stage bundle would be retrained.
-        String json = Json.MAPPER.writeValueAsString(new Recipe.StageSpec("simsiam", "ssl", "d", 4, 64, 1e-3, 4000));
+        String json = Json.MAPPER.writeValueAsString(new Recipe.StageSpec(StageKind.SIMSIAM, "ssl", "d", 4, 64, 1e-3, 4000));
         assertThat(json).doesNotContain("manifest").doesNotContain("classificationData")
                 .isEqualToIgnoringWhitespace("{\"type\":\"simsiam\",\"name\":\"ssl\",\"data\":\"d\",\"epochs\":4,"
                         + "\"batch\":64,\"lr\":0.001,\"maxImages\":4000}");
         String with = Json.MAPPER.writeValueAsString(
-                new Recipe.StageSpec("simsiam", "ssl", "d", 4, 64, 1e-3, 4000, null, "split.csv"));
+                new Recipe.StageSpec(StageKind.SIMSIAM, "ssl", "d", 4, 64, 1e-3, 4000, null, "split.csv"));
         assertThat(with).contains("\"manifest\" : \"split.csv\"").doesNotContain("classificationData");
     }
 }

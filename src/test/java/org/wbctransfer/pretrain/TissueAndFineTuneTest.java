@@ -27,7 +27,7 @@ class TissueAndFineTuneTest {
     Path tmp;
 
     Recipe tinyTissue() {
-        return new Recipe("tiny", 32, List.of(new Recipe.StageSpec("tissue", "camelyon",
+        return new Recipe("tiny", 32, List.of(new Recipe.StageSpec(StageKind.TISSUE, "camelyon",
                 TestData.datasets().resolve("pcam-camelyon16").toString(), 2, 16, 1e-3, 64)));
     }
 
