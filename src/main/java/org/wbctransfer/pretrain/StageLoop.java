@@ -2,10 +2,7 @@ package org.wbctransfer.pretrain;
 
 import ai.djl.Device;
 import ai.djl.Model;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
 import java.io.IOException;
@@ -16,20 +13,15 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.wbctransfer.training.AdamW;
+import org.wbctransfer.training.TrainLoop;
 import org.wbctransfer.training.WarmupCosine;
 import org.wbctransfer.util.AtomicFiles;
 
 /**
- * The optimisation loop shared by pre-training stages: each stage supplies how one batch becomes
- * a scalar loss; the loop does gradients, the AdamW step, memory scoping and progress.
+ * What pre-training stages share around the one training loop ({@link TrainLoop}): the optimizer
+ * and its schedule, the trainer, an epoch with a progress bar, and the stage's summary.csv.
  */
 public final class StageLoop {
-
-    /** Computes the loss of one batch; arrays must be created in {@code sub}. */
-    @FunctionalInterface
-    public interface Step<B> {
-        NDArray loss(Trainer trainer, NDManager sub, B batch);
-    }
 
     private StageLoop() {}
 
@@ -47,40 +39,24 @@ public final class StageLoop {
     }
 
     /** One epoch; returns the mean loss per batch. */
-    public static <B> double epoch(Trainer trainer, Iterator<B> batches, int count, Step<B> step, String task,
+    public static <B> double epoch(Trainer trainer, Iterator<B> batches, int count, TrainLoop.Step<B> step, String task,
             boolean progress) {
-        double sum = 0;
-        int n = 0;
         ProgressBar bar = progress ? new ProgressBarBuilder().setTaskName(task).setInitialMax(count)
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate().build() : null;
+        double[] sum = {0};
         try {
-            while (batches.hasNext()) {
-                B b = batches.next();
-                try (NDManager sub = trainer.getManager().newSubManager()) {
-                    NDArray loss;
-                    try (GradientCollector gc = trainer.newGradientCollector()) {
-                        loss = step.loss(trainer, sub, b);
-                        gc.backward(loss);
-                    }
-                    trainer.step();
-                    float v = loss.getFloat();
-                    if (!Float.isFinite(v)) {
-                        throw new IllegalStateException(task + ": loss is " + v + " at batch " + n);
-                    }
-                    sum += v;
-                }
-                n++;
+            return TrainLoop.epoch(trainer, batches, step, (i, b, loss) -> {
+                sum[0] += loss;
                 if (bar != null) {
                     bar.step();
-                    bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", sum / n));
+                    bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", sum[0] / (i + 1)));
                 }
-            }
+            }, task);
         } finally {
             if (bar != null) {
                 bar.close();
             }
         }
-        return sum / Math.max(1, n);
     }
 
     /** Accumulates per-epoch rows and rewrites the stage's summary.csv atomically. */

@@ -1,6 +1,7 @@
 package org.wbctransfer.training;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -11,7 +12,7 @@ import org.wbctransfer.util.AtomicFiles;
  * The run's per-epoch {@code summary.csv}. Rewritten whole (atomically) after every epoch, so it
  * never ends in a half line; on resume, rows past the checkpoint's epoch are dropped.
  */
-final class SummaryCsv {
+final class SummaryCsv implements TrainingListener {
 
     private final Path file;
     private final List<String> rows = new ArrayList<>();
@@ -31,9 +32,14 @@ final class SummaryCsv {
         write();
     }
 
-    void append(EpochResult r) throws IOException {
+    @Override
+    public void onEpochEnd(TrainingRun run, EpochResult r) {
         rows.add(r.toCsv());
-        write();
+        try {
+            write();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private void write() throws IOException {

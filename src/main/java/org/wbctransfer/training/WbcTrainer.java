@@ -10,7 +10,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.training.DefaultTrainingConfig;
-import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.Trainer;
 import java.io.IOException;
@@ -282,29 +281,30 @@ public final class WbcTrainer {
         }
         SummaryCsv summary = new SummaryCsv(dir.summary());
         summary.truncateTo(startEpoch);
+        // The run's files first, then the caller's listeners: an epoch is on disk before it is reported.
+        List<TrainingListener> all = new ArrayList<>(List.of(summary, new CheckpointListener(dir, block, optimizer)));
+        all.addAll(listeners);
 
         WeightedCrossEntropy loss = new WeightedCrossEntropy(weights);
         try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(loss)
                 .optOptimizer(optimizer)
                 .optDevices(new Device[] {model.getNDManager().getDevice()}));
              trainLoader; valLoader) {
-            listeners.forEach(l -> l.onTrainingBegin(run));
+            all.forEach(l -> l.onTrainingBegin(run));
             for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
                 int frozen = epoch < config.unfreezeEpoch() ? config.freezeStages() : 0;
                 if (frozen != backbone.frozenStages()) {
                     backbone.setFrozenStages(frozen);
                     LOG.info("epoch {}: {} backbone stage(s) frozen", epoch + 1, frozen);
                 }
-                EpochResult r = runEpoch(run, trainer, block, loss, trainLoader, valLoader, schedule, epoch);
-                summary.append(r);
-                Checkpoints.Progress progress = new Checkpoints.Progress(epoch + 1, run.bestEpoch, run.bestScore);
-                if (r.best()) {
-                    Checkpoints.save(dir.best(), block, null, progress);
+                EpochResult r = runEpoch(run, trainer, block, loss, trainLoader, valLoader, schedule, epoch, all);
+                try {
+                    all.forEach(l -> l.onEpochEnd(run, r));
+                } catch (java.io.UncheckedIOException e) {
+                    throw e.getCause(); // a checkpoint or the summary could not be written
                 }
-                Checkpoints.save(dir.last(), block, optimizer, progress);
-                listeners.forEach(l -> l.onEpochEnd(run, r));
             }
-            listeners.forEach(l -> l.onTrainingEnd(run));
+            all.forEach(l -> l.onTrainingEnd(run));
         }
         if (Files.isRegularFile(dir.best())) {
             Checkpoints.load(dir.best(), block, null, model.getNDManager());
@@ -318,46 +318,31 @@ public final class WbcTrainer {
     }
 
     private EpochResult runEpoch(TrainingRun run, Trainer trainer, SequentialBlock block, WeightedCrossEntropy loss,
-            BatchLoader trainLoader, BatchLoader valLoader, WarmupCosine schedule, int epoch) {
+            BatchLoader trainLoader, BatchLoader valLoader, WarmupCosine schedule, int epoch,
+            List<TrainingListener> all) {
         int nb = trainLoader.batchesPerEpoch(true);
-        listeners.forEach(l -> l.onEpochBegin(run, epoch, nb));
+        all.forEach(l -> l.onEpochBegin(run, epoch, nb));
         long t0 = System.nanoTime();
-        double lossSum = 0;
-        long correct = 0;
-        long seen = 0;
-        int b = 0;
-        NDManager root = trainer.getManager();
-        for (Iterator<Batch> it = trainLoader.epoch(config.seed(), epoch, true); it.hasNext(); b++) {
-            Batch batch = it.next();
-            // Every array of a step lives in a sub-manager closed after the update; otherwise
-            // native memory grows with each batch.
-            try (NDManager sub = root.newSubManager()) {
-                NDArray x = input(sub, batch, channelsLast);
-                NDArray y = sub.create(batch.labels());
-                NDArray value;
-                NDArray predicted;
-                try (GradientCollector gc = trainer.newGradientCollector()) {
-                    NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
-                    value = loss.evaluate(new NDList(y), new NDList(logits));
-                    gc.backward(value);
-                    predicted = logits.argMax(1);
+        double[] lossSum = {0};
+        long[] correct = {0};
+        long[] seen = {0};
+        NDArray[] logits = new NDArray[1];
+        TrainLoop.epoch(trainer, trainLoader.epoch(config.seed(), epoch, true), (t, sub, batch) -> {
+            logits[0] = t.forward(new NDList(input(sub, batch, channelsLast))).singletonOrThrow();
+            return loss.evaluate(new NDList(sub.create(batch.labels())), new NDList(logits[0]));
+        }, (bi, batch, value) -> {
+            lossSum[0] += value * batch.size();
+            long[] pred = logits[0].argMax(1).toLongArray();
+            for (int i = 0; i < pred.length; i++) {
+                if (pred[i] == batch.labels()[i]) {
+                    correct[0]++;
                 }
-                trainer.step();
-                lossSum += value.getFloat() * batch.size();
-                long[] pred = predicted.toLongArray();
-                for (int i = 0; i < pred.length; i++) {
-                    if (pred[i] == batch.labels()[i]) {
-                        correct++;
-                    }
-                }
-                seen += batch.size();
             }
-            final int bi = b;
-            final double ml = lossSum / seen;
-            final double acc = correct / (double) seen;
-            final long seenNow = seen;
-            listeners.forEach(l -> l.onBatchEnd(run, epoch, bi, (int) seenNow, ml, acc));
-        }
+            seen[0] += batch.size();
+            double ml = lossSum[0] / seen[0];
+            double acc = correct[0] / (double) seen[0];
+            all.forEach(l -> l.onBatchEnd(run, epoch, bi, (int) seen[0], ml, acc));
+        }, "epoch " + (epoch + 1));
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
         double valLoss = Double.NaN;
         double valAcc = Double.NaN;
@@ -378,8 +363,8 @@ public final class WbcTrainer {
             best = true;
             run.bestEpoch = epoch;
         }
-        EpochResult r = new EpochResult(epoch + 1, schedule.at((epoch + 1) * nb), lossSum / seen, correct / (double) seen,
-                valLoss, valAcc, valF1, seen / trainSeconds, (System.nanoTime() - t0) / 1e9, best);
+        EpochResult r = new EpochResult(epoch + 1, schedule.at((epoch + 1) * nb), lossSum[0] / seen[0],
+                correct[0] / (double) seen[0], valLoss, valAcc, valF1, seen[0] / trainSeconds, (System.nanoTime() - t0) / 1e9, best);
         return r;
     }
 
