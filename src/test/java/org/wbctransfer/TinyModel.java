@@ -2,7 +2,6 @@ package org.wbctransfer;
 
 import java.nio.file.Path;
 import java.util.List;
-import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.Classifier;
@@ -19,11 +18,12 @@ public final class TinyModel {
      */
     public static Path train(Path dir) throws Exception {
         Path manifest = TestData.manifest(dir, 8, 2);
-        TrainConfig cfg = new TrainConfig(TestData.raabin().toString(), manifest.toString(), "WBC_100", 64, 8, 2, 1e-3,
-                0.05, 1, 0.01, 5, Augmentation.standard(), 0, 1000, true, dir.resolve("cache").toString());
+        TrainConfig cfg = TrainConfig.builder().setData(TestData.raabin(), manifest).setSubset("WBC_100").optImageSize(64)
+                .optBatchSize(8).optEpochs(2).optWarmupEpochs(1.0).optSeed(5).optValidation(0, 1000)
+                .optCacheDir(dir.resolve("cache")).build();
         Path run = dir.resolve("run");
-        try (Classifier c = new WbcTrainer(cfg, List.of()).fit(run, false)) {
-            Evaluation.testSplit(c, cfg, run);
+        try (Classifier c = new WbcTrainer(cfg, List.of(), false).fit(run, false)) {
+            Evaluation.testSplit(c, cfg, run, false);
         }
         return run;
     }

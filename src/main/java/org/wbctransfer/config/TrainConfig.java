@@ -57,23 +57,6 @@ public record TrainConfig(
         double pseudoThreshold) {
 
     /** Without self-training. */
-    public TrainConfig(String dataRoot, String manifest, String subset, int imageSize, int batchSize, int epochs,
-            double learningRate, double weightDecay, double warmupEpochs, double finalLrFraction, long seed,
-            Augmentation augmentation, int valPercent, int minValSubset, boolean classWeighted, String cacheDir,
-            String init, double backboneLrScale, int freezeStages, int unfreezeEpoch) {
-        this(dataRoot, manifest, subset, imageSize, batchSize, epochs, learningRate, weightDecay, warmupEpochs,
-                finalLrFraction, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, init,
-                backboneLrScale, freezeStages, unfreezeEpoch, null, 0);
-    }
-
-    /** From scratch: no pre-trained backbone, one learning rate, nothing frozen. */
-    public TrainConfig(String dataRoot, String manifest, String subset, int imageSize, int batchSize, int epochs,
-            double learningRate, double weightDecay, double warmupEpochs, double finalLrFraction, long seed,
-            Augmentation augmentation, int valPercent, int minValSubset, boolean classWeighted, String cacheDir) {
-        this(dataRoot, manifest, subset, imageSize, batchSize, epochs, learningRate, weightDecay, warmupEpochs,
-                finalLrFraction, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, null, 1.0, 0, 0);
-    }
-
     public static Builder builder() {
         return new Builder();
     }

@@ -34,13 +34,8 @@ public final class Evaluation {
     /**
      * Evaluates a freshly trained model on the test split of its manifest, writes
      * {@code <runDir>/eval-test/} and adds the test metrics to the model's metadata.json. The only
-     * place where training code reads test images.
+     * place where training code reads test images. {@code strict}: an unreadable test image is an error.
      */
-    public static Result testSplit(Classifier model, TrainConfig config, Path runDir) throws IOException {
-        return testSplit(model, config, runDir, false);
-    }
-
-    /** As {@link #testSplit(Classifier, TrainConfig, Path)}; strict: an unreadable test image is an error. */
     public static Result testSplit(Classifier model, TrainConfig config, Path runDir, boolean strict) throws IOException {
         Result r = testSplitTo(model, config, RunDir.of(runDir).testEval(), strict, false);
         ModelMetadata md = model.metadata().withMetrics(Map.of(
@@ -53,13 +48,7 @@ public final class Evaluation {
     /**
      * Evaluates on the test split of the model's manifest and writes the reports into outDir,
      * leaving the model's metadata alone (a bundle is not a run directory to record into).
-     */
-    public static Result testSplitTo(Classifier model, TrainConfig config, Path outDir) throws IOException {
-        return testSplitTo(model, config, outDir, false, false);
-    }
-
-    /**
-     * As {@link #testSplitTo(Classifier, TrainConfig, Path)}. Unreadable test images are skipped,
+     * Unreadable test images are skipped,
      * warned about and listed in {@code skipped.txt}; when {@code strict}, the first one is a
      * {@link org.wbctransfer.util.UserException} and nothing is written. {@code dihedral} averages
      * over the eight flips and right-angle rotations of each image.

@@ -58,10 +58,6 @@ public final class ExperimentRunner {
     /** Set once a strict runner has found every input file usable. */
     private boolean inputChecked;
 
-    public ExperimentRunner(ExperimentSpec spec, Path out, Path cacheDir, boolean progress) {
-        this(spec, out, cacheDir, progress, false);
-    }
-
     /**
      * @param strict the first input file that cannot be used (an image of the dataset that does not
      *     decode, a non-image file or an empty class folder, an unusable pre-training image) is a

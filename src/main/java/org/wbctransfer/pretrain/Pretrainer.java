@@ -41,14 +41,9 @@ public final class Pretrainer {
         return outDir.resolve((index + 1) + "-" + spec.displayName()).resolve("backbone");
     }
 
-    public static Path run(Recipe recipe, Path outDir, long seed, int imageSize, Path cacheDir, boolean progress)
-            throws IOException {
-        return run(recipe, outDir, seed, imageSize, cacheDir, progress, false);
-    }
-
     /**
-     * As {@link #run(Recipe, Path, long, int, Path, boolean)}; {@code strict}: an unusable input
-     * file is an error instead of a warning. A stage that fails on its input leaves no empty
+     * Runs the recipe's stages into {@code outDir} and returns the final backbone bundle;
+     * {@code strict}: an unusable input file is an error instead of a warning. A stage that fails on its input leaves no empty
      * folders behind.
      */
     public static Path run(Recipe recipe, Path outDir, long seed, int imageSize, Path cacheDir, boolean progress,

@@ -67,10 +67,6 @@ public final class WbcTrainer {
     private final boolean strict;
     private final boolean channelsLast;
 
-    public WbcTrainer(TrainConfig config, List<TrainingListener> listeners) {
-        this(config, listeners, false);
-    }
-
     public WbcTrainer(TrainConfig config, List<TrainingListener> listeners, boolean strict) {
         this(config, listeners, strict, false);
     }

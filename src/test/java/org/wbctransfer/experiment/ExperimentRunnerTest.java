@@ -19,7 +19,7 @@ class ExperimentRunnerTest {
 
     @Test
     void cpuProfilePlansBothArmsOnAllBudgetsWithSharedPretrainingPerSeed() throws Exception {
-        ExperimentRunner r = new ExperimentRunner(onRaabin("cpu"), tmp, tmp.resolve("cache"), false);
+        ExperimentRunner r = new ExperimentRunner(onRaabin("cpu"), tmp, tmp.resolve("cache"), false, false);
         List<ExperimentRunner.Plan> plan = r.plan();
         // 2 arms x (3 + 3 + 1 + 1) seeds.
         assertThat(plan).hasSize(16);
@@ -42,7 +42,7 @@ class ExperimentRunnerTest {
     void theConfirmationGridRunsEachSplitWithItsOwnManifestAndSharesPretraining() throws Exception {
         ExperimentSpec spec = onRaabin("experiments/confirm.yaml");
         assertThat(spec.splits()).containsExactly(1L, 2L, 3L, 0L);
-        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false);
+        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false, false);
         List<ExperimentRunner.Plan> plan = r.plan();
         // 4 splits x 3 arms x 2 budgets x 1 seed, fresh splits first, the development split last.
         assertThat(plan).hasSize(24);
@@ -75,7 +75,7 @@ class ExperimentRunnerTest {
 
     @Test
     void manifestIsDrawnOnceAndEstimateCountsOnlyUnfinishedCells() throws Exception {
-        ExperimentRunner r = new ExperimentRunner(onRaabin("quick"), tmp, tmp.resolve("cache"), false);
+        ExperimentRunner r = new ExperimentRunner(onRaabin("quick"), tmp, tmp.resolve("cache"), false, false);
         var manifest = r.manifest();
         assertThat(manifest.test()).hasSize(1728);
         byte[] first = Files.readAllBytes(r.manifestPath(0));
@@ -101,7 +101,7 @@ class ExperimentRunnerTest {
 
     @Test
     void estimateLeavesOutFinishedPretrainingStages() throws Exception {
-        ExperimentRunner r = new ExperimentRunner(onRaabin("cpu"), tmp, tmp.resolve("cache"), false);
+        ExperimentRunner r = new ExperimentRunner(onRaabin("cpu"), tmp, tmp.resolve("cache"), false, false);
         var manifest = r.manifest();
         double all = r.estimateMinutes(manifest);
         // The first stage of seed 0's Enhanced chain is done.
@@ -129,7 +129,7 @@ class ExperimentRunnerTest {
     @Test
     void selfTrainingArmsLearnFromTheirTeachersCellOfTheSameBudgetAndSeed() throws Exception {
         ExperimentSpec spec = onRaabin("experiments/selftrain.yaml");
-        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false);
+        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false, false);
         List<ExperimentRunner.Plan> plan = r.plan();
         assertThat(plan).hasSize(4 * 6);
         ExperimentRunner.Plan student = find(plan, "enhanced-selftrain", "WBC_1", 2);
@@ -149,9 +149,9 @@ class ExperimentRunnerTest {
         // A student's epochs cover the pool too: it costs far more than its teacher's budget alone.
         var manifest = r.manifest();
         ExperimentRunner teachers = new ExperimentRunner(new ExperimentSpec("t", null, spec.data(), 64, null, 0L, null, null,
-                spec.subsets(), spec.arms().subList(0, 1)), tmp.resolve("x"), tmp.resolve("cache"), false);
+                spec.subsets(), spec.arms().subList(0, 1)), tmp.resolve("x"), tmp.resolve("cache"), false, false);
         ExperimentRunner withStudents = new ExperimentRunner(new ExperimentSpec("s", null, spec.data(), 64, null, 0L, null, null,
-                spec.subsets(), List.of(spec.arms().get(0), spec.arms().get(2))), tmp.resolve("x"), tmp.resolve("cache"), false);
+                spec.subsets(), List.of(spec.arms().get(0), spec.arms().get(2))), tmp.resolve("x"), tmp.resolve("cache"), false, false);
         // 6 students x 15 epochs x about 8,400 images at 270 images/s: about 50 minutes.
         assertThat(withStudents.estimateMinutes(manifest) - teachers.estimateMinutes(manifest)).isBetween(40.0, 65.0);
     }
@@ -159,7 +159,7 @@ class ExperimentRunnerTest {
     @Test
     void anArmCanTrainWithoutClassWeightsAndTheOthersKeepThem() throws Exception {
         ExperimentSpec spec = onRaabin("experiments/selftrain-noweights.yaml");
-        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false);
+        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false, false);
         List<ExperimentRunner.Plan> plan = r.plan();
         assertThat(plan).hasSize(6 * 6 + 2 * 3);
         TrainConfig enhancedPlain = r.config(find(plan, "enhanced-nw", "WBC_10", 2), tmp.resolve("bundle").toString());
@@ -196,7 +196,7 @@ class ExperimentRunnerTest {
         ExperimentSpec q = onRaabin("quick");
         ExperimentSpec spec = new ExperimentSpec(q.name(), q.description(), q.data(), q.imageSize(), q.batch(), null,
                 List.of(1L, 2L), "^([^_]+)_", q.subsets(), q.arms());
-        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false);
+        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false, false);
         var one = r.manifest(1);
         assertThat(one.groupBy()).isEqualTo("^([^_]+)_");
         // As SplitManifestTest's split seed 1: whole smears (capture days for the basophils) on each side.
@@ -205,7 +205,7 @@ class ExperimentRunnerTest {
         assertThat(r.manifest(2).groupBy()).isEqualTo("^([^_]+)_");
         assertThat(r.manifest(2).test()).isNotEqualTo(one.test());
         // Without groupBy the same grid draws the image-level split.
-        var plain = new ExperimentRunner(q, tmp.resolve("plain"), tmp.resolve("cache"), false).manifest();
+        var plain = new ExperimentRunner(q, tmp.resolve("plain"), tmp.resolve("cache"), false, false).manifest();
         assertThat(plain.groupBy()).isNull();
         assertThat(plain.test()).hasSize(1728);
     }

@@ -12,7 +12,6 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
-import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Classifier;
@@ -51,7 +50,7 @@ class TissueAndFineTuneTest {
     @Test
     void chainWritesBundlesRecordsTheStageAndResumesWithoutRetraining() throws Exception {
         Path out = tmp.resolve("pre");
-        Path bundle = Pretrainer.run(tinyTissue(), out, 4, 32, tmp.resolve("cache"), false);
+        Path bundle = Pretrainer.run(tinyTissue(), out, 4, 32, tmp.resolve("cache"), false, false);
         BackboneBundle.Metadata md = BackboneBundle.readMetadata(bundle);
         assertThat(md.stages()).hasSize(1);
         BackboneBundle.Stage s = md.stages().get(0);
@@ -66,34 +65,36 @@ class TissueAndFineTuneTest {
         }
 
         long t0 = System.nanoTime();
-        Pretrainer.run(tinyTissue(), out, 4, 32, tmp.resolve("cache"), false);
+        Pretrainer.run(tinyTissue(), out, 4, 32, tmp.resolve("cache"), false, false);
         assertThat((System.nanoTime() - t0) / 1e9).isLessThan(s.seconds());
         try (Model m = Model.newInstance("b")) {
             assertThat(same(arrays(BackboneBundle.load(bundle, m.getNDManager(), 32)), first)).isTrue();
         }
     }
 
+    private TrainConfig.Builder fineTune(Path manifest, Path bundle) {
+        return TrainConfig.builder().setData(TestData.raabin(), manifest).setSubset("WBC_100").optImageSize(32)
+                .optBatchSize(16).optEpochs(2).optWarmupEpochs(0.0).optSeed(1).optValidation(0, 1000)
+                .optCacheDir(tmp.resolve("cache")).optInit(bundle, 0.1);
+    }
+
     @Test
     void fineTuningWithAFrozenBackboneKeepsItsWeightsAndBatchNormStatistics() throws Exception {
-        Path bundle = Pretrainer.run(tinyTissue(), tmp.resolve("pre"), 4, 32, tmp.resolve("cache"), false);
+        Path bundle = Pretrainer.run(tinyTissue(), tmp.resolve("pre"), 4, 32, tmp.resolve("cache"), false, false);
         List<float[]> before;
         try (Model m = Model.newInstance("b")) {
             before = arrays(BackboneBundle.load(bundle, m.getNDManager(), 32));
         }
         Path manifest = TestData.manifest(tmp, 8, 2);
-        TrainConfig frozen = new TrainConfig(TestData.raabin().toString(), manifest.toString(), "WBC_100", 32, 16, 2,
-                1e-3, 0.05, 0, 0.01, 1, Augmentation.standard(), 0, 1000, true, tmp.resolve("cache").toString(),
-                bundle.toString(), 0.1, ResNet18.BACKBONE_STAGES, 2);
-        try (Classifier c = new WbcTrainer(frozen, List.of()).fit(tmp.resolve("frozen"), false)) {
+        TrainConfig frozen = fineTune(manifest, bundle).optFreeze(ResNet18.BACKBONE_STAGES, 2).build();
+        try (Classifier c = new WbcTrainer(frozen, List.of(), false).fit(tmp.resolve("frozen"), false)) {
             ResNetBackbone bb = ResNet18.backboneOf(c.block());
             // Running means/variances included: frozen BatchNorm layers ran in inference mode.
             assertThat(same(arrays(bb), before)).isTrue();
             assertThat(Files.readString(tmp.resolve("frozen/provenance.json"))).contains("\"type\" : \"tissue\"");
         }
-        TrainConfig free = new TrainConfig(TestData.raabin().toString(), manifest.toString(), "WBC_100", 32, 16, 2,
-                1e-3, 0.05, 0, 0.01, 1, Augmentation.standard(), 0, 1000, true, tmp.resolve("cache").toString(),
-                bundle.toString(), 0.1, 0, 0);
-        try (Classifier c = new WbcTrainer(free, List.of()).fit(tmp.resolve("free"), false)) {
+        TrainConfig free = fineTune(manifest, bundle).build();
+        try (Classifier c = new WbcTrainer(free, List.of(), false).fit(tmp.resolve("free"), false)) {
             assertThat(same(arrays(ResNet18.backboneOf(c.block())), before)).isFalse();
         }
     }

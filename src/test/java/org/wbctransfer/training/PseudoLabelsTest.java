@@ -12,7 +12,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
-import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.BatchLoader;
@@ -50,14 +49,14 @@ class PseudoLabelsTest {
     }
 
     static TrainConfig config(String subset, Path teacher, double threshold) {
-        return new TrainConfig(TestData.raabin().toString(), manifest.toString(), subset, 32, 10, 2, 1e-3, 0.05, 0, 0.01,
-                3, Augmentation.standard(), 0, 1000, true, tmp.resolve("cache").toString(), null, 1.0, 0, 0,
-                teacher == null ? null : teacher.toString(), threshold);
+        return TrainConfig.builder().setData(TestData.raabin(), manifest).setSubset(subset).optImageSize(32)
+                .optBatchSize(10).optEpochs(2).optWarmupEpochs(0.0).optSeed(3).optValidation(0, 1000)
+                .optCacheDir(tmp.resolve("cache")).optPseudoLabels(teacher, threshold).build();
     }
 
     static Path train(String subset, Path teacher, double threshold, String name) throws Exception {
         Path run = tmp.resolve(name);
-        try (Classifier c = new WbcTrainer(config(subset, teacher, threshold), List.of()).fit(run, false)) {
+        try (Classifier c = new WbcTrainer(config(subset, teacher, threshold), List.of(), false).fit(run, false)) {
             return RunDir.of(run).model();
         }
     }

@@ -10,7 +10,6 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
-import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.SplitData;
@@ -29,15 +28,16 @@ class WbcTrainerTest {
     }
 
     TrainConfig config(Path manifest, int size, int batch, int epochs, double lr) {
-        return new TrainConfig(TestData.raabin().toString(), manifest.toString(), "WBC_100", size, batch, epochs, lr,
-                0.05, 1, 0.01, 11, Augmentation.standard(), 0, 1000, true, tmp.resolve("cache").toString());
+        return TrainConfig.builder().setData(TestData.raabin(), manifest).setSubset("WBC_100").optImageSize(size)
+                .optBatchSize(batch).optEpochs(epochs).optLearningRate(lr).optWarmupEpochs(1.0).optSeed(11)
+                .optValidation(0, 1000).optCacheDir(tmp.resolve("cache")).build();
     }
 
     @Test
     void lossFallsAndHeldOutAccuracyBeatsMajorityClass() throws Exception {
         Path m = manifest(tmp, 48, 16);
         TrainConfig cfg = config(m, 48, 32, 8, 2e-3);
-        try (Classifier model = new WbcTrainer(cfg, List.of()).fit(tmp.resolve("run"), false)) {
+        try (Classifier model = new WbcTrainer(cfg, List.of(), false).fit(tmp.resolve("run"), false)) {
             List<String> summary = Files.readAllLines(tmp.resolve("run/summary.csv"));
             assertThat(summary).hasSize(1 + 8);
             double first = Double.parseDouble(summary.get(1).split(",")[2]);
@@ -65,7 +65,7 @@ class WbcTrainerTest {
         SplitManifest sm = SplitManifest.read(m);
         SplitData data = SplitData.open(TestData.raabin(), sm, 32, tmp.resolve("cache"));
         List<BatchLoader.Sample> test = data.samples(sm.test(), new ArrayList<>());
-        try (Classifier a = new WbcTrainer(cfg, List.of()).fit(tmp.resolve("a"), false)) {
+        try (Classifier a = new WbcTrainer(cfg, List.of(), false).fit(tmp.resolve("a"), false)) {
             straight = Evaluation.run(a, data.cache(), test).probabilities();
         }
         TrainingListener crash = new TrainingListener() {
@@ -76,10 +76,10 @@ class WbcTrainerTest {
                 }
             }
         };
-        assertThatThrownBy(() -> new WbcTrainer(cfg, List.of(crash)).fit(tmp.resolve("b"), false))
+        assertThatThrownBy(() -> new WbcTrainer(cfg, List.of(crash), false).fit(tmp.resolve("b"), false))
                 .hasMessageContaining("simulated crash");
         assertThat(Files.readAllLines(tmp.resolve("b/summary.csv"))).hasSize(1 + 2);
-        try (Classifier b = new WbcTrainer(cfg, List.of()).fit(tmp.resolve("b"), true)) {
+        try (Classifier b = new WbcTrainer(cfg, List.of(), false).fit(tmp.resolve("b"), true)) {
             // Same seed, same thread count: CPU kernels repeat to float rounding.
             assertSameProbabilities(Evaluation.run(b, data.cache(), test).probabilities(), straight, 1e-4f);
         }
@@ -148,8 +148,9 @@ class WbcTrainerTest {
         // Memory soak follow-up (issue 7): an array created outside a step's sub-manager lives
         // until the model is closed, so a leak shows as a count that grows epoch by epoch.
         Path m = manifest(tmp, 10, 2);
-        TrainConfig cfg = new TrainConfig(TestData.raabin().toString(), m.toString(), "WBC_100", 32, 16, 5, 1e-3,
-                0.05, 1, 0.01, 11, Augmentation.standard(), 20, 10, true, tmp.resolve("cache").toString());
+        TrainConfig cfg = TrainConfig.builder().setData(TestData.raabin(), m).setSubset("WBC_100").optImageSize(32)
+                .optBatchSize(16).optEpochs(5).optWarmupEpochs(1.0).optSeed(11).optValidation(20, 10)
+                .optCacheDir(tmp.resolve("cache")).build();
         List<Integer> perEpoch = new ArrayList<>();
         List<Double> valLoss = new ArrayList<>();
         TrainingListener count = new TrainingListener() {
@@ -160,7 +161,7 @@ class WbcTrainerTest {
             }
         };
         int before = liveArrays();
-        try (Classifier model = new WbcTrainer(cfg, List.of(count)).fit(tmp.resolve("run"), false)) {
+        try (Classifier model = new WbcTrainer(cfg, List.of(count), false).fit(tmp.resolve("run"), false)) {
             assertThat(valLoss).as("validated every epoch").hasSize(5).allMatch(Double::isFinite);
             // The first step creates AdamW's moments; from then on the set of arrays is fixed.
             assertThat(perEpoch.subList(1, 5)).containsOnly(perEpoch.get(0));
