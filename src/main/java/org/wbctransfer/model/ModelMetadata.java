@@ -20,7 +20,7 @@ public record ModelMetadata(
         List<Integer> inputShape,
         Normalization normalization,
         TrainConfig training,
-        Map<String, Object> provenance,
+        Provenance provenance,
         Map<String, Object> metrics,
         String intendedUse) {
 

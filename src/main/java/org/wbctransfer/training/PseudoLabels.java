@@ -44,7 +44,7 @@ public final class PseudoLabels {
     public static void checkTeacher(Path teacherDir, Classifier teacher, SplitManifest manifest, String subset,
             int imageSize) {
         TrainConfig t = teacher.metadata().training();
-        Object sha = teacher.metadata().provenance() == null ? null : teacher.metadata().provenance().get("manifestSha256");
+        String sha = teacher.metadata().provenance() == null ? null : teacher.metadata().provenance().manifestSha256();
         if (t == null || sha == null) {
             throw new UserException(teacherDir + ": teacher has no training provenance (split, subset); cannot check it saw only the student's labels");
         }

@@ -21,7 +21,6 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -45,6 +44,7 @@ import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.Formats;
 import org.wbctransfer.model.ModelMetadata;
+import org.wbctransfer.model.Provenance;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.WeightInit;
@@ -181,31 +181,12 @@ public final class WbcTrainer {
         trainSamples.forEach(s -> counts[s.label()]++);
         float[] weights = config.classWeighted() ? WeightedCrossEntropy.balancedWeights(counts) : ones(k);
 
-        Map<String, Object> provenance = new LinkedHashMap<>();
-        provenance.put("seed", config.seed());
-        provenance.put("manifestSha256", manifest.sha256());
-        provenance.put("manifestSeed", manifest.seed());
-        if (manifest.groupBy() != null) {
-            // Only for a grouped split, so that the provenance of image-level runs is unchanged.
-            provenance.put("manifestGroupBy", manifest.groupBy());
-        }
-        provenance.put("subset", Subset.canonical(config.subset()));
-        provenance.put("trainImages", trainSamples.size());
-        provenance.put("validationImages", valSamples.size());
-        provenance.put("trainImagesPerClass", counts);
-        if (pseudo != null) {
-            provenance.put("pseudoLabels", pseudo);
-        }
-        provenance.put("classWeights", weights);
-        // Everything the run does not use, so that its numbers can be checked against the dataset.
-        provenance.put("skippedImages", skipped);
-        provenance.put("skippedTestImages", skippedTest);
-        provenance.put("skippedAtSplit", manifest.skipped());
-        provenance.put("skippedCount", skipped.size() + skippedTest.size() + manifest.skipped().size());
-        provenance.put("modelSelection", part.selection());
-        provenance.put("versions", Versions.all());
-        provenance.put("device", Devices.describe(Devices.compute()));
-        provenance.put("memoryFormat", channelsLast ? "channels-last" : "default");
+        // Everything the run does not use is listed too, so that its numbers can be checked against the dataset.
+        Provenance provenance = new Provenance(config.seed(), manifest.sha256(), manifest.seed(), manifest.groupBy(),
+                Subset.canonical(config.subset()), trainSamples.size(), valSamples.size(), counts, pseudo, weights,
+                skipped, skippedTest, manifest.skipped(), skipped.size() + skippedTest.size() + manifest.skipped().size(),
+                part.selection(), Versions.all(), Devices.describe(Devices.compute()),
+                channelsLast ? "channels-last" : "default", null, null, null);
         if (!resume) {
             Json.write(run.config(), config);
         }
@@ -222,7 +203,7 @@ public final class WbcTrainer {
 
     /** Data and bookkeeping a run needs, resolved before any network exists. */
     private record Prepared(SplitManifest manifest, SplitData data, Partition part, List<BatchLoader.Sample> trainSamples,
-            List<BatchLoader.Sample> valSamples, Normalization norm, float[] weights, Map<String, Object> provenance) {}
+            List<BatchLoader.Sample> valSamples, Normalization norm, float[] weights, Provenance provenance) {}
 
     private Classifier train(Path runDir, boolean resume, Model model, Prepared p) throws IOException {
         RunDir dir = RunDir.of(runDir);
@@ -230,7 +211,7 @@ public final class WbcTrainer {
         List<BatchLoader.Sample> trainSamples = p.trainSamples();
         List<BatchLoader.Sample> valSamples = p.valSamples();
         Normalization norm = p.norm();
-        Map<String, Object> provenance = p.provenance();
+        Provenance provenance = p.provenance();
         SplitData data = p.data();
         float[] weights = p.weights();
         int k = manifest.classNames().size();
@@ -242,8 +223,7 @@ public final class WbcTrainer {
         ResNetBackbone backbone;
         if (config.init() != null) {
             backbone = BackboneBundle.load(Path.of(config.init()), model.getNDManager(), size);
-            provenance.put("pretrainedBackbone", config.init());
-            provenance.put("pretraining", BackboneBundle.readMetadata(Path.of(config.init())));
+            provenance = provenance.withPretraining(config.init(), BackboneBundle.readMetadata(Path.of(config.init())));
         } else {
             backbone = ResNet18.backbone();
         }
@@ -305,9 +285,9 @@ public final class WbcTrainer {
         if (Files.isRegularFile(dir.best())) {
             Checkpoints.load(dir.best(), block, null, model.getNDManager());
         }
-        provenance.put("bestEpoch", run.bestEpoch + 1);
         ModelMetadata md = new ModelMetadata(ModelMetadata.FORMAT, "resnet18", manifest.classNames(),
-                List.of(3, size, size), norm, config, provenance, null, ModelMetadata.INTENDED_USE);
+                List.of(3, size, size), norm, config, provenance.withBestEpoch(run.bestEpoch + 1), null,
+                ModelMetadata.INTENDED_USE);
         Classifier classifier = Classifier.of(model, block, md);
         classifier.save(dir.model());
         return classifier;
