@@ -148,6 +148,10 @@ final class ReportTables {
             String verdict = Double.isNaN(spread) ? "one run each: no spread to compare with"
                     : diff > spread ? "lead kept: larger than the spread"
                     : diff > 0 ? "lead not confirmed: within the spread" : "lead lost: at or below the baseline";
+            if (!g.missing().isEmpty() || !base.get().missing().isEmpty()) {
+                // A verdict on part of the planned runs is provisional, and says so.
+                verdict = "so far (runs missing): " + verdict;
+            }
             out.add(new Comparison(g.arm(), g.subset(), diff,
                     g.stats(Metric.ACCURACY).mean() - base.get().stats(Metric.ACCURACY).mean(), spread, perSplit, verdict));
         }
