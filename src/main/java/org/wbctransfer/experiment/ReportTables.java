@@ -135,7 +135,8 @@ final class ReportTables {
             Stats a = g.stats(Metric.MACRO_F1);
             Stats b = base.get().stats(Metric.MACRO_F1);
             double diff = a.mean() - b.mean();
-            double spread = Math.max(a.std(), b.std());
+            // The larger sample std of the two; a single run has none, so the other's counts.
+            double spread = Double.isNaN(a.std()) ? b.std() : Double.isNaN(b.std()) ? a.std() : Math.max(a.std(), b.std());
             Map<Long, Double> perSplit = new java.util.TreeMap<>();
             for (long split : g.splits()) {
                 List<Run> ga = g.runsOf(split);
