@@ -74,12 +74,8 @@ public final class AutoencoderStage implements PretrainStage {
     /**
      * @param root a folder of images, searched recursively; labels and layout are ignored
      * @param maxImages use at most this many images (a seeded selection, held-out ones included); 0 for all
+     * @param guard keeps the classification data's test images out of {@code root}
      */
-    public AutoencoderStage(String name, Path root, int epochs, int batch, double lr, int maxImages) {
-        this(name, root, epochs, batch, lr, maxImages, ClassificationGuard.defaults());
-    }
-
-    /** @param guard keeps the classification data's test images out of {@code root} */
     public AutoencoderStage(String name, Path root, int epochs, int batch, double lr, int maxImages, ClassificationGuard guard) {
         this.cfg = UnlabeledStageSettings.of("the autoencoder", name, root, epochs, batch, lr, maxImages, guard);
     }

@@ -33,29 +33,13 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
     private static final Logger LOG = LoggerFactory.getLogger(UnlabeledImages.class);
 
     /**
-     * Walks {@code root} for image files, takes a seeded subset when asked, and decodes them into
-     * the cache.
+     * Walks {@code root} for image files, checks them with {@code guard} for images of the
+     * classification data (refused, or its manifest's test rows dropped) before the subset is
+     * drawn, so that {@code maxImages} counts usable images, and decodes them into the cache.
      *
      * @param maxImages at most this many images (a seeded random subset, drawn before decoding so
      *     a small subset of a large folder stays cheap; undecodable files are not replaced); 0 for all
-     */
-    public static UnlabeledImages load(Path root, int size, Path cacheDir, int maxImages, long seed) throws IOException {
-        return load(root, size, cacheDir, maxImages, seed, false);
-    }
-
-    /**
-     * As {@link #load(Path, int, Path, int, long)}; {@code strict}: an unreadable folder or image
-     * file is a {@link UserException} naming it instead of a warning.
-     */
-    public static UnlabeledImages load(Path root, int size, Path cacheDir, int maxImages, long seed, boolean strict)
-            throws IOException {
-        return load(root, size, cacheDir, maxImages, seed, strict, ClassificationGuard.defaults());
-    }
-
-    /**
-     * As {@link #load(Path, int, Path, int, long, boolean)}, the folder checked by {@code guard}
-     * for images of the classification data (refused, or its manifest's test rows dropped) before
-     * the subset is drawn, so that {@code maxImages} counts usable images.
+     * @param strict an unreadable folder or image file is a {@link UserException} naming it instead of a warning
      */
     public static UnlabeledImages load(Path root, int size, Path cacheDir, int maxImages, long seed, boolean strict,
             ClassificationGuard guard) throws IOException {
