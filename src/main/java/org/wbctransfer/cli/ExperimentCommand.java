@@ -67,6 +67,10 @@ public final class ExperimentCommand implements Callable<Integer> {
             }
         }
         long t0 = System.nanoTime();
+        if (reportOnly) {
+            // The report describes this file's plan, whichever file the cells were trained from.
+            runner.writeSpec();
+        }
         List<Cell> cells = reportOnly
                 ? plan.stream().map(ExperimentRunner.Plan::cell).toList()
                 : runner.run(splits != null ? splits : spec.splits());

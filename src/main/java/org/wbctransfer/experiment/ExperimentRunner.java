@@ -50,6 +50,8 @@ public final class ExperimentRunner {
      */
     static final double TRAIN_IMAGES_PER_S_AT_64 = 270;
 
+    public static final String SPEC = "experiment.json";
+
     private final ExperimentSpec spec;
     private final Path out;
     private final Path cacheDir;
@@ -229,8 +231,7 @@ public final class ExperimentRunner {
         for (long split : splits) {
             manifest(split);
         }
-        Files.createDirectories(out);
-        Json.write(out.resolve("experiment.json"), spec);
+        writeSpec();
         List<Plan> all = plan();
         List<Plan> plans = all.stream().filter(p -> splits.contains(p.splitSeed())).toList();
         long t0 = System.nanoTime();
@@ -258,6 +259,12 @@ public final class ExperimentRunner {
             done++;
         }
         return all.stream().map(Plan::cell).toList();
+    }
+
+    /** The experiment's plan beside its cells: {@code <out>/experiment.json}. */
+    public void writeSpec() throws IOException {
+        Files.createDirectories(out);
+        Json.write(out.resolve(SPEC), spec);
     }
 
     /**
