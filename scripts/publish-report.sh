@@ -13,7 +13,7 @@ if [ $# -ne 2 ] || [ ! -f "$1/results.json" ]; then
   exit 2
 fi
 src="$(cd "$1" && pwd)"
-dest="$2"
+dest="$(realpath -m "$2")"
 tmp="$(mktemp -d "${dest%/}.tmp.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 cd "$src"
