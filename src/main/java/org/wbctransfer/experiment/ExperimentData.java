@@ -29,7 +29,6 @@ import org.wbctransfer.evaluation.EvaluationReport;
  */
 final class ExperimentData {
 
-
     /** A cell with test metrics, plus metrics on any outside test sets keyed by set name. */
     record Run(Cell cell, ClassificationMetrics test, Map<String, ClassificationMetrics> outside) {
         double classF1(String className) {

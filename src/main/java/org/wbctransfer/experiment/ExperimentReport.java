@@ -13,16 +13,12 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import javax.imageio.ImageIO;
 import org.wbctransfer.config.RunDir;
-import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.ConfusionMatrixPlot;
-import org.wbctransfer.experiment.ExperimentData.Missing;
 import org.wbctransfer.experiment.ExperimentData.Run;
 import org.wbctransfer.util.AtomicFiles;
 import org.wbctransfer.util.Json;
@@ -41,7 +37,7 @@ import org.wbctransfer.util.Json;
  * <p>Files written under {@code outDir}: {@value #RESULTS_CSV}, {@value #RUNS_CSV}, {@value #SPLITS_CSV},
  * {@value #RESULTS_JSON}, {@value #RESULTS_MD}, {@value #REPORT_HTML}, {@code plots/macro_f1.png},
  * {@code plots/accuracy.png}, {@code plots/learning_curves.png} (when any run has a summary.csv) and
- * {@code plots/confusion/<arm>_<subset>_seed<seed>.png}.
+ * {@code plots/confusion/<arm>_<subset>_split<split seed>_seed<seed>.png}.
  */
 public final class ExperimentReport {
 
@@ -54,7 +50,6 @@ public final class ExperimentReport {
     public static final String RESULTS_MD = "results.md";
     public static final String REPORT_HTML = "report.html";
     public static final String PLOTS = "plots";
-
 
     private ExperimentReport() {}
 
@@ -103,43 +98,8 @@ public final class ExperimentReport {
     }
 
     private static String markdownFromJson(JsonNode root, Path outDir) throws IOException {
-        List<Run> runs = new ArrayList<>();
-        for (JsonNode r : root.get("runs")) {
-            Map<String, ClassificationMetrics> outside = new LinkedHashMap<>();
-            JsonNode o = r.get("outside");
-            if (o != null) {
-                for (Map.Entry<String, JsonNode> e : iterable(o.fields())) {
-                    outside.put(e.getKey(), Json.MAPPER.treeToValue(e.getValue(), ClassificationMetrics.class));
-                }
-            }
-            runs.add(new Run(cellOf(r, outDir), Json.MAPPER.treeToValue(r.get("test"), ClassificationMetrics.class), outside));
-        }
-        List<Missing> missing = new ArrayList<>();
-        for (JsonNode m : root.get("missing")) {
-            missing.add(new Missing(cellOf(m, outDir), m.get("reason").asText()));
-        }
-        List<String> arms = new ArrayList<>();
-        root.get("arms").forEach(a -> arms.add(a.asText()));
-        List<String> warnings = new ArrayList<>();
-        root.get("warnings").forEach(w -> warnings.add(w.asText()));
-        ExperimentData d = ExperimentData.of(arms, runs, missing, warnings);
-        return MarkdownReport.markdown(d, root.get("title").asText(), root.get("generated").asText(), outDir,
-                figureRefs(root.get("plots")), figureRefs(root.get("confusionMatrices")), warnings);
-    }
-
-    private static Cell cellOf(JsonNode n, Path outDir) {
-        return new Cell(n.get("arm").asText(), n.get("subset").asText(), n.get("splitSeed").asLong(),
-                n.get("seed").asLong(), outDir.resolve(n.get("runDir").asText()).normalize());
-    }
-
-    private static List<Figure> figureRefs(JsonNode array) {
-        List<Figure> out = new ArrayList<>();
-        array.forEach(f -> out.add(new Figure(f.get("path").asText(), f.get("caption").asText(), null)));
-        return out;
-    }
-
-    private static <T> Iterable<T> iterable(java.util.Iterator<T> it) {
-        return () -> it;
+        ReportJson.Read r = ReportJson.read(root, outDir);
+        return MarkdownReport.markdown(r.data(), r.title(), r.generated(), outDir, r.plots(), r.confusions(), r.warnings());
     }
 
     private static Figure save(Path outDir, String relPath, String caption, byte[] png) throws IOException {

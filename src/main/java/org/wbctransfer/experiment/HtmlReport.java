@@ -15,7 +15,6 @@ final class HtmlReport {
 
     private HtmlReport() {}
 
-
     static final String CSS = """
             body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1200px;
             padding:0 1em;color:#222;line-height:1.4}

@@ -13,7 +13,6 @@ final class MarkdownReport {
 
     private MarkdownReport() {}
 
-
     static String markdown(ExperimentData d, String title, String generated, Path outDir, List<Figure> plots,
                                    List<Figure> confusions, List<String> warnings) {
         StringBuilder sb = new StringBuilder();

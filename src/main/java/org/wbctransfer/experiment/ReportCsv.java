@@ -16,7 +16,6 @@ final class ReportCsv {
 
     private ReportCsv() {}
 
-
     /** One row per group: the pooled groups, then (pool "development") the development split's. */
     static String resultsCsv(ExperimentData d) {
         List<String> header = new ArrayList<>(List.of("arm", "subset", "pool", "split_seeds", "n_runs"));

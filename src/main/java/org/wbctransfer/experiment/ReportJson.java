@@ -3,12 +3,18 @@ package org.wbctransfer.experiment;
 import static org.wbctransfer.experiment.ExperimentReport.*;
 import static org.wbctransfer.experiment.ReportTables.*;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.experiment.ExperimentData.Group;
 import org.wbctransfer.experiment.ExperimentData.Missing;
 import org.wbctransfer.experiment.ExperimentData.Run;
@@ -21,7 +27,49 @@ import org.wbctransfer.util.Json;
 final class ReportJson {
 
     private ReportJson() {}
+    /** What results.md is made of, read back from results.json. */
+    record Read(ExperimentData data, String title, String generated, List<Figure> plots, List<Figure> confusions,
+                List<String> warnings) {}
 
+    static Read read(JsonNode root, Path outDir) throws IOException {
+        List<Run> runs = new ArrayList<>();
+        for (JsonNode r : root.get("runs")) {
+            Map<String, ClassificationMetrics> outside = new LinkedHashMap<>();
+            JsonNode o = r.get("outside");
+            if (o != null) {
+                for (Map.Entry<String, JsonNode> e : iterable(o.fields())) {
+                    outside.put(e.getKey(), Json.MAPPER.treeToValue(e.getValue(), ClassificationMetrics.class));
+                }
+            }
+            runs.add(new Run(cellOf(r, outDir), Json.MAPPER.treeToValue(r.get("test"), ClassificationMetrics.class), outside));
+        }
+        List<Missing> missing = new ArrayList<>();
+        for (JsonNode m : root.get("missing")) {
+            missing.add(new Missing(cellOf(m, outDir), m.get("reason").asText()));
+        }
+        List<String> arms = new ArrayList<>();
+        root.get("arms").forEach(a -> arms.add(a.asText()));
+        List<String> warnings = new ArrayList<>();
+        root.get("warnings").forEach(w -> warnings.add(w.asText()));
+        return new Read(ExperimentData.of(arms, runs, missing, warnings), root.get("title").asText(),
+                root.get("generated").asText(), figureRefs(root.get("plots")), figureRefs(root.get("confusionMatrices")),
+                warnings);
+    }
+
+    private static Cell cellOf(JsonNode n, Path outDir) {
+        return new Cell(n.get("arm").asText(), n.get("subset").asText(), n.get("splitSeed").asLong(),
+                n.get("seed").asLong(), outDir.resolve(n.get("runDir").asText()).normalize());
+    }
+
+    private static List<Figure> figureRefs(JsonNode array) {
+        List<Figure> out = new ArrayList<>();
+        array.forEach(f -> out.add(new Figure(f.get("path").asText(), f.get("caption").asText(), null)));
+        return out;
+    }
+
+    private static <T> Iterable<T> iterable(java.util.Iterator<T> it) {
+        return () -> it;
+    }
 
     static ObjectNode resultsJson(ExperimentData d, String title, String generated, List<String> warnings,
                                           Path outDir, List<Figure> plots, List<Figure> confusions) {

@@ -35,7 +35,6 @@ final class ReportTables {
             + "splits above.";
     static final String PM = " \u00B1 ";
 
-
     static String meanStd(Group g, Metric m) {
         Stats s = g.stats(m);
         if (s.n() == 0) {
