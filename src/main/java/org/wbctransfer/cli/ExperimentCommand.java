@@ -74,7 +74,7 @@ public final class ExperimentCommand implements Callable<Integer> {
         List<Cell> cells = reportOnly
                 ? plan.stream().map(ExperimentRunner.Plan::cell).toList()
                 : runner.run(splits != null ? splits : spec.splits());
-        ExperimentReport.write(dir, "wbc-transfer experiment '" + spec.name() + "'", cells);
+        ExperimentReport.write(dir, "wbc-transfer experiment '" + spec.name() + "'", cells, spec.armNotes());
         System.out.printf(Locale.ROOT, "report: %s (%s); %.1f min%n", dir.resolve("report.html"),
                 dir.resolve("results.md"), (System.nanoTime() - t0) / 6e10);
         return 0;

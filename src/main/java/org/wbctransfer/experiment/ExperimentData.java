@@ -114,10 +114,12 @@ final class ExperimentData {
     final List<Missing> missing;
     /** Problems that do not make a cell missing (e.g. an unreadable outside-set file). */
     final List<String> warnings;
+    /** Arm name to its note (a recipe chosen on test figures), shown wherever the arm is. */
+    final Map<String, String> armNotes;
 
     private ExperimentData(List<String> arms, List<String> subsets, List<String> classes, List<String> outsideSets,
                            List<Group> groups, List<Group> developmentGroups, List<Run> runs, List<Missing> missing,
-                           List<String> warnings) {
+                           List<String> warnings, Map<String, String> armNotes) {
         this.arms = arms;
         this.subsets = subsets;
         this.classes = classes;
@@ -127,13 +129,20 @@ final class ExperimentData {
         this.runs = runs;
         this.missing = missing;
         this.warnings = warnings;
+        this.armNotes = armNotes;
     }
 
     Optional<Group> group(String arm, String subset) {
         return groups.stream().filter(g -> g.arm().equals(arm) && g.subset().equals(subset)).findFirst();
     }
 
-    static ExperimentData load(List<Cell> cells) {
+    /** The arm as tables show it: its name, and its note when it has one. */
+    String label(String arm) {
+        String note = armNotes.get(arm);
+        return note == null ? arm : arm + " (" + note + ")";
+    }
+
+    static ExperimentData load(List<Cell> cells, Map<String, String> armNotes) {
         Set<String> keys = new HashSet<>();
         for (Cell c : cells) {
             // Two entries for the same seed would silently count one run twice in the mean.
@@ -164,14 +173,15 @@ final class ExperimentData {
             }
             runs.add(new Run(c, test, readOutside(c, warnings)));
         }
-        return of(cells.stream().map(Cell::arm).toList(), runs, missing, warnings);
+        return of(cells.stream().map(Cell::arm).toList(), runs, missing, warnings, armNotes);
     }
 
     /**
      * Groups runs and missing cells; {@code arms} gives the arm order (first appearance counts).
      * Also the way back from a report's results.json.
      */
-    static ExperimentData of(List<String> armOrder, List<Run> runs, List<Missing> missing, List<String> warnings) {
+    static ExperimentData of(List<String> armOrder, List<Run> runs, List<Missing> missing, List<String> warnings,
+                             Map<String, String> armNotes) {
         List<String> arms = new ArrayList<>(new LinkedHashSet<>(armOrder));
         List<String> subsets = new ArrayList<>(PublishedResults.SUBSETS);
         TreeSet<String> other = new TreeSet<>();
@@ -200,7 +210,7 @@ final class ExperimentData {
         }
         return new ExperimentData(List.copyOf(arms), List.copyOf(subsets), List.copyOf(classSet),
                 List.copyOf(outsideSet), List.copyOf(groups), List.copyOf(developmentGroups), List.copyOf(orderedRuns),
-                List.copyOf(orderedMissing), List.copyOf(warnings));
+                List.copyOf(orderedMissing), List.copyOf(warnings), Map.copyOf(armNotes));
     }
 
     private static final Comparator<Cell> SPLIT_THEN_SEED =

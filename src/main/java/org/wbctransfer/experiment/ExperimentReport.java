@@ -14,6 +14,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import javax.imageio.ImageIO;
@@ -56,11 +57,12 @@ public final class ExperimentReport {
     /** A picture written under outDir and embedded in the HTML page. */
     record Figure(String relPath, String caption, byte[] png) {}
 
-    public static void write(Path outDir, String title, List<Cell> cells) throws IOException {
+    /** @param armNotes arm name to its note (see {@link ExperimentSpec#armNotes()}), shown in every row of that arm */
+    public static void write(Path outDir, String title, List<Cell> cells, Map<String, String> armNotes) throws IOException {
         Objects.requireNonNull(outDir, "outDir");
         Objects.requireNonNull(cells, "cells");
         String heading = (title == null || title.isBlank()) ? "WBC transfer experiment" : title.strip();
-        ExperimentData d = ExperimentData.load(cells);
+        ExperimentData d = ExperimentData.load(cells, armNotes);
         Files.createDirectories(outDir);
         List<String> warnings = new ArrayList<>(d.warnings);
         String generated = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();

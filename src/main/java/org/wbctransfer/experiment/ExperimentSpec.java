@@ -39,12 +39,13 @@ public record ExperimentSpec(String name, String description, String data, Integ
      * other training images (top probability at least {@code pseudoThreshold}, default 0.9).
      * {@code epochs}, when given, replaces the budget's schedule: a self-training run sees nearly
      * the whole training set whatever its label budget. {@code classWeighted: false} trains with a
-     * plain cross-entropy instead of the class-weighted one (default true).
+     * plain cross-entropy instead of the class-weighted one (default true). {@code chosenOn} says
+     * that the recipe was chosen after looking at test figures, and on which (e.g. "split 0's test").
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Arm(String name, String pretrain, Double lr, Double backboneLrScale, Integer freezeStages,
             Integer unfreezeEpoch, Double epochsScale, List<String> subsets, String teacher, Double pseudoThreshold,
-            Integer epochs, Boolean classWeighted) {
+            Integer epochs, Boolean classWeighted, String chosenOn) {
 
         public double threshold() {
             return pseudoThreshold != null ? pseudoThreshold : org.wbctransfer.training.PseudoLabels.DEFAULT_THRESHOLD;
@@ -57,6 +58,16 @@ public record ExperimentSpec(String name, String description, String data, Integ
         public boolean runs(String subset) {
             return subsets == null || subsets.contains(subset);
         }
+    }
+
+    /**
+     * Arms whose recipe was chosen after looking at test figures, with where ({@code chosenOn}),
+     * so that every table row of the report says so.
+     */
+    public Map<String, String> armNotes() {
+        Map<String, String> notes = new java.util.LinkedHashMap<>();
+        arms.stream().filter(a -> a.chosenOn() != null).forEach(a -> notes.put(a.name(), "chosen on " + a.chosenOn()));
+        return notes;
     }
 
     public static final List<String> PROFILES = List.of("quick", "cpu", "ablation", "paper");

@@ -54,7 +54,7 @@ final class HtmlReport {
         List<Comparison> vs = againstBaseline(d);
         if (!vs.isEmpty()) {
             sb.append("<h2>Against the baseline</h2>\n<p class=\"note\">").append(esc(AGAINST_BASELINE_NOTE))
-                    .append("</p>\n").append(againstBaselineTable(vs).html());
+                    .append("</p>\n").append(againstBaselineTable(d, vs).html());
         }
         if (!d.developmentGroups.isEmpty()) {
             sb.append("<h2>Development split (split seed ").append(ExperimentSpec.DEVELOPMENT_SPLIT)

@@ -27,7 +27,7 @@ final class MarkdownReport {
         List<Comparison> vs = againstBaseline(d);
         if (!vs.isEmpty()) {
             sb.append("## Against the baseline\n\n").append(AGAINST_BASELINE_NOTE).append("\n\n");
-            sb.append(againstBaselineTable(vs).markdown()).append('\n');
+            sb.append(againstBaselineTable(d, vs).markdown()).append('\n');
         }
         if (!d.developmentGroups.isEmpty()) {
             sb.append("## Development split (split seed ").append(ExperimentSpec.DEVELOPMENT_SPLIT).append(")\n\n")

@@ -51,7 +51,12 @@ final class ReportJson {
         root.get("arms").forEach(a -> arms.add(a.asText()));
         List<String> warnings = new ArrayList<>();
         root.get("warnings").forEach(w -> warnings.add(w.asText()));
-        return new Read(ExperimentData.of(arms, runs, missing, warnings), root.get("title").asText(),
+        Map<String, String> notes = new LinkedHashMap<>();
+        JsonNode n = root.get("armNotes");
+        if (n != null) {
+            n.fields().forEachRemaining(e -> notes.put(e.getKey(), e.getValue().asText()));
+        }
+        return new Read(ExperimentData.of(arms, runs, missing, warnings, notes), root.get("title").asText(),
                 root.get("generated").asText(), figureRefs(root.get("plots")), figureRefs(root.get("confusionMatrices")),
                 warnings);
     }
@@ -85,6 +90,8 @@ final class ReportJson {
         strings(root.putArray("subsets"), d.subsets);
         strings(root.putArray("classes"), d.classes);
         strings(root.putArray("outsideSets"), d.outsideSets);
+        ObjectNode notes = root.putObject("armNotes");
+        d.armNotes.forEach(notes::put);
 
         groupsJson(root.putArray("groups"), d, d.groups);
         groupsJson(root.putArray("developmentGroups"), d, d.developmentGroups);

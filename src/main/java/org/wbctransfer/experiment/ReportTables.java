@@ -71,7 +71,7 @@ final class ReportTables {
                 continue;
             }
             for (Metric m : METRICS) {
-                List<Object> row = new ArrayList<>(List.of(arm, m.label()));
+                List<Object> row = new ArrayList<>(List.of(d.label(arm), m.label()));
                 for (String subset : d.subsets) {
                     Optional<Group> g = groups.stream().filter(x -> x.arm().equals(arm) && x.subset().equals(subset)).findFirst();
                     row.add(g.map(x -> meanStd(x, m)).orElse(NONE));
@@ -104,7 +104,7 @@ final class ReportTables {
                 if (rs.isEmpty()) {
                     continue;
                 }
-                t.row(List.of(g.arm(), g.subset(), Long.toString(split), Integer.toString(rs.size()),
+                t.row(List.of(d.label(g.arm()), g.subset(), Long.toString(split), Integer.toString(rs.size()),
                         Metric.ACCURACY.format(Stats.of(rs.stream().map(r -> r.test().accuracy()).toList()).mean()),
                         Metric.MACRO_F1.format(Stats.of(rs.stream().map(r -> r.test().macroF1()).toList()).mean())));
             }
@@ -158,13 +158,13 @@ final class ReportTables {
         return out;
     }
 
-    static Table againstBaselineTable(List<Comparison> comparisons) {
+    static Table againstBaselineTable(ExperimentData d, List<Comparison> comparisons) {
         Table.Builder t = Table.builder(List.of("Arm", "Subset", "\u0394 macro F1", "\u0394 accuracy (pp)",
                 "Larger std (macro F1)", "\u0394 macro F1 per split seed", "Verdict"), 2);
         for (Comparison c : comparisons) {
             List<String> per = new ArrayList<>();
             c.perSplit().forEach((split, v) -> per.add(split + ": " + Metric.MACRO_F1.formatDifference(v)));
-            t.row(List.of(c.arm(), c.subset(), Metric.MACRO_F1.formatDifference(c.macroF1Difference()),
+            t.row(List.of(d.label(c.arm()), c.subset(), Metric.MACRO_F1.formatDifference(c.macroF1Difference()),
                     Metric.ACCURACY.formatDifference(c.accuracyDifference()),
                     Double.isNaN(c.largerStd()) ? NONE : Metric.MACRO_F1.format(c.largerStd()),
                     String.join(", ", per), c.verdict()));
@@ -199,7 +199,7 @@ final class ReportTables {
             }
             for (Metric m : METRICS) {
                 String label = m == Metric.ACCURACY ? "Test accuracy (pp)" : m.label();
-                List<Object> row = new ArrayList<>(List.of(arm, match.get(), label));
+                List<Object> row = new ArrayList<>(List.of(d.label(arm), match.get(), label));
                 for (String subset : PublishedResults.SUBSETS) {
                     Stats s = d.group(arm, subset).map(g -> g.stats(m)).orElse(Stats.EMPTY);
                     OptionalDouble p = PublishedResults.value(match.get(), m, subset);
@@ -219,7 +219,7 @@ final class ReportTables {
             if (g.runs().isEmpty()) {
                 continue;
             }
-            List<Object> row = new ArrayList<>(List.of(g.arm(), g.subset(), Integer.toString(g.runs().size())));
+            List<Object> row = new ArrayList<>(List.of(d.label(g.arm()), g.subset(), Integer.toString(g.runs().size())));
             for (String cls : d.classes) {
                 row.add(meanStdShort(g.classF1(cls), Metric.MACRO_F1));
             }
@@ -235,7 +235,7 @@ final class ReportTables {
             if (acc.isEmpty()) {
                 continue;
             }
-            t.row(List.of(g.arm(), g.subset(), Integer.toString(acc.size()),
+            t.row(List.of(d.label(g.arm()), g.subset(), Integer.toString(acc.size()),
                     meanStdShort(g.outside(set, Metric.ACCURACY), Metric.ACCURACY),
                     meanStdShort(g.outside(set, Metric.MACRO_F1), Metric.MACRO_F1)));
         }
@@ -249,7 +249,7 @@ final class ReportTables {
         header.add("Run directory");
         Table.Builder t = Table.builder(header, 2);
         for (Run r : d.runs) {
-            List<Object> row = new ArrayList<>(List.of(r.cell().arm(), r.cell().subset(),
+            List<Object> row = new ArrayList<>(List.of(d.label(r.cell().arm()), r.cell().subset(),
                     Long.toString(r.cell().splitSeed()), Long.toString(r.cell().seed())));
             METRICS.forEach(m -> row.add(m.format(m.of(r.test()))));
             d.classes.forEach(cls -> row.add(Metric.MACRO_F1.format(r.classF1(cls))));
@@ -262,7 +262,7 @@ final class ReportTables {
     static Table missingTable(ExperimentData d, Path outDir) {
         Table.Builder t = Table.builder(List.of("Arm", "Subset", "Split seed", "Seed", "Reason", "Run directory"), 6);
         for (Missing m : d.missing) {
-            t.row(List.of(m.cell().arm(), m.cell().subset(), Long.toString(m.cell().splitSeed()),
+            t.row(List.of(d.label(m.cell().arm()), m.cell().subset(), Long.toString(m.cell().splitSeed()),
                     Long.toString(m.cell().seed()), m.reason(),
                     runDirLink(outDir, m.cell())));
         }

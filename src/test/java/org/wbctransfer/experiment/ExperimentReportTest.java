@@ -124,7 +124,7 @@ class ExperimentReportTest {
 
     @Test
     void aggregatesMeansAndSampleStdsInResultsCsv() throws IOException {
-        ExperimentReport.write(out, "Test grid", cells);
+        ExperimentReport.write(out, "Test grid", cells, Map.of());
         List<Map<String, String>> rows = readCsv(out.resolve("results.csv"));
         assertThat(rows).hasSize(4);
 
@@ -165,7 +165,7 @@ class ExperimentReportTest {
 
     @Test
     void runsCsvHasOneRowPerFinishedCell() throws IOException {
-        ExperimentReport.write(out, "Test grid", cells);
+        ExperimentReport.write(out, "Test grid", cells, Map.of());
         List<Map<String, String>> rows = readCsv(out.resolve("results-runs.csv"));
         assertThat(rows).hasSize(8);
         Map<String, String> r = rows.stream()
@@ -181,7 +181,7 @@ class ExperimentReportTest {
 
     @Test
     void markdownShowsOursPublishedDifferencesAndMissing() throws IOException {
-        ExperimentReport.write(out, "Test grid", cells);
+        ExperimentReport.write(out, "Test grid", cells, Map.of());
         String md = Files.readString(out.resolve("results.md"));
 
         assertThat(md).startsWith("# Test grid");
@@ -215,7 +215,7 @@ class ExperimentReportTest {
 
     @Test
     void jsonHoldsAggregatesPerSeedValuesAndPublishedTable() throws IOException {
-        ExperimentReport.write(out, "Test grid", cells);
+        ExperimentReport.write(out, "Test grid", cells, Map.of());
         JsonNode root = Json.MAPPER.readTree(out.resolve("results.json").toFile());
         JsonNode b10 = null;
         for (JsonNode g : root.get("groups")) {
@@ -241,7 +241,7 @@ class ExperimentReportTest {
 
     @Test
     void plotsDecodeAndConfusionMatricesAreCopied() throws IOException {
-        ExperimentReport.write(out, "Test grid", cells);
+        ExperimentReport.write(out, "Test grid", cells, Map.of());
         for (String name : List.of("macro_f1.png", "accuracy.png", "learning_curves.png")) {
             BufferedImage img = ImageIO.read(out.resolve("plots").resolve(name).toFile());
             assertThat(img).as(name).isNotNull();
@@ -267,7 +267,7 @@ class ExperimentReportTest {
 
     @Test
     void htmlIsSelfContained() throws IOException {
-        ExperimentReport.write(out, "Grid <1> & co", cells);
+        ExperimentReport.write(out, "Grid <1> & co", cells, Map.of());
         String html = Files.readString(out.resolve("report.html"));
         assertThat(html).contains("<title>Grid &lt;1&gt; &amp; co</title>");
         assertThat(html).contains("data:image/png;base64,");
@@ -300,9 +300,9 @@ class ExperimentReportTest {
 
     @Test
     void leavesNoTempFilesAndRewritesInPlace() throws IOException {
-        ExperimentReport.write(out, "Test grid", cells);
+        ExperimentReport.write(out, "Test grid", cells, Map.of());
         // A second pass over an existing report replaces every file.
-        ExperimentReport.write(out, "Test grid", cells);
+        ExperimentReport.write(out, "Test grid", cells, Map.of());
         try (Stream<Path> all = Files.walk(root)) {
             assertThat(all.map(p -> p.getFileName().toString()))
                     .noneMatch(n -> n.endsWith(".tmp"))
@@ -317,7 +317,7 @@ class ExperimentReportTest {
     @Test
     void aCellWithoutAnyRunDirectoryIsMissingNotDropped() throws IOException {
         cell("baseline", "WBC_50", 1); // never started
-        ExperimentReport.write(out, null, cells);
+        ExperimentReport.write(out, null, cells, Map.of());
         String md = Files.readString(out.resolve("results.md"));
         assertThat(md).contains("| baseline | WBC_50 | 0 | 1 | run directory does not exist");
         // A subset with no finished seed shows a dash, like a subset that was never planned.
@@ -332,7 +332,7 @@ class ExperimentReportTest {
         Cell broken = cell("baseline", "WBC_100", 1);
         Files.createDirectories(broken.runDir().resolve("eval-test"));
         Files.writeString(broken.runDir().resolve("eval-test/metrics.json"), "{ not json");
-        ExperimentReport.write(out, "t", cells);
+        ExperimentReport.write(out, "t", cells, Map.of());
         String md = Files.readString(out.resolve("results.md"));
         assertThat(md).contains("| baseline | WBC_100 | 0 | 1 | unreadable eval-test/metrics.json");
     }
@@ -357,7 +357,7 @@ class ExperimentReportTest {
     @Test
     void freshSplitsArePooledAndTheDevelopmentSplitIsShownApart() throws IOException {
         Path report = root.resolve("grid");
-        ExperimentReport.write(report, "Splits", splitGrid());
+        ExperimentReport.write(report, "Splits", splitGrid(), Map.of());
         String md = Files.readString(report.resolve("results.md"));
         // Pooled over split seeds 1-3 only: baseline {0.6, 0.7, 0.8}, selftrain {0.7, 0.9, 0.9}.
         assertThat(md).contains("| baseline | Macro F1 | \u2014 | 0.700 \u00B1 0.100 (3\u00D71) |");
@@ -381,6 +381,19 @@ class ExperimentReportTest {
     }
 
     @Test
+    void anArmChosenOnTestFiguresSaysSoInEveryRow() throws IOException {
+        Path report = root.resolve("grid");
+        ExperimentReport.write(report, "Splits", splitGrid(), Map.of("selftrain", "chosen on split 0's test"));
+        String md = Files.readString(report.resolve("results.md"));
+        String label = "| selftrain (chosen on split 0's test) |";
+        assertThat(md).contains(label + " Macro F1 | \u2014 | 0.833 \u00B1 0.115 (3\u00D71) |");
+        assertThat(md).contains(label + " WBC_10 | +0.133 |");
+        assertThat(md).contains(label + " WBC_10 | 0 | 1 | 90.00 | 0.900 |");
+        assertThat(md.lines().filter(l -> l.startsWith("| selftrain |"))).isEmpty();
+        assertThat(ExperimentReport.markdownFromJson(report.resolve("results.json"))).isEqualTo(md);
+    }
+
+    @Test
     void aLeadWithinTheSpreadIsNotConfirmed() throws IOException {
         List<Cell> grid = new ArrayList<>();
         int[][] correct = {{6, 8}, {8, 7}, {7, 8}};
@@ -392,7 +405,7 @@ class ExperimentReportTest {
             }
         }
         Path report = root.resolve("r2");
-        ExperimentReport.write(report, "t", grid);
+        ExperimentReport.write(report, "t", grid, Map.of());
         assertThat(Files.readString(report.resolve("results.md")))
                 .contains("| other | WBC_1 | +0.067 | +6.67 | 0.100 | 1: +0.200, 2: -0.100, 3: +0.100 | lead not confirmed: within the spread |");
     }
@@ -401,14 +414,14 @@ class ExperimentReportTest {
     void resultsMdIsRebuiltFromResultsJsonAlone() throws IOException {
         Path report = root.resolve("grid");
         List<Cell> grid = splitGrid();
-        ExperimentReport.write(report, "Splits", grid);
+        ExperimentReport.write(report, "Splits", grid, Map.of());
         String written = Files.readString(report.resolve("results.md"));
         // The run directories can go: the JSON carries every figure the Markdown shows.
         for (Cell c : grid) {
             Files.delete(c.runDir().resolve("eval-test/metrics.json"));
         }
         assertThat(ExperimentReport.markdownFromJson(report.resolve("results.json"))).isEqualTo(written);
-        ExperimentReport.write(out, "Test grid", cells);
+        ExperimentReport.write(out, "Test grid", cells, Map.of());
         assertThat(ExperimentReport.markdownFromJson(out.resolve("results.json"))).isEqualTo(Files.readString(out.resolve("results.md")));
         // A figure edited in the JSON changes the rebuilt Markdown: the check can fail.
         Path json = report.resolve("results.json");
@@ -421,7 +434,7 @@ class ExperimentReportTest {
     @Test
     void duplicateCellsAreRejected() {
         cells.add(new Cell("baseline", "WBC_1", 0, 1, root.resolve("elsewhere")));
-        assertThatThrownBy(() -> ExperimentReport.write(out, "t", cells))
+        assertThatThrownBy(() -> ExperimentReport.write(out, "t", cells, Map.of()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("duplicate");
     }
 
