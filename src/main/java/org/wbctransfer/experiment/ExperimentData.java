@@ -16,6 +16,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.EvaluationReport;
@@ -56,23 +57,24 @@ final class ExperimentData {
 
         /** Distinct split seeds among the runs and the missing cells, ascending. */
         List<Long> splits() {
-            TreeSet<Long> s = new TreeSet<>();
-            runs.forEach(r -> s.add(r.cell().splitSeed()));
-            missing.forEach(m -> s.add(m.cell().splitSeed()));
-            return List.copyOf(s);
+            return distinct(Cell::splitSeed);
         }
 
         /** Distinct training seeds among the runs and the missing cells, ascending. */
         List<Long> trainingSeeds() {
+            return distinct(Cell::seed);
+        }
+
+        private List<Long> distinct(ToLongFunction<Cell> key) {
             TreeSet<Long> s = new TreeSet<>();
-            runs.forEach(r -> s.add(r.cell().seed()));
-            missing.forEach(m -> s.add(m.cell().seed()));
+            runs.forEach(r -> s.add(key.applyAsLong(r.cell())));
+            missing.forEach(m -> s.add(key.applyAsLong(m.cell())));
             return List.copyOf(s);
         }
 
-        /** The runs of one split seed. */
-        List<Run> runsOf(long split) {
-            return runs.stream().filter(r -> r.cell().splitSeed() == split).toList();
+        /** A metric over the runs of one split seed (its training seeds); n is 0 when none finished. */
+        Stats splitStats(long split, Metric m) {
+            return Stats.of(runs.stream().filter(r -> r.cell().splitSeed() == split).map(r -> m.of(r.test())).toList());
         }
 
         List<Double> values(Metric m) {

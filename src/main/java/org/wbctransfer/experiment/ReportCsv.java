@@ -81,13 +81,12 @@ final class ReportCsv {
         csvLine(sb, header);
         for (Group g : allGroups(d)) {
             for (long split : g.splits()) {
-                List<Run> rs = g.runsOf(split);
-                if (rs.isEmpty()) {
+                int n = g.splitStats(split, Metric.ACCURACY).n();
+                if (n == 0) {
                     continue;
                 }
-                List<String> row = new ArrayList<>(List.of(g.arm(), g.subset(), Long.toString(split),
-                        Integer.toString(rs.size())));
-                METRICS.forEach(m -> row.add(num(Stats.of(rs.stream().map(r -> m.of(r.test())).toList()).mean())));
+                List<String> row = new ArrayList<>(List.of(g.arm(), g.subset(), Long.toString(split), Integer.toString(n)));
+                METRICS.forEach(m -> row.add(num(g.splitStats(split, m).mean())));
                 csvLine(sb, row);
             }
         }

@@ -110,12 +110,7 @@ final class ReportJson {
 
         ArrayNode runs = root.putArray("runs");
         for (Run r : d.runs) {
-            ObjectNode rn = runs.addObject();
-            rn.put("arm", r.cell().arm());
-            rn.put("subset", r.cell().subset());
-            rn.put("splitSeed", r.cell().splitSeed());
-            rn.put("seed", r.cell().seed());
-            rn.put("runDir", relative(outDir, r.cell().runDir()));
+            ObjectNode rn = cellJson(runs.addObject(), r.cell(), outDir);
             rn.set("test", Json.MAPPER.valueToTree(r.test()));
             if (!r.outside().isEmpty()) {
                 ObjectNode out = rn.putObject("outside");
@@ -137,18 +132,18 @@ final class ReportJson {
 
         ArrayNode missing = root.putArray("missing");
         for (Missing m : d.missing) {
-            ObjectNode mn = missing.addObject();
-            mn.put("arm", m.cell().arm());
-            mn.put("subset", m.cell().subset());
-            mn.put("splitSeed", m.cell().splitSeed());
-            mn.put("seed", m.cell().seed());
-            mn.put("runDir", relative(outDir, m.cell().runDir()));
-            mn.put("reason", m.reason());
+            cellJson(missing.addObject(), m.cell(), outDir).put("reason", m.reason());
         }
         figuresJson(root.putArray("plots"), plots);
         figuresJson(root.putArray("confusionMatrices"), confusions);
         strings(root.putArray("warnings"), warnings);
         return root;
+    }
+
+    /** A cell as {@link #cellOf} reads it back. */
+    private static ObjectNode cellJson(ObjectNode n, Cell c, Path outDir) {
+        return n.put("arm", c.arm()).put("subset", c.subset()).put("splitSeed", c.splitSeed()).put("seed", c.seed())
+                .put("runDir", relative(outDir, c.runDir()));
     }
 
     static void figuresJson(ArrayNode array, List<Figure> figures) {
@@ -169,15 +164,15 @@ final class ReportJson {
             g.missing().forEach(m -> missingRuns.addObject().put("splitSeed", m.cell().splitSeed()).put("seed", m.cell().seed()));
             ArrayNode perSplit = gn.putArray("perSplit");
             for (long split : g.splits()) {
-                List<Run> rs = g.runsOf(split);
-                if (rs.isEmpty()) {
+                int n = g.splitStats(split, Metric.ACCURACY).n();
+                if (n == 0) {
                     continue;
                 }
                 ObjectNode sn = perSplit.addObject();
                 sn.put("splitSeed", split);
-                sn.put("nSeeds", rs.size());
+                sn.put("nSeeds", n);
                 for (Metric m : METRICS) {
-                    number(sn, m.jsonKey(), Stats.of(rs.stream().map(r -> m.of(r.test())).toList()).mean());
+                    number(sn, m.jsonKey(), g.splitStats(split, m).mean());
                 }
             }
             for (Metric m : METRICS) {

@@ -100,13 +100,12 @@ final class ReportTables {
         Table.Builder t = Table.builder(List.of("Arm", "Subset", "Split seed", "Seeds", "Test accuracy (%)", "Macro F1"), 3);
         for (Group g : allGroups(d)) {
             for (long split : g.splits()) {
-                List<Run> rs = g.runsOf(split);
-                if (rs.isEmpty()) {
+                Stats acc = g.splitStats(split, Metric.ACCURACY);
+                if (acc.n() == 0) {
                     continue;
                 }
-                t.row(List.of(d.label(g.arm()), g.subset(), Long.toString(split), Integer.toString(rs.size()),
-                        Metric.ACCURACY.format(Stats.of(rs.stream().map(r -> r.test().accuracy()).toList()).mean()),
-                        Metric.MACRO_F1.format(Stats.of(rs.stream().map(r -> r.test().macroF1()).toList()).mean())));
+                t.row(List.of(d.label(g.arm()), g.subset(), Long.toString(split), Integer.toString(acc.n()),
+                        Metric.ACCURACY.format(acc.mean()), Metric.MACRO_F1.format(g.splitStats(split, Metric.MACRO_F1).mean())));
             }
         }
         return t.build();
@@ -138,11 +137,10 @@ final class ReportTables {
             double spread = Double.isNaN(a.std()) ? b.std() : Double.isNaN(b.std()) ? a.std() : Math.max(a.std(), b.std());
             Map<Long, Double> perSplit = new java.util.TreeMap<>();
             for (long split : g.splits()) {
-                List<Run> ga = g.runsOf(split);
-                List<Run> gb = base.get().runsOf(split);
-                if (!ga.isEmpty() && !gb.isEmpty()) {
-                    perSplit.put(split, Stats.of(ga.stream().map(r -> r.test().macroF1()).toList()).mean()
-                            - Stats.of(gb.stream().map(r -> r.test().macroF1()).toList()).mean());
+                Stats sa = g.splitStats(split, Metric.MACRO_F1);
+                Stats sb = base.get().splitStats(split, Metric.MACRO_F1);
+                if (sa.n() > 0 && sb.n() > 0) {
+                    perSplit.put(split, sa.mean() - sb.mean());
                 }
             }
             String verdict = Double.isNaN(spread) ? "one run each: no spread to compare with"
