@@ -1,15 +1,9 @@
 package org.wbctransfer.cli;
 
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.config.TrainConfig;
-import org.wbctransfer.data.BatchLoader;
-import org.wbctransfer.data.ImageCache;
-import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
@@ -41,6 +35,11 @@ public final class EvaluateCommand implements Callable<Integer> {
             + " rotations of each image (8x slower). Reports go to eval-test-tta / eval-<folder>-tta.")
     boolean tta;
 
+    @Option(names = "--adapt-bn", description = "Test-time BatchNorm adaptation: re-estimate the BatchNorm statistics"
+            + " on the --folder images (no labels used) before predicting them, for images from another microscope."
+            + " Reports go to eval-<folder>-adapt-bn.")
+    boolean adaptBn;
+
     @Mixin
     CacheOption cacheOption;
 
@@ -56,6 +55,9 @@ public final class EvaluateCommand implements Callable<Integer> {
         Path base = model;
         try (Classifier c = Classifier.load(modelDir)) {
             if (folder == null) {
+                if (adaptBn) {
+                    throw new UserException("--adapt-bn needs --folder (the target images to adapt to)");
+                }
                 TrainConfig cfg = c.metadata().training();
                 if (cfg == null) {
                     throw new UserException(modelDir + ": model records no training split; use --folder");
@@ -71,61 +73,12 @@ public final class EvaluateCommand implements Callable<Integer> {
                 System.out.println("evaluation written to " + o);
                 return 0;
             }
-            boolean strict = strictOption.strict;
-            ImageFolder f = ImageFolder.scan(folder, strict);
-            f.warnings().forEach(StrictOption::warn);
-            List<String> skipped = new ArrayList<>();
-            f.skipped().forEach(s -> skipped.add(folder.resolve(s.relativePath()) + ": " + s.problem()));
-            List<String> classes = c.metadata().classes();
-            List<String> paths = new ArrayList<>();
-            List<Integer> labels = new ArrayList<>();
-            for (String cls : f.classNames()) {
-                if (indexIgnoreCase(classes, cls) < 0) {
-                    long n = f.items().stream().filter(it -> it.className().equals(cls)).count();
-                    String problem = "class '" + cls + "' is not one of the model's classes " + classes;
-                    if (strict) {
-                        throw new UserException(folder.resolve(cls) + ": " + problem);
-                    }
-                    StrictOption.warn(folder.resolve(cls) + ": " + problem + "; its " + n + " image(s) skipped");
-                }
-            }
-            for (ImageFolder.Item it : f.items()) {
-                int label = indexIgnoreCase(classes, it.className());
-                if (label < 0) {
-                    skipped.add(folder.resolve(it.relativePath()) + ": class '" + it.className() + "' unknown to the model");
-                    continue;
-                }
-                paths.add(it.relativePath());
-                labels.add(label);
-            }
-            if (paths.isEmpty()) {
-                throw new UserException(folder + ": none of the class folders " + f.classNames()
-                        + " is one of the model's classes " + classes);
-            }
-            ImageCache cache = ImageCache.open(folder, paths, c.metadata().imageSize(), cacheOption.dir);
-            List<BatchLoader.Sample> samples = new ArrayList<>();
-            for (int i = 0; i < paths.size(); i++) {
-                if (cache.pixels(i) == null) {
-                    String line = folder.resolve(paths.get(i)) + ": " + cache.problem(i);
-                    if (strict) {
-                        throw new UserException(line);
-                    }
-                    StrictOption.warn(line + "; skipped");
-                    skipped.add(line);
-                } else {
-                    samples.add(new BatchLoader.Sample(i, labels.get(i)));
-                }
-            }
-            if (samples.isEmpty()) {
-                throw new UserException(folder + ": no readable images to evaluate");
-            }
-            Evaluation.Result r = Evaluation.run(c, cache, samples, tta);
-            String name = RunDir.EVAL_PREFIX + folder.toAbsolutePath().normalize().getFileName() + (tta ? "-tta" : "");
+            String name = RunDir.EVAL_PREFIX + folder.toAbsolutePath().normalize().getFileName()
+                    + (tta ? "-tta" : "") + (adaptBn ? "-adapt-bn" : "");
             Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
-            String title = "ResNet-18 on " + folder + " (" + samples.size() + " images"
-                    + (tta ? ", 8-view test-time augmentation" : "")
-                    + (skipped.isEmpty() ? "" : ", " + skipped.size() + " file(s) skipped") + ")";
-            Evaluation.write(r, Evaluation.paths(cache, samples), skipped, o, title);
+            Evaluation.Result r = Evaluation.folder(c, folder, o, cacheOption.dir, strictOption.strict, tta, adaptBn,
+                    StrictOption::warn);
+            String title = r.title();
             System.out.println(EvaluationReport.toText(r.metrics(), title));
             System.out.println("evaluation written to " + o);
         }
@@ -136,14 +89,5 @@ public final class EvaluateCommand implements Callable<Integer> {
     private static Path beside(Path bundle, String suffix) {
         Path abs = bundle.toAbsolutePath().normalize();
         return abs.resolveSibling(abs.getFileName() + suffix);
-    }
-
-    private static int indexIgnoreCase(List<String> classes, String name) {
-        for (int i = 0; i < classes.size(); i++) {
-            if (classes.get(i).toLowerCase(Locale.ROOT).equals(name.toLowerCase(Locale.ROOT))) {
-                return i;
-            }
-        }
-        return -1;
     }
 }

@@ -53,8 +53,17 @@ public final class PredictCommand implements Callable<Integer> {
             + " may be faster on CPU: measure with 'wbc bench --channels-last')")
     boolean channelsLast;
 
+    @Option(names = "--adapt-bn", description = "Test-time BatchNorm adaptation for images from another microscope:"
+            + " re-estimate the BatchNorm statistics on the input images (up to " + Classifier.ADAPT_MAX_IMAGES
+            + ", evenly spaced; no labels) before predicting. Needs at least 16 readable images; recorded in the"
+            + " JSON output and on stderr.")
+    boolean adaptBn;
+
     @Mixin
     StrictOption strictOption = new StrictOption();
+
+    /** Images the BatchNorm statistics were re-estimated on (--adapt-bn), else 0. */
+    private int adapted;
 
     /** Inputs left out, in the order met. */
     private final List<Skipped> skipped = new ArrayList<>();
@@ -86,6 +95,10 @@ public final class PredictCommand implements Callable<Integer> {
             if (files.isEmpty()) {
                 throw new UserException("no image files found in " + inputs);
             }
+            if (adaptBn) {
+                adapted = adapt(c, input, files);
+                System.err.println("wbc: BatchNorm statistics re-estimated on " + adapted + " of the input images (--adapt-bn)");
+            }
             List<Prediction> predictions = predict(c, input, files);
             if (predictions.isEmpty()) {
                 throw new UserException("none of the " + files.size() + " file(s) could be read as an image");
@@ -95,7 +108,7 @@ public final class PredictCommand implements Callable<Integer> {
                 System.out.print(csv(classes, predictions));
                 System.out.flush();
             } else if (json) {
-                Json.write(out, json(model, classes, predictions, skipped));
+                Json.write(out, json(model, classes, predictions, skipped, adapted));
             } else {
                 AtomicFiles.writeString(out, csv(classes, predictions));
             }
@@ -147,6 +160,25 @@ public final class PredictCommand implements Callable<Integer> {
             held.forEach(w -> warn(w.file(), w.problem()));
         }
         return result;
+    }
+
+    /**
+     * Decodes the adaptation sample of the inputs (unreadable ones are left for {@link #predict} to
+     * report) and re-estimates the model's BatchNorm statistics on it.
+     */
+    private static int adapt(Classifier c, ModelInput input, List<Path> files) {
+        List<float[]> images = new ArrayList<>();
+        for (int i : Classifier.adaptationSample(files.size())) {
+            try {
+                float[] x = new float[input.floats()];
+                input.normalize(input.decode(files.get(i)), x, 0);
+                images.add(x);
+            } catch (ImageDecoder.BadImageException e) {
+                // predict() warns about it in input order
+            }
+        }
+        c.adaptBatchNorm(images);
+        return images.size();
     }
 
     private static void flush(Classifier c, ModelInput input, float[] buf, List<String> names, List<Prediction> result) {
@@ -216,7 +248,7 @@ public final class PredictCommand implements Callable<Integer> {
     }
 
     private static Map<String, Object> json(Path model, List<String> classes, List<Prediction> predictions,
-            List<Skipped> skipped) {
+            List<Skipped> skipped, int adapted) {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (Prediction p : predictions) {
             Map<String, Object> probs = new LinkedHashMap<>();
@@ -233,6 +265,9 @@ public final class PredictCommand implements Callable<Integer> {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("model", model.toAbsolutePath().normalize().toString());
         doc.put("classes", classes);
+        if (adapted > 0) {
+            doc.put("adaptBn", Map.of("images", adapted));
+        }
         doc.put("predictions", rows);
         List<Map<String, Object>> left = new ArrayList<>();
         for (Skipped s : skipped) {

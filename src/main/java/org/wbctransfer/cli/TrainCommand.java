@@ -92,6 +92,26 @@ public final class TrainCommand implements Callable<Integer> {
             description = "Colour jitter: brightness,contrast,saturation,hue. Default: ${DEFAULT-VALUE}")
     double[] jitter;
 
+    @Option(names = "--zoom", split = ",", description = "Random zoom range min,max, drawn log-uniformly (0.5,2 ="
+            + " the cell at half to twice its size; zooming out fills the frame with the border's mean colour):"
+            + " other microscopes show cells at other scales. Default: off")
+    double[] zoom;
+
+    @Option(names = "--stain", defaultValue = "0", description = "HED stain jitter: per-stain scale U(1-s,1+s) and"
+            + " shift U(-s,s) after colour deconvolution (Tellez et al. 2018; 0.05 light, 0.2 strong). Default: ${DEFAULT-VALUE}")
+    double stain;
+
+    @Option(names = "--grey", defaultValue = "0", description = "Probability of a greyscale image. Default: ${DEFAULT-VALUE}")
+    double grey;
+
+    @Option(names = "--blur", defaultValue = "0", description = "Largest Gaussian blur sigma (pixels at the working size),"
+            + " applied to half the images. Default: ${DEFAULT-VALUE}")
+    double blur;
+
+    @Option(names = "--jpeg", defaultValue = "0", description = "Probability of a JPEG round trip at quality 30-95."
+            + " Default: ${DEFAULT-VALUE}")
+    double jpeg;
+
     @Mixin
     CacheOption cacheOption;
 
@@ -191,7 +211,11 @@ public final class TrainCommand implements Callable<Integer> {
             m = runDir.resolve("split.csv");
             drawn.write(m);
         }
-        Augmentation aug = new Augmentation(!noFlip, rotation, scale, translate, jitter[0], jitter[1], jitter[2], jitter[3]);
+        if (zoom != null && zoom.length != 2) {
+            throw new UserException("--zoom needs 2 comma-separated values (min,max)");
+        }
+        Augmentation aug = new Augmentation(!noFlip, rotation, scale, translate, jitter[0], jitter[1], jitter[2], jitter[3],
+                zoom == null ? 0 : zoom[0], zoom == null ? 0 : zoom[1], stain, grey, blur, jpeg);
         return TrainConfig.builder().setData(data, m).setSubset(sub).optImageSize(imageSize).optBatchSize(batch)
                 .optEpochs(epochs).optLearningRate(lr).optWeightDecay(weightDecay).optWarmupEpochs(warmupEpochs)
                 .optSeed(seed).optAugmentation(aug).optValidation(valPercent, minValSubset)

@@ -54,6 +54,23 @@ public final class Augmenter {
         if (aug.isColour()) {
             colour(rng, r, g, b);
         }
+        // The robustness levers draw after the older ones, and only when on, so recipes without
+        // them see the same random stream as before the levers existed.
+        if (aug.stain() > 0) {
+            StainJitter.apply(rng, aug.stain(), r, g, b);
+        }
+        if (aug.grey() > 0 && rng.nextDouble() < aug.grey()) {
+            grey(r, g, b);
+        }
+        if (aug.blur() > 0 && rng.nextBoolean()) {
+            double sigma = rng.nextDouble() * aug.blur();
+            for (float[] ch : new float[][] {r, g, b}) {
+                gaussianBlur(ch, size, sigma);
+            }
+        }
+        if (aug.jpeg() > 0 && rng.nextDouble() < aug.jpeg()) {
+            jpeg(r, g, b, size, 0.30f + 0.65f * (float) rng.nextDouble());
+        }
         float[][] ch = {r, g, b};
         for (int c = 0; c < 3; c++) {
             float m = (float) norm.mean()[c];
@@ -89,6 +106,14 @@ public final class Augmenter {
             tx = (rng.nextDouble() * 2 - 1) * aug.translate() * size;
             ty = (rng.nextDouble() * 2 - 1) * aug.translate() * size;
         }
+        float[] fill = null;
+        if (aug.zooms()) {
+            double lo = Math.log(aug.zoomMin());
+            s *= Math.exp(lo + rng.nextDouble() * (Math.log(aug.zoomMax()) - lo));
+            // Zooming out must not smear the edge pixels into streaks: the slide's own background
+            // colour (the border's mean) fills the frame, as around a cell on a real smear.
+            fill = borderMean(rgb);
+        }
         double c = (size - 1) / 2.0;
         // Inverse map: output pixel -> source coordinate (undo translate, scale, rotate, flip).
         double cos = Math.cos(angle);
@@ -105,6 +130,13 @@ public final class Augmenter {
                 double dy = (y - c - ty) * inv;
                 double sx = (cos * dx + sin * dy) * fx + c;
                 double sy = (-sin * dx + cos * dy) * fy + c;
+                int o = y * size + x;
+                if (fill != null && (sx < -0.5 || sy < -0.5 || sx > max + 0.5 || sy > max + 0.5)) {
+                    r[o] = fill[0];
+                    g[o] = fill[1];
+                    b[o] = fill[2];
+                    continue;
+                }
                 sx = Math.min(Math.max(sx, 0), max);
                 sy = Math.min(Math.max(sy, 0), max);
                 int x0 = (int) sx;
@@ -117,12 +149,112 @@ public final class Augmenter {
                 int i01 = 3 * (y0 * size + x1);
                 int i10 = 3 * (y1 * size + x0);
                 int i11 = 3 * (y1 * size + x1);
-                int o = y * size + x;
                 r[o] = bilerp(rgb, i00, i01, i10, i11, 0, wx, wy) * inv255;
                 g[o] = bilerp(rgb, i00, i01, i10, i11, 1, wx, wy) * inv255;
                 b[o] = bilerp(rgb, i00, i01, i10, i11, 2, wx, wy) * inv255;
             }
         }
+    }
+
+    /** Mean colour of the outermost pixel ring, in [0, 1]. */
+    private float[] borderMean(byte[] rgb) {
+        double[] sum = new double[3];
+        int n = 0;
+        for (int y = 0; y < size; y++) {
+            for (int x = 0; x < size; x++) {
+                if (y == 0 || x == 0 || y == size - 1 || x == size - 1) {
+                    for (int c = 0; c < 3; c++) {
+                        sum[c] += rgb[3 * (y * size + x) + c] & 0xff;
+                    }
+                    n++;
+                }
+            }
+        }
+        return new float[] {(float) (sum[0] / n / 255), (float) (sum[1] / n / 255), (float) (sum[2] / n / 255)};
+    }
+
+    private static void grey(float[] r, float[] g, float[] b) {
+        for (int i = 0; i < r.length; i++) {
+            float v = 0.299f * r[i] + 0.587f * g[i] + 0.114f * b[i];
+            r[i] = v;
+            g[i] = v;
+            b[i] = v;
+        }
+    }
+
+    /** Separable Gaussian blur of one square plane, edges clamped. */
+    static void gaussianBlur(float[] plane, int size, double sigma) {
+        int radius = (int) Math.ceil(3 * sigma);
+        if (radius < 1) {
+            return;
+        }
+        float[] k = new float[2 * radius + 1];
+        double total = 0;
+        for (int i = -radius; i <= radius; i++) {
+            k[i + radius] = (float) Math.exp(-i * i / (2 * sigma * sigma));
+            total += k[i + radius];
+        }
+        for (int i = 0; i < k.length; i++) {
+            k[i] /= (float) total;
+        }
+        float[] tmp = new float[plane.length];
+        int max = size - 1;
+        for (int y = 0; y < size; y++) {
+            for (int x = 0; x < size; x++) {
+                float v = 0;
+                for (int i = -radius; i <= radius; i++) {
+                    v += k[i + radius] * plane[y * size + Math.min(Math.max(x + i, 0), max)];
+                }
+                tmp[y * size + x] = v;
+            }
+        }
+        for (int y = 0; y < size; y++) {
+            for (int x = 0; x < size; x++) {
+                float v = 0;
+                for (int i = -radius; i <= radius; i++) {
+                    v += k[i + radius] * tmp[Math.min(Math.max(y + i, 0), max) * size + x];
+                }
+                plane[y * size + x] = v;
+            }
+        }
+    }
+
+    /** Round trip through ImageIO's JPEG codec at the given quality (0..1): the artefacts of a lossy archive. */
+    private static void jpeg(float[] r, float[] g, float[] b, int size, float quality) {
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(size, size,
+                java.awt.image.BufferedImage.TYPE_INT_RGB);
+        for (int i = 0; i < r.length; i++) {
+            img.setRGB(i % size, i / size, (to255(r[i]) << 16) | (to255(g[i]) << 8) | to255(b[i]));
+        }
+        javax.imageio.ImageWriter w = javax.imageio.ImageIO.getImageWritersByFormatName("jpeg").next();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (javax.imageio.stream.ImageOutputStream out = javax.imageio.ImageIO.createImageOutputStream(bytes)) {
+            javax.imageio.ImageWriteParam p = w.getDefaultWriteParam();
+            p.setCompressionMode(javax.imageio.ImageWriteParam.MODE_EXPLICIT);
+            p.setCompressionQuality(quality);
+            w.setOutput(out);
+            w.write(null, new javax.imageio.IIOImage(img, null, null), p);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } finally {
+            w.dispose();
+        }
+        java.awt.image.BufferedImage back;
+        try {
+            back = javax.imageio.ImageIO.read(new java.io.ByteArrayInputStream(bytes.toByteArray()));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        for (int i = 0; i < r.length; i++) {
+            int v = back.getRGB(i % size, i / size);
+            r[i] = ((v >> 16) & 0xff) / 255f;
+            g[i] = ((v >> 8) & 0xff) / 255f;
+            b[i] = (v & 0xff) / 255f;
+        }
+    }
+
+    private static int to255(float v) {
+        return Math.round(clamp01(v) * 255f);
     }
 
     private static float bilerp(byte[] p, int i00, int i01, int i10, int i11, int c, float wx, float wy) {

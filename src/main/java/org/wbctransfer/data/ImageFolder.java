@@ -14,8 +14,9 @@ import org.wbctransfer.util.UserException;
 
 /**
  * A class-per-folder image dataset ({@code root/<Class>/<image>}), the layout of Raabin-WBC and
- * of most outside test sets. Class order is alphabetical so that label indices do not depend on
- * the file system's listing order.
+ * of most outside test sets, or a labelled list ({@code root/images/<image>} with
+ * {@code root/labels.csv} of {@code image,label} rows), the layout of each wbc-seg source. Class
+ * order is alphabetical so that label indices do not depend on the file system's listing order.
  */
 public final class ImageFolder {
 
@@ -62,6 +63,83 @@ public final class ImageFolder {
 
     public static ImageFolder scan(Path root) {
         return scan(root, false);
+    }
+
+    /** The labelled-list layout's file names. */
+    public static final String LABELS = "labels.csv";
+    public static final String IMAGES = "images";
+
+    /** Whether the folder is in the labelled-list layout ({@code images/} and {@code labels.csv}). */
+    public static boolean isLabelledList(Path root) {
+        return Files.isRegularFile(root.resolve(LABELS)) && Files.isDirectory(root.resolve(IMAGES));
+    }
+
+    /** Either layout: a labelled list when the folder has one, else class folders. */
+    public static ImageFolder scanEither(Path root, boolean strict) {
+        return isLabelledList(root) ? scanLabelledList(root, strict) : scan(root, strict);
+    }
+
+    /**
+     * Reads {@code labels.csv} (a header, then {@code image,label} per line; the image relative to
+     * {@code images/}). A row naming a missing file, a row without a label and an image without a
+     * row are skipped with a warning (strict: an error naming the file).
+     */
+    public static ImageFolder scanLabelledList(Path root, boolean strict) {
+        checkRoot(root);
+        Path csv = root.resolve(LABELS);
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(csv);
+        } catch (IOException e) {
+            throw new UserException(csv + ": cannot read (" + e.getMessage() + ")");
+        }
+        if (lines.isEmpty() || !lines.get(0).strip().toLowerCase(Locale.ROOT).startsWith("image,")) {
+            throw new UserException(csv + ": expected a header 'image,label'");
+        }
+        List<String> warnings = new ArrayList<>();
+        List<Skipped> skipped = new ArrayList<>();
+        List<Item> items = new ArrayList<>();
+        java.util.Set<String> labelled = new java.util.HashSet<>();
+        for (int i = 1; i < lines.size(); i++) {
+            String line = lines.get(i).strip();
+            if (line.isEmpty()) {
+                continue;
+            }
+            int comma = line.lastIndexOf(',');
+            String file = comma < 0 ? line : line.substring(0, comma).strip();
+            String label = comma < 0 ? "" : line.substring(comma + 1).strip();
+            String rel = IMAGES + "/" + file;
+            String problem = label.isEmpty() ? "no label (line " + (i + 1) + " of " + LABELS + ")"
+                    : !Files.isRegularFile(root.resolve(rel)) ? "listed in " + LABELS + " but not found"
+                    : !IMAGE_EXTENSIONS.contains(extension(file)) ? "not an image file extension" : null;
+            if (problem != null) {
+                if (strict) {
+                    throw new UserException(root.resolve(rel) + ": " + problem);
+                }
+                warnings.add(root.resolve(rel) + ": " + problem + "; skipped");
+                skipped.add(new Skipped(rel, problem));
+                continue;
+            }
+            labelled.add(file);
+            items.add(new Item(rel, label));
+        }
+        for (Path f : sortedChildren(root.resolve(IMAGES))) {
+            String fn = f.getFileName().toString();
+            if (!fn.startsWith(".") && Files.isRegularFile(f) && !labelled.contains(fn)
+                    && skipped.stream().noneMatch(s -> s.relativePath().equals(IMAGES + "/" + fn))) {
+                if (strict) {
+                    throw new UserException(f + ": no row in " + LABELS);
+                }
+                warnings.add(f + ": no row in " + LABELS + "; skipped");
+                skipped.add(new Skipped(IMAGES + "/" + fn, "no row in " + LABELS));
+            }
+        }
+        if (items.isEmpty()) {
+            throw new UserException(csv + ": lists no usable images");
+        }
+        items.sort(java.util.Comparator.comparing(Item::className).thenComparing(Item::relativePath));
+        List<String> classes = items.stream().map(Item::className).distinct().toList();
+        return new ImageFolder(root, classes, items, warnings, skipped);
     }
 
     /**

@@ -74,6 +74,98 @@ public final class Evaluation {
         return r;
     }
 
+    /**
+     * Evaluates on a labelled folder outside the split (class folders, or a wbc-seg style
+     * {@code images/} + {@code labels.csv}) whose class names match the model's (case-insensitively)
+     * and writes the reports into outDir. Unreadable images and classes the model does not know are
+     * skipped, passed to {@code warn} and listed in {@code skipped.txt}; when {@code strict}, the
+     * first one is a {@link org.wbctransfer.util.UserException}. With {@code adaptBn} the model's
+     * BatchNorm statistics are first re-estimated on these images ({@link Classifier#adaptBatchNorm}):
+     * the classifier is changed in place.
+     */
+    public static Result folder(Classifier c, Path folder, Path outDir, Path cacheDir, boolean strict, boolean tta,
+            boolean adaptBn, java.util.function.Consumer<String> warn) throws IOException {
+        org.wbctransfer.data.ImageFolder f = org.wbctransfer.data.ImageFolder.scanEither(folder, strict);
+        f.warnings().forEach(warn);
+        List<String> skipped = new ArrayList<>();
+        f.skipped().forEach(s -> skipped.add(folder.resolve(s.relativePath()) + ": " + s.problem()));
+        List<String> classes = c.metadata().classes();
+        for (String cls : f.classNames()) {
+            if (indexIgnoreCase(classes, cls) < 0) {
+                long n = f.items().stream().filter(it -> it.className().equals(cls)).count();
+                String problem = "class '" + cls + "' is not one of the model's classes " + classes;
+                if (strict) {
+                    throw new org.wbctransfer.util.UserException(folder.resolve(cls) + ": " + problem);
+                }
+                warn.accept(folder.resolve(cls) + ": " + problem + "; its " + n + " image(s) skipped");
+            }
+        }
+        List<String> paths = new ArrayList<>();
+        List<Integer> labels = new ArrayList<>();
+        for (org.wbctransfer.data.ImageFolder.Item it : f.items()) {
+            int label = indexIgnoreCase(classes, it.className());
+            if (label < 0) {
+                skipped.add(folder.resolve(it.relativePath()) + ": class '" + it.className() + "' unknown to the model");
+                continue;
+            }
+            paths.add(it.relativePath());
+            labels.add(label);
+        }
+        if (paths.isEmpty()) {
+            throw new org.wbctransfer.util.UserException(folder + ": none of the classes " + f.classNames()
+                    + " is one of the model's classes " + classes);
+        }
+        ImageCache cache = ImageCache.open(folder, paths, c.metadata().imageSize(), cacheDir);
+        List<BatchLoader.Sample> samples = new ArrayList<>();
+        for (int i = 0; i < paths.size(); i++) {
+            if (cache.pixels(i) == null) {
+                String line = folder.resolve(paths.get(i)) + ": " + cache.problem(i);
+                if (strict) {
+                    throw new org.wbctransfer.util.UserException(line);
+                }
+                warn.accept(line + "; skipped");
+                skipped.add(line);
+            } else {
+                samples.add(new BatchLoader.Sample(i, labels.get(i)));
+            }
+        }
+        if (samples.isEmpty()) {
+            throw new org.wbctransfer.util.UserException(folder + ": no readable images to evaluate");
+        }
+        int adapted = adaptBn ? adaptBatchNorm(c, cache, samples) : 0;
+        String title = "ResNet-18 on " + folder + " (" + samples.size() + " images"
+                + (tta ? ", 8-view test-time augmentation" : "")
+                + (adaptBn ? ", BatchNorm statistics re-estimated on " + adapted + " of these images" : "")
+                + (skipped.isEmpty() ? "" : ", " + skipped.size() + " file(s) skipped") + ")";
+        Result r = withTitle(run(c, cache, samples, tta), title);
+        write(r, paths(cache, samples), skipped, outDir, title);
+        return r;
+    }
+
+    /** {@link Classifier#adaptBatchNorm} on the plain (unaugmented) images of the samples. */
+    public static int adaptBatchNorm(Classifier c, ImageCache cache, List<BatchLoader.Sample> samples) {
+        int size = c.metadata().imageSize();
+        Augmenter plain = new Augmenter(org.wbctransfer.config.Augmentation.none(), c.metadata().normalization(), size);
+        List<float[]> images = new ArrayList<>();
+        for (int i : Classifier.adaptationSample(samples.size())) {
+            float[] x = new float[3 * size * size];
+            plain.plain(cache.pixels(samples.get(i).cacheIndex()), x, 0);
+            images.add(x);
+        }
+        int batches = c.adaptBatchNorm(images);
+        LOG.info("BatchNorm statistics re-estimated on {} images ({} batches)", images.size(), batches);
+        return images.size();
+    }
+
+    private static int indexIgnoreCase(List<String> classes, String name) {
+        for (int i = 0; i < classes.size(); i++) {
+            if (classes.get(i).equalsIgnoreCase(name)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     /** ", 2 unreadable skipped" or "". */
     public static String skippedNote(List<String> skipped) {
         return skipped.isEmpty() ? "" : ", " + skipped.size() + " unreadable skipped";

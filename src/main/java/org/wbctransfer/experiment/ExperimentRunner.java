@@ -23,6 +23,7 @@ import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.Classifier;
 import org.wbctransfer.pretrain.Pretrainer;
 import org.wbctransfer.pretrain.Recipe;
 import org.wbctransfer.training.ProgressListener;
@@ -240,6 +241,7 @@ public final class ExperimentRunner {
         for (Plan p : plans) {
             RunDir.State state = RunDir.of(p.runDir()).state();
             if (state == RunDir.State.FINISHED) {
+                scoreOutside(p);
                 done++;
                 continue;
             }
@@ -256,9 +258,54 @@ public final class ExperimentRunner {
             LOG.info(String.format(Locale.ROOT, "cell %s %s split %d seed %d: test accuracy %.4f, macro F1 %.4f, weighted F1 %.4f",
                     p.arm().name(), p.subset(), p.splitSeed(), p.seed(), r.metrics().accuracy(), r.metrics().macroF1(),
                     r.metrics().weightedF1()));
+            scoreOutside(p);
             done++;
         }
         return all.stream().map(Plan::cell).toList();
+    }
+
+    /**
+     * Scores a finished cell's model on each outside set it has not been scored on, except a set
+     * whose images the arm's pre-training read (a model is never scored on images it has seen).
+     */
+    private void scoreOutside(Plan p) throws IOException {
+        RunDir run = RunDir.of(p.runDir());
+        for (ExperimentSpec.OutsideSet o : spec.outside()) {
+            Path dir = run.eval(o.name());
+            if (Files.isRegularFile(dir.resolve(RunDir.METRICS))) {
+                continue;
+            }
+            String seenBy = seenByPretraining(p.arm(), Path.of(o.path()));
+            if (seenBy != null) {
+                LOG.info("cell {} not scored on {}: its pre-training stage '{}' read those images", p.cell().label(),
+                        o.name(), seenBy);
+                continue;
+            }
+            try (Classifier c = Classifier.load(run.model())) {
+                Evaluation.Result r = Evaluation.folder(c, Path.of(o.path()), dir, cacheDir, strict, false, o.adapt(),
+                        LOG::warn);
+                LOG.info(String.format(Locale.ROOT, "cell %s on %s: accuracy %.4f, macro F1 %.4f", p.cell().label(),
+                        o.name(), r.metrics().accuracy(), r.metrics().macroF1()));
+            }
+        }
+    }
+
+    /** The name of the arm's first pre-training stage whose data folder holds the set or lies inside it, or null. */
+    static String seenByPretraining(ExperimentSpec.Arm arm, Path set) {
+        if (arm.pretrain() == null) {
+            return null;
+        }
+        Path target = set.toAbsolutePath().normalize();
+        for (Recipe.StageSpec st : Recipe.load(arm.pretrain()).stages()) {
+            if (st.data() == null) {
+                continue;
+            }
+            Path data = Path.of(st.data()).toAbsolutePath().normalize();
+            if (target.startsWith(data) || data.startsWith(target)) {
+                return st.displayName();
+            }
+        }
+        return null;
     }
 
     /** The experiment's plan beside its cells: {@code <out>/experiment.json}. */
@@ -302,6 +349,7 @@ public final class ExperimentRunner {
                         a.unfreezeEpoch() != null ? a.unfreezeEpoch() : 0)
                 .optPseudoLabels(teacher, a.threshold())
                 .optClassWeighted(a.weighted())
+                .optAugmentation(a.augmentationOrStandard())
                 .build();
     }
 }

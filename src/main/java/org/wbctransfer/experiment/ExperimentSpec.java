@@ -20,7 +20,26 @@ import org.wbctransfer.util.UserException;
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ExperimentSpec(String name, String description, String data, Integer imageSize, Integer batch,
-        Long splitSeed, List<Long> splitSeeds, String groupBy, Map<String, SubsetPlan> subsets, List<Arm> arms) {
+        Long splitSeed, List<Long> splitSeeds, String groupBy, Map<String, SubsetPlan> subsets, List<Arm> arms,
+        List<OutsideSet> outsideSets) {
+
+    /**
+     * A labelled test set from another lab or device (class folders, or a wbc-seg source's
+     * {@code images/} + {@code labels.csv}) that every finished model of the grid is scored on, into
+     * {@code <run>/eval-<name>/}. With {@code adaptBn} the model's BatchNorm statistics are first
+     * re-estimated on the set's images (no labels). {@code note} says what the set was used for
+     * (e.g. that a choice was made on it); it is kept in the grid's experiment.json.
+     */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    public record OutsideSet(String name, String path, Boolean adaptBn, String note) {
+        public boolean adapt() {
+            return adaptBn != null && adaptBn;
+        }
+    }
+
+    public List<OutsideSet> outside() {
+        return outsideSets == null ? List.of() : outsideSets;
+    }
 
     /**
      * Split seed 0 is the development split: its test figures have been looked at many times, so a
@@ -41,11 +60,36 @@ public record ExperimentSpec(String name, String description, String data, Integ
      * the whole training set whatever its label budget. {@code classWeighted: false} trains with a
      * plain cross-entropy instead of the class-weighted one (default true). {@code chosenOn} says
      * that the recipe was chosen after looking at test figures, and on which (e.g. "split 0's test").
+     * {@code augmentation} overrides fields of the standard augmentation by their config.json names
+     * (e.g. {@code {zoomMin: 0.5, zoomMax: 2, stain: 0.05}}).
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Arm(String name, String pretrain, Double lr, Double backboneLrScale, Integer freezeStages,
             Integer unfreezeEpoch, Double epochsScale, List<String> subsets, String teacher, Double pseudoThreshold,
-            Integer epochs, Boolean classWeighted, String chosenOn) {
+            Integer epochs, Boolean classWeighted, String chosenOn, Map<String, Object> augmentation) {
+
+        /** The standard augmentation with this arm's overrides; an unknown field is a {@link UserException}. */
+        public org.wbctransfer.config.Augmentation augmentationOrStandard() {
+            var standard = org.wbctransfer.config.Augmentation.standard();
+            if (augmentation == null) {
+                return standard;
+            }
+            Map<String, Object> fields = Json.MAPPER.convertValue(standard,
+                    new com.fasterxml.jackson.core.type.TypeReference<java.util.LinkedHashMap<String, Object>>() {});
+            for (var e : augmentation.entrySet()) {
+                if (!fields.containsKey(e.getKey())) {
+                    throw new UserException("arm '" + name + "': unknown augmentation field '" + e.getKey()
+                            + "' (known: " + fields.keySet() + ")");
+                }
+                fields.put(e.getKey(), e.getValue());
+            }
+            try {
+                return Json.MAPPER.convertValue(fields, org.wbctransfer.config.Augmentation.class);
+            } catch (IllegalArgumentException ex) {
+                Throwable cause = ex.getCause() != null && ex.getCause().getCause() instanceof UserException u ? u : ex;
+                throw new UserException("arm '" + name + "': " + cause.getMessage().lines().findFirst().orElse(""));
+            }
+        }
 
         public double threshold() {
             return pseudoThreshold != null ? pseudoThreshold : org.wbctransfer.training.PseudoLabels.DEFAULT_THRESHOLD;
@@ -122,6 +166,16 @@ public record ExperimentSpec(String name, String description, String data, Integ
         if (s.groupBy() != null) {
             org.wbctransfer.data.SplitManifest.compileGroupBy(s.groupBy(), nameOrPath + ": groupBy");
         }
+        java.util.Set<String> setNames = new java.util.HashSet<>();
+        for (OutsideSet o : s.outside()) {
+            if (o.name() == null || !o.name().matches("[A-Za-z0-9._-]+") || o.name().equals("test") || o.path() == null) {
+                throw new UserException(nameOrPath + ": each outside set needs a 'path' and a 'name' of letters, digits,"
+                        + " '.', '_' or '-' other than 'test', got '" + o.name() + "'");
+            }
+            if (!setNames.add(o.name())) {
+                throw new UserException(nameOrPath + ": outside set '" + o.name() + "' is listed twice");
+            }
+        }
         Map<String, Arm> earlier = new java.util.HashMap<>();
         for (Arm a : s.arms()) {
             if (a.name() == null || !a.name().matches("[A-Za-z0-9._-]+")) {
@@ -139,6 +193,7 @@ public record ExperimentSpec(String name, String description, String data, Integ
                             + "' does not (" + t.subsets() + ")");
                 }
             }
+            a.augmentationOrStandard(); // a bad override fails here, before any cell runs
             earlier.put(a.name(), a);
         }
         return s;

@@ -16,6 +16,7 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
+import java.util.List;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.util.AtomicFiles;
@@ -143,6 +144,71 @@ public final class Classifier implements AutoCloseable {
             for (int k = 0; k < b.size(); k++) {
                 out[b.samples()[k]] = p[k];
             }
+        }
+        return out;
+    }
+
+    /** Batches that {@link #adaptBatchNorm} averages over, so the source statistics' weight falls below 0.9^60. */
+    private static final int ADAPT_BATCHES = 60;
+    /** Images per adaptation batch. */
+    private static final int ADAPT_BATCH = 32;
+    /** Most target images adaptation reads: the statistics of 5 channels' means settle long before. */
+    public static final int ADAPT_MAX_IMAGES = 2048;
+
+    /**
+     * Test-time BatchNorm adaptation (AdaBN, Li et al. 2016): re-estimates every BatchNorm layer's
+     * running mean and variance on the target images (no labels), so a new microscope's colour and
+     * scale statistics replace the training data's. Runs the network in training mode, which
+     * updates the running statistics by an exponential average (weight 0.1 per batch in DJL's
+     * PyTorch engine), over seeded shuffles of the images until {@value #ADAPT_BATCHES} batches of
+     * {@value #ADAPT_BATCH} have been seen. The weights are changed in place: this classifier then
+     * predicts for the target domain.
+     *
+     * @param images normalized CHW images at the model's size (at most {@link #ADAPT_MAX_IMAGES}; at least 16)
+     * @return the number of batches averaged
+     */
+    public synchronized int adaptBatchNorm(List<float[]> images) {
+        if (images.size() < 16) {
+            throw new UserException("--adapt-bn needs at least 16 readable images of the target domain, got " + images.size());
+        }
+        if (images.size() > ADAPT_MAX_IMAGES) {
+            throw new IllegalArgumentException("at most " + ADAPT_MAX_IMAGES + " images, got " + images.size());
+        }
+        int size = metadata.imageSize();
+        int per = 3 * size * size;
+        int batch = Math.min(ADAPT_BATCH, images.size());
+        java.util.Random rng = new java.util.Random(0x5eed);
+        List<Integer> order = new java.util.ArrayList<>();
+        ai.djl.training.ParameterStore ps = new ai.djl.training.ParameterStore(model.getNDManager(), false);
+        float[] buf = new float[batch * per];
+        for (int b = 0; b < ADAPT_BATCHES; b++) {
+            for (int k = 0; k < batch; k++) {
+                if (order.isEmpty()) {
+                    for (int i = 0; i < images.size(); i++) {
+                        order.add(i);
+                    }
+                    java.util.Collections.shuffle(order, rng);
+                }
+                System.arraycopy(images.get(order.remove(order.size() - 1)), 0, buf, k * per, per);
+            }
+            try (NDManager sub = model.getNDManager().newSubManager()) {
+                NDArray x = sub.create(FloatBuffer.wrap(buf), new Shape(batch, 3, size, size));
+                block.forward(ps, new ai.djl.ndarray.NDList(x), true);
+            }
+        }
+        if (inference != null) {
+            inference.close();
+            inference = null; // refolded from the new statistics on next use
+        }
+        return ADAPT_BATCHES;
+    }
+
+    /** At most {@link #ADAPT_MAX_IMAGES} of n items, evenly spaced, in order: the ones adaptation reads. */
+    public static List<Integer> adaptationSample(int n) {
+        List<Integer> out = new java.util.ArrayList<>();
+        int k = Math.min(n, ADAPT_MAX_IMAGES);
+        for (int i = 0; i < k; i++) {
+            out.add((int) ((long) i * n / k));
         }
         return out;
     }

@@ -360,6 +360,62 @@ class UseCommandsTest {
     }
 
     @Test
+    void evaluateReadsAWbcSegSourceAndAdaptsBatchNormToIt() throws Exception {
+        Path tecom = TestData.datasets().resolve("wbc-seg/tecom");
+        String weightsBefore = Hashing.sha256(bundle.resolve("weights.params"));
+        WbcCliTest.Result plain = WbcCliTest.run("evaluate", bundle.toString(), "--folder", tecom.toString(),
+                "--out", tmp.resolve("plain").toString(), "--cache-dir", tmp.resolve("cache").toString());
+        assertThat(plain.code()).as(plain.err()).isZero();
+        assertThat(plain.out()).contains("(300 images)");
+        JsonNode m = new ObjectMapper().readTree(tmp.resolve("plain/metrics.json").toFile());
+        // wbc-seg tecom's labels.csv: 1 basophil, 22 eosinophils, 53 lymphocytes, 48 monocytes, 176 neutrophils.
+        assertThat(m.path("confusionMatrix").path("counts").get(4).size()).isEqualTo(5);
+        int neutrophils = 0;
+        for (JsonNode v : m.path("confusionMatrix").path("counts").get(4)) {
+            neutrophils += v.asInt();
+        }
+        assertThat(neutrophils).isEqualTo(176);
+
+        WbcCliTest.Result adapted = WbcCliTest.run("evaluate", bundle.toString(), "--folder", tecom.toString(),
+                "--adapt-bn", "--out", tmp.resolve("adapted").toString(), "--cache-dir", tmp.resolve("cache").toString());
+        assertThat(adapted.code()).as(adapted.err()).isZero();
+        assertThat(adapted.out()).contains("BatchNorm statistics re-estimated on 300 of these images");
+        List<String> before = Files.readAllLines(tmp.resolve("plain/predictions.csv"));
+        List<String> after = Files.readAllLines(tmp.resolve("adapted/predictions.csv"));
+        assertThat(after).hasSameSizeAs(before).isNotEqualTo(before);
+        // The bundle itself is only read: its weights are unchanged on disk.
+        assertThat(Hashing.sha256(bundle.resolve("weights.params"))).isEqualTo(weightsBefore);
+
+        assertThat(WbcCliTest.run("evaluate", bundle.toString(), "--adapt-bn").err())
+                .contains("--adapt-bn needs --folder");
+
+        // predict --adapt-bn: the same adaptation, so the same classes as evaluate's adapted run, and it says so.
+        Path json = tmp.resolve("p.json");
+        WbcCliTest.Result p = WbcCliTest.run("predict", bundle.toString(), tecom.resolve("images").toString(),
+                "--adapt-bn", "--out", json.toString());
+        assertThat(p.code()).as(p.err()).isZero();
+        assertThat(p.err()).contains("BatchNorm statistics re-estimated on 300 of the input images");
+        JsonNode doc = new ObjectMapper().readTree(json.toFile());
+        assertThat(doc.path("adaptBn").path("images").asInt()).isEqualTo(300);
+        Map<String, String> adaptedClass = new java.util.HashMap<>();
+        for (String line : after.subList(1, after.size())) {
+            String[] f = line.split(",");
+            adaptedClass.put(Path.of(f[0]).getFileName().toString(), f[2]);
+        }
+        int same = 0;
+        for (JsonNode row : doc.path("predictions")) {
+            if (row.path("predicted").asText().equals(adaptedClass.get(Path.of(row.path("file").asText()).getFileName().toString()))) {
+                same++;
+            }
+        }
+        // Both adapt on the same 300 images in another order of decoding: the same statistics up to float rounding.
+        assertThat(same).isGreaterThanOrEqualTo(295);
+        WbcCliTest.Result few = WbcCliTest.run("predict", bundle.toString(), goodImages.get(0).toString(), "--adapt-bn");
+        assertThat(few.code()).isEqualTo(2);
+        assertThat(few.err()).contains("--adapt-bn needs at least 16 readable images");
+    }
+
+    @Test
     void everyNewCommandHasHelp() {
         for (String c : List.of("export", "predict", "explain")) {
             WbcCliTest.Result r = WbcCliTest.run(c, "--help");

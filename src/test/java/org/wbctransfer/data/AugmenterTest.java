@@ -193,4 +193,134 @@ class AugmenterTest {
             }
         }
     }
+
+    private static Augmentation levers(double zoomMin, double zoomMax, double stain, double grey, double blur, double jpeg) {
+        return new Augmentation(false, Augmentation.Rotation.NONE, 0, 0, 0, 0, 0, 0, zoomMin, zoomMax, stain, grey, blur, jpeg);
+    }
+
+    /** A disc of one colour on a background of another: a cell on a slide. */
+    private static byte[] cell(int s, int[] inside, int[] outside) {
+        byte[] b = new byte[s * s * 3];
+        double c = (s - 1) / 2.0;
+        for (int y = 0; y < s; y++) {
+            for (int x = 0; x < s; x++) {
+                int[] col = Math.hypot(x - c, y - c) < s / 4.0 ? inside : outside;
+                for (int k = 0; k < 3; k++) {
+                    b[3 * (y * s + x) + k] = (byte) col[k];
+                }
+            }
+        }
+        return b;
+    }
+
+    @Test
+    void zoomingOutShrinksTheCellAndFillsTheFrameWithTheBorderColour() {
+        int s = 32;
+        byte[] img = cell(s, new int[] {90, 40, 120}, new int[] {230, 200, 210});
+        float[] out = new float[3 * s * s];
+        new Augmenter(levers(0.5, 0.5, 0, 0, 0, 0), IDENTITY, s).augment(img, 7, out, 0);
+        // Corner: outside the shrunk source frame, so the border's mean colour, not a smeared edge pixel.
+        assertThat((double) out[0]).isCloseTo(230 / 255.0, within(1e-5));
+        assertThat((double) out[2 * s * s]).isCloseTo(210 / 255.0, within(1e-5));
+        // The disc had radius s/4; at half size its radius is s/8: a pixel at 3s/16 from the centre is now background.
+        int y = s / 2;
+        int x = s / 2 + 3 * s / 16;
+        assertThat((double) out[y * s + x]).isCloseTo(230 / 255.0, within(1e-5));
+        assertThat((double) out[y * s + s / 2]).isCloseTo(90 / 255.0, within(1e-5));
+        // Zooming in by 2 makes the disc cover that pixel.
+        new Augmenter(levers(2, 2, 0, 0, 0, 0), IDENTITY, s).augment(img, 7, out, 0);
+        assertThat((double) out[y * s + x]).isCloseTo(90 / 255.0, within(1e-5));
+    }
+
+    @Test
+    void hedMatricesAreInversesAndAZeroJitterKeepsStainedPixels() {
+        double[][] m = {{0.65, 0.70, 0.29}, {0.07, 0.99, 0.11}, {0.27, 0.57, 0.78}};
+        double[][] inv = StainJitter.invert(m);
+        for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < 3; j++) {
+                double v = 0;
+                for (int k = 0; k < 3; k++) {
+                    v += m[i][k] * inv[k][j];
+                }
+                assertThat(v).isCloseTo(i == j ? 1 : 0, within(1e-12));
+            }
+        }
+        // A purple nucleus pixel lies inside the H-E-D cone, so deconvolution and back returns it.
+        float[] r = {0.45f};
+        float[] g = {0.25f};
+        float[] b = {0.60f};
+        StainJitter.apply(new java.util.SplittableRandom(1), 0, r, g, b);
+        assertThat((double) r[0]).isCloseTo(0.45, within(1e-5));
+        assertThat((double) g[0]).isCloseTo(0.25, within(1e-5));
+        assertThat((double) b[0]).isCloseTo(0.60, within(1e-5));
+    }
+
+    @Test
+    void stainJitterChangesColoursWithinItsRangeAndDependsOnTheSeed() {
+        int s = 32;
+        byte[] img = cell(s, new int[] {110, 60, 150}, new int[] {235, 205, 215});
+        float[] a = new float[3 * s * s];
+        float[] b = new float[3 * s * s];
+        new Augmenter(levers(0, 0, 0.2, 0, 0, 0), IDENTITY, s).augment(img, 1, a, 0);
+        new Augmenter(levers(0, 0, 0.2, 0, 0, 0), IDENTITY, s).augment(img, 2, b, 0);
+        assertThat(a).isNotEqualTo(b);
+        float centre = a[(s / 2) * s + s / 2];
+        assertThat((double) centre).isBetween(0.0, 1.0).isNotCloseTo(110 / 255.0, within(1e-4));
+        for (float v : a) {
+            assertThat((double) v).isBetween(0.0, 1.0);
+        }
+    }
+
+    @Test
+    void greyBlurAndJpegDoWhatTheySay() {
+        int s = 32;
+        byte[] img = randomRgb(s, 3);
+        float[] out = new float[3 * s * s];
+        int plane = s * s;
+        new Augmenter(levers(0, 0, 0, 1, 0, 0), IDENTITY, s).augment(img, 5, out, 0);
+        for (int i = 0; i < plane; i++) {
+            assertThat(out[i]).isEqualTo(out[plane + i]).isEqualTo(out[2 * plane + i]);
+        }
+        float[] plain = new float[3 * plane];
+        new Augmenter(Augmentation.none(), IDENTITY, s).plain(img, plain, 0);
+        // Blur is applied to half the images: over a few seeds, the blurred ones lose most of the noise's variance.
+        int blurred = 0;
+        for (long seed = 0; seed < 8; seed++) {
+            new Augmenter(levers(0, 0, 0, 0, 2, 0), IDENTITY, s).augment(img, seed, out, 0);
+            if (variance(out, plane) < 0.3 * variance(plain, plane)) {
+                blurred++;
+            }
+        }
+        assertThat(blurred).isBetween(1, 7);
+        byte[] smooth = cell(s, new int[] {110, 60, 150}, new int[] {235, 205, 215});
+        new Augmenter(Augmentation.none(), IDENTITY, s).plain(smooth, plain, 0);
+        new Augmenter(levers(0, 0, 0, 0, 0, 1), IDENTITY, s).augment(smooth, 9, out, 0);
+        double diff = 0;
+        for (int i = 0; i < out.length; i++) {
+            diff += Math.abs(out[i] - plain[i]);
+        }
+        assertThat(diff / out.length).as("JPEG changes pixels a little").isBetween(1e-4, 0.05);
+    }
+
+    private static double variance(float[] v, int n) {
+        double mean = 0;
+        for (int i = 0; i < n; i++) {
+            mean += v[i];
+        }
+        mean /= n;
+        double var = 0;
+        for (int i = 0; i < n; i++) {
+            var += (v[i] - mean) * (v[i] - mean);
+        }
+        return var / n;
+    }
+
+    @Test
+    void configsWrittenBeforeTheLeversReadBackAsTheSameRecipe() throws Exception {
+        String old = "{\"flip\":true,\"rotation\":\"RIGHT_ANGLE\",\"scale\":0.0,\"translate\":0.0,"
+                + "\"brightness\":0.1,\"contrast\":0.1,\"saturation\":0.1,\"hue\":0.02}";
+        assertThat(org.wbctransfer.util.Json.MAPPER.readValue(old, Augmentation.class)).isEqualTo(Augmentation.standard());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> levers(2, 1, 0, 0, 0, 0))
+                .hasMessageContaining("zoom range");
+    }
 }

@@ -120,4 +120,25 @@ class ImageFolderTest {
                 .isInstanceOf(UserException.class)
                 .hasMessageContaining("hold no images");
     }
+
+    @Test
+    void labelledListLayoutReadsLabelsCsvAndSkipsWhatItCannotUse(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path tecom = org.wbctransfer.TestData.datasets().resolve("wbc-seg/tecom");
+        ImageFolder f = ImageFolder.scanEither(tecom, true);
+        assertThat(f.items()).hasSize(300);
+        assertThat(f.classNames()).containsExactly("Basophil", "Eosinophil", "Lymphocyte", "Monocyte", "Neutrophil");
+        assertThat(f.items().stream().filter(i -> i.className().equals("Neutrophil")).count()).isEqualTo(176);
+        assertThat(f.items().get(0).relativePath()).startsWith("images/");
+
+        java.nio.file.Files.createDirectories(dir.resolve("images"));
+        java.nio.file.Files.copy(tecom.resolve("images/001.png"), dir.resolve("images/a.png"));
+        java.nio.file.Files.copy(tecom.resolve("images/002.png"), dir.resolve("images/unlisted.png"));
+        java.nio.file.Files.writeString(dir.resolve("labels.csv"), "image,label\na.png,Lymphocyte\ngone.png,Monocyte\n");
+        ImageFolder g = ImageFolder.scanEither(dir, false);
+        assertThat(g.items()).containsExactly(new ImageFolder.Item("images/a.png", "Lymphocyte"));
+        assertThat(g.warnings()).anyMatch(w -> w.contains("gone.png: listed in labels.csv but not found"))
+                .anyMatch(w -> w.contains("unlisted.png: no row in labels.csv"));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ImageFolder.scanEither(dir, true))
+                .hasMessageContaining("gone.png: listed in labels.csv but not found");
+    }
 }

@@ -149,9 +149,9 @@ class ExperimentRunnerTest {
         // A student's epochs cover the pool too: it costs far more than its teacher's budget alone.
         var manifest = r.manifest();
         ExperimentRunner teachers = new ExperimentRunner(new ExperimentSpec("t", null, spec.data(), 64, null, 0L, null, null,
-                spec.subsets(), spec.arms().subList(0, 1)), tmp.resolve("x"), tmp.resolve("cache"), false, false);
+                spec.subsets(), spec.arms().subList(0, 1), null), tmp.resolve("x"), tmp.resolve("cache"), false, false);
         ExperimentRunner withStudents = new ExperimentRunner(new ExperimentSpec("s", null, spec.data(), 64, null, 0L, null, null,
-                spec.subsets(), List.of(spec.arms().get(0), spec.arms().get(2))), tmp.resolve("x"), tmp.resolve("cache"), false, false);
+                spec.subsets(), List.of(spec.arms().get(0), spec.arms().get(2)), null), tmp.resolve("x"), tmp.resolve("cache"), false, false);
         // 6 students x 15 epochs x about 8,400 images at 270 images/s: about 50 minutes.
         assertThat(withStudents.estimateMinutes(manifest) - teachers.estimateMinutes(manifest)).isBetween(40.0, 65.0);
     }
@@ -179,6 +179,49 @@ class ExperimentRunnerTest {
     }
 
     @Test
+    void armsOverrideTheStandardAugmentationAndOutsideSetsAreCheckedBeforeAnyCellRuns() throws Exception {
+        ExperimentSpec spec = onRaabin("experiments/outside-dev.yaml");
+        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false, false);
+        List<ExperimentRunner.Plan> plan = r.plan();
+        org.wbctransfer.config.Augmentation both = r.config(find(plan, "zoom-colour", "WBC_10", 0), null).augmentation();
+        assertThat(both.zoomMin()).isEqualTo(0.5);
+        assertThat(both.zoomMax()).isEqualTo(2.0);
+        assertThat(both.stain()).isEqualTo(0.05);
+        assertThat(both.saturation()).isEqualTo(0.25);
+        // Not overridden: the standard recipe's flips and right-angle rotations.
+        assertThat(both.flip()).isTrue();
+        assertThat(both.rotation()).isEqualTo(org.wbctransfer.config.Augmentation.Rotation.RIGHT_ANGLE);
+        assertThat(r.config(find(plan, "zoom", "WBC_10", 0), null).augmentation().stain()).isZero();
+
+        Path f = tmp.resolve("o.yaml");
+        Files.writeString(f, "name: x\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\n"
+                + "arms: [{name: b, augmentation: {zoom: 2}}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageContaining("unknown augmentation field 'zoom'");
+        Files.writeString(f, "name: x\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\n"
+                + "arms: [{name: b, augmentation: {zoomMin: 3, zoomMax: 2}}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageContaining("zoom range");
+        Files.writeString(f, "name: x\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\narms: [{name: b}]\n"
+                + "outsideSets: [{name: pbc, path: a}, {name: pbc, path: b}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageContaining("outside set 'pbc' is listed twice");
+    }
+
+    @Test
+    void aModelIsNotScoredOnImagesItsPreTrainingRead() {
+        Path wbcSeg = TestData.datasets().resolve("wbc-seg");
+        ExperimentSpec.Arm enhanced = new ExperimentSpec.Arm("e", "enhanced", null, null, null, null, null, null, null,
+                null, null, null, null, null);
+        // The enhanced chain's masks stage reads all of wbc-seg.
+        assertThat(ExperimentRunner.seenByPretraining(enhanced, wbcSeg.resolve("tecom"))).isEqualTo("masks");
+        assertThat(ExperimentRunner.seenByPretraining(enhanced, TestData.datasets().resolve("pbc"))).isNull();
+        ExperimentSpec.Arm scratch = new ExperimentSpec.Arm("b", null, null, null, null, null, null, null, null,
+                null, null, null, null, null);
+        assertThat(ExperimentRunner.seenByPretraining(scratch, wbcSeg.resolve("tecom"))).isNull();
+    }
+
+    @Test
     void aTeacherMustBeAnEarlierArmThatRunsTheSameBudgets() throws Exception {
         Path f = tmp.resolve("t.yaml");
         Files.writeString(f, "name: x\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\n"
@@ -195,7 +238,7 @@ class ExperimentRunnerTest {
     void groupByDrawsEverySplitSeedsManifestGrouped() throws Exception {
         ExperimentSpec q = onRaabin("quick");
         ExperimentSpec spec = new ExperimentSpec(q.name(), q.description(), q.data(), q.imageSize(), q.batch(), null,
-                List.of(1L, 2L), "^([^_]+)_", q.subsets(), q.arms());
+                List.of(1L, 2L), "^([^_]+)_", q.subsets(), q.arms(), null);
         ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false, false);
         var one = r.manifest(1);
         assertThat(one.groupBy()).isEqualTo("^([^_]+)_");
@@ -232,6 +275,6 @@ class ExperimentRunnerTest {
     private static ExperimentSpec onRaabin(String profile) {
         ExperimentSpec spec = ExperimentSpec.load(profile);
         return new ExperimentSpec(spec.name(), spec.description(), TestData.raabin().toString(), spec.imageSize(),
-                spec.batch(), spec.splitSeed(), spec.splitSeeds(), spec.groupBy(), spec.subsets(), spec.arms());
+                spec.batch(), spec.splitSeed(), spec.splitSeeds(), spec.groupBy(), spec.subsets(), spec.arms(), spec.outsideSets());
     }
 }
