@@ -65,6 +65,9 @@ public final class PredictCommand implements Callable<Integer> {
     /** Images the BatchNorm statistics were re-estimated on (--adapt-bn), else 0. */
     private int adapted;
 
+    /** Inputs --adapt-bn already decoded and normalized, by position in the file list: decoded once. */
+    private final Map<Integer, float[]> decoded = new java.util.HashMap<>();
+
     /** Inputs left out, in the order met. */
     private final List<Skipped> skipped = new ArrayList<>();
 
@@ -96,7 +99,7 @@ public final class PredictCommand implements Callable<Integer> {
                 throw new UserException("no image files found in " + inputs);
             }
             if (adaptBn) {
-                adapted = adapt(c, input, files);
+                adapted = adapt(c, input, files, decoded);
                 System.err.println("wbc: BatchNorm statistics re-estimated on " + adapted + " of the input images (--adapt-bn)");
             }
             List<Prediction> predictions = predict(c, input, files);
@@ -129,9 +132,15 @@ public final class PredictCommand implements Callable<Integer> {
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).continuousUpdate().build();
         try {
-            for (Path f : files) {
+            for (int i = 0; i < files.size(); i++) {
+                Path f = files.get(i);
                 try {
-                    input.normalize(input.decode(f), buf, names.size() * per);
+                    float[] ready = decoded.remove(i);
+                    if (ready != null) {
+                        System.arraycopy(ready, 0, buf, names.size() * per, per);
+                    } else {
+                        input.normalize(input.decode(f), buf, names.size() * per);
+                    }
                     names.add(f.toString());
                 } catch (ImageDecoder.BadImageException e) {
                     if (strictOption.strict) {
@@ -164,15 +173,16 @@ public final class PredictCommand implements Callable<Integer> {
 
     /**
      * Decodes the adaptation sample of the inputs (unreadable ones are left for {@link #predict} to
-     * report) and re-estimates the model's BatchNorm statistics on it.
+     * report), keeps them for prediction, and re-estimates the model's BatchNorm statistics on them.
      */
-    private static int adapt(Classifier c, ModelInput input, List<Path> files) {
+    private static int adapt(Classifier c, ModelInput input, List<Path> files, Map<Integer, float[]> decoded) {
         List<float[]> images = new ArrayList<>();
         for (int i : Classifier.adaptationSample(files.size())) {
             try {
                 float[] x = new float[input.floats()];
                 input.normalize(input.decode(files.get(i)), x, 0);
                 images.add(x);
+                decoded.put(i, x);
             } catch (ImageDecoder.BadImageException e) {
                 // predict() warns about it in input order
             }

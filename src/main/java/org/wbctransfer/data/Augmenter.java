@@ -228,7 +228,8 @@ public final class Augmenter {
         }
         javax.imageio.ImageWriter w = javax.imageio.ImageIO.getImageWritersByFormatName("jpeg").next();
         java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-        try (javax.imageio.stream.ImageOutputStream out = javax.imageio.ImageIO.createImageOutputStream(bytes)) {
+        // In memory: ImageIO's default stream for an OutputStream caches through a temp file.
+        try (javax.imageio.stream.ImageOutputStream out = new javax.imageio.stream.MemoryCacheImageOutputStream(bytes)) {
             javax.imageio.ImageWriteParam p = w.getDefaultWriteParam();
             p.setCompressionMode(javax.imageio.ImageWriteParam.MODE_EXPLICIT);
             p.setCompressionQuality(quality);
