@@ -4,7 +4,6 @@ import static org.wbctransfer.experiment.ReportCsv.*;
 import static org.wbctransfer.experiment.ReportJson.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -86,10 +85,10 @@ public final class ExperimentReport {
             confusions.add(save(outDir, confusionPath(run.cell()), run.cell().label(), confusionPng(run)));
         }
 
-        ObjectNode json = resultsJson(d, heading, generated, warnings, outDir, plots, confusions);
+        ReportJson.Results json = resultsJson(d, heading, generated, warnings, outDir, plots, confusions);
         Json.write(outDir.resolve(RESULTS_JSON), json);
         // Markdown from the JSON just written, the way the consistency check rebuilds it.
-        AtomicFiles.writeString(outDir.resolve(RESULTS_MD), markdownFromJson(json, outDir));
+        AtomicFiles.writeString(outDir.resolve(RESULTS_MD), markdownFromJson(Json.MAPPER.valueToTree(json), outDir));
         AtomicFiles.writeString(outDir.resolve(REPORT_HTML), HtmlReport.html(d, heading, generated, outDir, plots, confusions, warnings));
     }
 
