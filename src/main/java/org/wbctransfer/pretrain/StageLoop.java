@@ -43,13 +43,11 @@ public final class StageLoop {
             boolean progress) {
         ProgressBar bar = progress ? new ProgressBarBuilder().setTaskName(task).setInitialMax(count)
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate().build() : null;
-        double[] sum = {0};
         try {
-            return TrainLoop.epoch(trainer, batches, step, (i, b, loss) -> {
-                sum[0] += loss;
+            return TrainLoop.epoch(trainer, batches, step, (i, b, loss, meanLoss) -> {
                 if (bar != null) {
                     bar.step();
-                    bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", sum[0] / (i + 1)));
+                    bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", meanLoss));
                 }
             }, task);
         } finally {

@@ -306,7 +306,7 @@ public final class WbcTrainer {
         TrainLoop.epoch(trainer, trainLoader.epoch(config.seed(), epoch, true), (t, sub, batch) -> {
             logits[0] = t.forward(new NDList(input(sub, batch, channelsLast))).singletonOrThrow();
             return loss.evaluate(new NDList(sub.create(batch.labels())), new NDList(logits[0]));
-        }, (bi, batch, value) -> {
+        }, (bi, batch, value, batchMean) -> {
             lossSum[0] += value * batch.size();
             long[] pred = logits[0].argMax(1).toLongArray();
             for (int i = 0; i < pred.length; i++) {
