@@ -74,31 +74,26 @@ public final class TissueStage implements PretrainStage {
     /** A labelled split folder loaded into the cache. */
     record Split(List<String> classes, ImageCache cache, List<BatchLoader.Sample> samples) {}
 
-    static Split load(Path dir, List<String> classes, int size, Path cacheDir, int maxImages, long seed) throws IOException {
-        return load(dir, classes, size, cacheDir, maxImages, seed, false);
-    }
-
-    static Split load(Path dir, List<String> classes, int size, Path cacheDir, int maxImages, long seed, boolean strict)
-            throws IOException {
-        ImageFolder f = ImageFolder.scan(dir, strict);
+    static Split load(Path dir, List<String> classes, int maxImages, PretrainContext ctx) throws IOException {
+        ImageFolder f = ImageFolder.scan(dir, ctx.strict());
         f.warnings().forEach(w -> LOG.warn("{}", w));
         if (classes != null && !f.classNames().equals(classes)) {
             throw new UserException(dir + ": classes " + f.classNames() + " differ from the training split's " + classes);
         }
         List<ImageFolder.Item> items = new ArrayList<>(f.items());
         if (maxImages > 0 && items.size() > maxImages) {
-            java.util.Collections.shuffle(items, new java.util.Random(seed));
+            java.util.Collections.shuffle(items, new java.util.Random(ctx.seed()));
             items = new ArrayList<>(items.subList(0, maxImages));
             items.sort(java.util.Comparator.comparing(ImageFolder.Item::relativePath));
         }
         List<String> paths = new ArrayList<>();
         items.forEach(i -> paths.add(i.relativePath()));
-        ImageCache cache = ImageCache.open(dir, paths, size, cacheDir);
+        ImageCache cache = ImageCache.open(dir, paths, ctx.imageSize(), ctx.cacheDir());
         List<BatchLoader.Sample> samples = new ArrayList<>();
         for (int i = 0; i < items.size(); i++) {
             if (cache.pixels(i) != null) {
                 samples.add(new BatchLoader.Sample(i, f.classNames().indexOf(items.get(i).className())));
-            } else if (strict) {
+            } else if (ctx.strict()) {
                 throw new UserException(dir.resolve(paths.get(i)) + ": " + cache.problem(i));
             } else {
                 LOG.warn("skipped {}: {}", dir.resolve(paths.get(i)), cache.problem(i));
@@ -111,10 +106,9 @@ public final class TissueStage implements PretrainStage {
     public BackboneBundle.Stage run(PretrainContext ctx) throws IOException {
         long t0 = System.nanoTime();
         int size = ctx.imageSize();
-        Split train = load(root.resolve("train"), null, size, ctx.cacheDir(), maxImages, ctx.seed(), ctx.strict());
-        Split val = load(root.resolve("val"), train.classes(), size, ctx.cacheDir(), 0, ctx.seed(), ctx.strict());
-        Split test = Files.isDirectory(root.resolve("test"))
-                ? load(root.resolve("test"), train.classes(), size, ctx.cacheDir(), 0, ctx.seed(), ctx.strict()) : null;
+        Split train = load(root.resolve("train"), null, maxImages, ctx);
+        Split val = load(root.resolve("val"), train.classes(), 0, ctx);
+        Split test = Files.isDirectory(root.resolve("test")) ? load(root.resolve("test"), train.classes(), 0, ctx) : null;
         List<byte[]> px = new ArrayList<>();
         train.samples().forEach(s -> px.add(train.cache().pixels(s.cacheIndex())));
         Normalization norm = Normalization.compute(px);
