@@ -40,6 +40,7 @@ import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.util.UserException;
 
 /**
@@ -105,7 +106,7 @@ public final class AutoencoderStage implements PretrainStage {
 
         Block decoder = decoder();
         Reconstruction net = new Reconstruction(ctx.backbone(), decoder);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
+        SummaryCsv summary = new SummaryCsv(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,heldout_mse,seconds");
         double lastLoss = Double.NaN;
         double[] heldMse = {Double.NaN, Double.NaN};

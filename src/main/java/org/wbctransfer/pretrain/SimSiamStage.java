@@ -29,6 +29,7 @@ import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.util.UserException;
 
 /**
@@ -90,7 +91,7 @@ public final class SimSiamStage implements PretrainStage {
         SequentialBlock heads = new SequentialBlock().add(projector())
                 .add(new ParallelBlock(SimSiamStage::zAndP, List.of(Blocks.identityBlock(), predictor())));
         SequentialBlock net = new SequentialBlock().add(ctx.backbone()).add(heads);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
+        SummaryCsv summary = new SummaryCsv(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,z_std,seconds");
         double lastLoss = Double.NaN;
         double lastStd = Double.NaN;
