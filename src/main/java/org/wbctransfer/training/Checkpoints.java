@@ -60,9 +60,9 @@ public final class Checkpoints {
                         continue;
                     }
                     out.writeUTF(p.getKey());
-                    out.writeInt(AdamW.step(s));
-                    writeArray(out, AdamW.mean(s));
-                    writeArray(out, AdamW.variance(s));
+                    out.writeInt(s.step);
+                    writeArray(out, s.mean);
+                    writeArray(out, s.variance);
                 }
             }
         });
