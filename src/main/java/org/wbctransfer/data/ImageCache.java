@@ -252,4 +252,16 @@ public final class ImageCache {
     public String path(int i) {
         return paths.get(i);
     }
+
+    /** RGB bytes of the given samples' images, in sample order. */
+    public List<byte[]> pixels(List<BatchLoader.Sample> samples) {
+        return samples.stream().map(s -> pixels(s.cacheIndex())).toList();
+    }
+
+    /** Hash of the relative paths of the given samples, in order: ties what was trained to its data. */
+    public String sha256(List<BatchLoader.Sample> samples) {
+        StringBuilder sb = new StringBuilder();
+        samples.forEach(s -> sb.append(path(s.cacheIndex())).append('\n'));
+        return Hashing.sha256(sb.toString());
+    }
 }

@@ -37,8 +37,8 @@ import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.training.WeightedCrossEntropy;
-import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.UserException;
 
 /**
@@ -109,9 +109,7 @@ public final class TissueStage implements PretrainStage {
         Split train = load(root.resolve("train"), null, maxImages, ctx);
         Split val = load(root.resolve("val"), train.classes(), 0, ctx);
         Split test = Files.isDirectory(root.resolve("test")) ? load(root.resolve("test"), train.classes(), 0, ctx) : null;
-        List<byte[]> px = new ArrayList<>();
-        train.samples().forEach(s -> px.add(train.cache().pixels(s.cacheIndex())));
-        Normalization norm = Normalization.compute(px);
+        Normalization norm = Normalization.compute(train.cache().pixels(train.samples()));
         int k = train.classes().size();
         int[] counts = new int[k];
         train.samples().forEach(s -> counts[s.label()]++);
@@ -121,7 +119,7 @@ public final class TissueStage implements PretrainStage {
 
         Block head = ResNet18.head(k);
         SequentialBlock net = new SequentialBlock().add(ctx.backbone()).add(head);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
+        SummaryCsv summary = new SummaryCsv(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,val_accuracy,seconds");
         double bestVal = -1;
         int bestEpoch = -1;
@@ -165,7 +163,7 @@ public final class TissueStage implements PretrainStage {
             settings.put("lr", lr);
             settings.put("maxImages", maxImages);
             settings.put("classes", train.classes());
-            return new BackboneBundle.Stage(name, "tissue", root.toString(), hash(root, train), train.samples().size(),
+            return new BackboneBundle.Stage(name, "tissue", root.toString(), train.cache().sha256(train.samples()), train.samples().size(),
                     epochs, settings, metrics, (System.nanoTime() - t0) / 1e9);
         }
     }
@@ -211,12 +209,5 @@ public final class TissueStage implements PretrainStage {
                 p.getValue().getArray().setRequiresGradient(true);
             }
         });
-    }
-
-    /** Hash of the image list (paths) the stage trained on: ties a bundle to its data. */
-    static String hash(Path root, Split s) {
-        StringBuilder sb = new StringBuilder();
-        s.samples().forEach(x -> sb.append(s.cache().path(x.cacheIndex())).append('\n'));
-        return Hashing.sha256(sb.toString());
     }
 }
