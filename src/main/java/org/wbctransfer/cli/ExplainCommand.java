@@ -8,13 +8,13 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import javax.imageio.ImageIO;
 import org.wbctransfer.data.ImageDecoder;
 import org.wbctransfer.explain.GradCam;
 import org.wbctransfer.explain.Overlay;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelInput;
 import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Png;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -76,11 +76,7 @@ public final class ExplainCommand implements Callable<Integer> {
             BufferedImage shown = ImageDecoder.resizeSquare(original, size);
             BufferedImage overlay = Overlay.render(shown, r.upsampled(size), size);
             Path o = out != null ? out : Path.of(stem(image.getFileName().toString()) + "-gradcam.png");
-            AtomicFiles.write(o, tmp -> {
-                if (!ImageIO.write(overlay, "png", tmp.toFile())) {
-                    throw new java.io.IOException("no PNG writer available");
-                }
-            });
+            AtomicFiles.writeBytes(o, Png.bytes(overlay));
             int predicted = argMax(r.probabilities());
             System.out.printf(Locale.ROOT, "%s: predicted %s (%s); Grad-CAM for %s (layer4 %dx%d)%n", image,
                     classes.get(predicted), PredictCommand.format(r.probabilities()[predicted]),
