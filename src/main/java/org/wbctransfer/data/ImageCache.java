@@ -9,14 +9,10 @@ import java.lang.ref.SoftReference;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.wbctransfer.util.AtomicFiles;
@@ -144,30 +140,18 @@ public final class ImageCache {
         int n = relativePaths.size();
         byte[][] pixels = new byte[n][];
         String[] problems = new String[n];
-        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        AtomicInteger next = new AtomicInteger();
         long t0 = System.nanoTime();
         try {
-            List<Future<?>> fs = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                fs.add(pool.submit(() -> {
-                    for (int i; (i = next.getAndIncrement()) < n; ) {
-                        try {
-                            pixels[i] = ImageDecoder.decodeRgb(root.resolve(relativePaths.get(i)), size);
-                        } catch (ImageDecoder.BadImageException e) {
-                            problems[i] = e.getMessage();
-                        }
-                    }
-                }));
-            }
-            for (Future<?> f : fs) {
-                f.get();
-            }
-        } catch (Exception e) {
-            throw new IOException("decoding images failed: " + e.getMessage(), e);
-        } finally {
-            pool.shutdownNow();
+            // One task per image on the common pool: every core decodes, whatever the images cost.
+            IntStream.range(0, n).parallel().forEach(i -> {
+                try {
+                    pixels[i] = ImageDecoder.decodeRgb(root.resolve(relativePaths.get(i)), size);
+                } catch (ImageDecoder.BadImageException e) {
+                    problems[i] = e.getMessage();
+                }
+            });
+        } catch (RuntimeException e) {
+            throw new IOException("decoding images failed: " + e, e);
         }
         LOG.info("decoded {} images at {} px in {} s", n, size, String.format("%.1f", (System.nanoTime() - t0) / 1e9));
         return new ImageCache(size, relativePaths, pixels, problems, false);
