@@ -24,6 +24,7 @@ import org.slf4j.LoggerFactory;
 import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Devices;
@@ -96,16 +97,16 @@ public final class SimSiamStage implements PretrainStage {
         double lastLoss = Double.NaN;
         double lastStd = Double.NaN;
         try (Model model = Model.newInstance("simsiam", Devices.compute());
-             TwoViewBatches loader = new TwoViewBatches(data.cache(), data.samples(), augmenter, cfg.batch())) {
+             BatchLoader loader = new BatchLoader(data.cache(), data.samples(), augmenter, true, cfg.batch())) {
             heads.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(2, ResNet18.FEATURES));
             WeightInit.apply(heads, ctx.seed());
             model.setBlock(net);
-            int steps = loader.batchesPerEpoch();
+            int steps = loader.batchesPerEpoch(true);
             try (Trainer trainer = StageLoop.trainer(model, StageLoop.optimizer(cfg.lr(), WEIGHT_DECAY, steps, cfg.epochs()))) {
                 for (int e = 0; e < cfg.epochs(); e++) {
                     long te = System.nanoTime();
                     double[] std = new double[2]; // sum, count
-                    double l = StageLoop.epoch(trainer, loader.epoch(ctx.seed(), e), steps, (t, sub, pair) -> {
+                    double l = StageLoop.epoch(trainer, loader.twoViewEpoch(ctx.seed(), e), steps, (t, sub, pair) -> {
                         NDList o1 = t.forward(new NDList(TissueStage.input(sub, pair.first())));
                         NDList o2 = t.forward(new NDList(TissueStage.input(sub, pair.second())));
                         NDArray z1 = o1.get(0).stopGradient();
