@@ -38,6 +38,7 @@ import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
 import org.wbctransfer.training.SummaryCsv;
+import org.wbctransfer.training.Checkpoints;
 import org.wbctransfer.training.WeightedCrossEntropy;
 import org.wbctransfer.util.UserException;
 
@@ -204,10 +205,6 @@ public final class TissueStage implements PretrainStage {
         } catch (ai.djl.MalformedModelException e) {
             throw new IOException(e);
         }
-        block.getParameters().forEach(p -> {
-            if (p.getValue().requiresGradient()) {
-                p.getValue().getArray().setRequiresGradient(true);
-            }
-        });
+        Checkpoints.requireGradients(block);
     }
 }
