@@ -161,7 +161,7 @@ public final class ClassificationGuard {
                         return FileVisitResult.CONTINUE;
                     }
                     BasicFileAttributes t = a.isSymbolicLink() ? Files.readAttributes(file, BasicFileAttributes.class) : a;
-                    String rel = relative(data, file);
+                    String rel = UnlabeledImages.relative(data, file);
                     if (t.fileKey() != null) {
                         byKey.put(t.fileKey(), rel);
                     }
@@ -194,17 +194,6 @@ public final class ClassificationGuard {
 
         private static String key(String name, long size) {
             return name + '\0' + size;
-        }
-
-        private static String relative(Path root, Path file) {
-            StringBuilder rel = new StringBuilder();
-            for (Path part : root.relativize(file)) {
-                if (!rel.isEmpty()) {
-                    rel.append('/');
-                }
-                rel.append(part);
-            }
-            return rel.toString();
         }
     }
 }

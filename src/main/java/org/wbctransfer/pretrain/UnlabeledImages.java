@@ -96,17 +96,19 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
         List<String> out = new ArrayList<>();
         // One unreadable subfolder should not stop pre-training on everything else.
         for (Path file : ImageFolder.findImages(root, onUnreadable)) {
-            StringBuilder rel = new StringBuilder();
-            for (Path part : root.relativize(file)) {
-                if (!rel.isEmpty()) {
-                    rel.append('/');
-                }
-                rel.append(part);
-            }
-            out.add(rel.toString());
+            out.add(relative(root, file));
         }
         Collections.sort(out);
         return out;
+    }
+
+    /** {@code file} relative to {@code root}, '/'-separated on every platform. */
+    static String relative(Path root, Path file) {
+        StringBuilder rel = new StringBuilder();
+        for (Path part : root.relativize(file)) {
+            rel.append(rel.isEmpty() ? "" : "/").append(part);
+        }
+        return rel.toString();
     }
 
     /** RGB bytes of every usable image, in sample order. */
