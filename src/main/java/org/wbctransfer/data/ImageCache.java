@@ -50,12 +50,8 @@ public final class ImageCache {
     }
 
     /**
-     * Loads the cache for these images or builds it (in parallel over all cores) and stores it.
-     *
-     * @param root the dataset root
-     * @param relativePaths images to cache, relative to root
-     * @param size the working resolution (square)
-     * @param cacheDir where cache files live; never inside the read-only dataset folder
+     * Loads the cache for these images (relative to {@code root}) at size x size, or builds it (in
+     * parallel over all cores) and stores it in {@code cacheDir}, never inside the read-only dataset.
      */
     public static ImageCache open(Path root, List<String> relativePaths, int size, Path cacheDir) throws IOException {
         return open(root, relativePaths, size, cacheDir, key(root, relativePaths, size));

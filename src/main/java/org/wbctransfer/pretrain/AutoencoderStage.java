@@ -72,11 +72,7 @@ public final class AutoencoderStage implements PretrainStage {
 
     private final UnlabeledStageSettings cfg;
 
-    /**
-     * @param root a folder of images, searched recursively; labels and layout are ignored
-     * @param maxImages use at most this many images (a seeded selection, held-out ones included); 0 for all
-     * @param guard keeps the classification data's test images out of {@code root}
-     */
+    /** The settings as {@link UnlabeledStageSettings} describes them; {@code maxImages} includes the held-out ones. */
     public AutoencoderStage(String name, Path root, int epochs, int batch, double lr, int maxImages, ClassificationGuard guard) {
         this.cfg = UnlabeledStageSettings.of("the autoencoder", name, root, epochs, batch, lr, maxImages, guard);
     }

@@ -63,11 +63,7 @@ public final class SimSiamStage implements PretrainStage {
 
     private final UnlabeledStageSettings cfg;
 
-    /**
-     * @param root a folder of images, searched recursively; labels and layout are ignored
-     * @param maxImages use at most this many images (a seeded selection); 0 for all
-     * @param guard keeps the classification data's test images out of {@code root}
-     */
+    /** The settings as {@link UnlabeledStageSettings} describes them. */
     public SimSiamStage(String name, Path root, int epochs, int batch, double lr, int maxImages, ClassificationGuard guard) {
         this.cfg = UnlabeledStageSettings.of("SimSiam", name, root, epochs, batch, lr, maxImages, guard);
     }
