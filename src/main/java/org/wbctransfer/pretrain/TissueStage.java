@@ -37,8 +37,8 @@ import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
-import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.training.Checkpoints;
+import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.training.WeightedCrossEntropy;
 import org.wbctransfer.util.UserException;
 
@@ -164,8 +164,8 @@ public final class TissueStage implements PretrainStage {
             settings.put("lr", lr);
             settings.put("maxImages", maxImages);
             settings.put("classes", train.classes());
-            return new BackboneBundle.Stage(name, "tissue", root.toString(), train.cache().sha256(train.samples()), train.samples().size(),
-                    epochs, settings, metrics, (System.nanoTime() - t0) / 1e9);
+            return new BackboneBundle.Stage(name, "tissue", root.toString(), train.cache().sha256(train.samples()),
+                    train.samples().size(), epochs, settings, metrics, (System.nanoTime() - t0) / 1e9);
         }
     }
 
