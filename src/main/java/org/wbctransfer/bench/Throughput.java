@@ -79,18 +79,11 @@ public final class Throughput {
      * @param foldBatchNorm float32 inference on {@link FoldedResNet}, as {@code Classifier} runs
      *     it; false times the network with its BatchNorm layers
      */
-    public record ModelOptions(boolean channelsLast, boolean fp16Infer, boolean foldBatchNorm) {
-        public static final ModelOptions DEFAULT = new ModelOptions(false, false, true);
-    }
+    public record ModelOptions(boolean channelsLast, boolean fp16Infer, boolean foldBatchNorm) {}
 
     /** Untimed steps before the timed ones: max(2, steps / 5). The peer gets the same number. */
     public static int warmup(int steps) {
         return Math.max(2, steps / 5);
-    }
-
-    /** Images/s of training steps and of inference at one size, after warm-up steps. */
-    public static double[] model(int size, int batch, int steps) {
-        return model(size, batch, steps, ModelOptions.DEFAULT);
     }
 
     /** Images/s of training steps and of inference at one size, after warm-up steps: {train, infer}. */

@@ -55,7 +55,9 @@ public final class ExperimentCommand implements Callable<Integer> {
         ExperimentRunner runner = new ExperimentRunner(spec, dir, cacheOption.dir, progress.bars(), strictOption.strict);
         List<ExperimentRunner.Plan> plan = runner.plan();
         if (!reportOnly) {
-            double minutes = runner.estimateMinutes(runner.manifest());
+            // Estimated on a split this process runs; an unknown one is refused by run() below.
+            long first = splits != null && spec.splits().contains(splits.get(0)) ? splits.get(0) : spec.splits().get(0);
+            double minutes = runner.estimateMinutes(runner.manifest(first));
             System.out.printf(Locale.ROOT, "experiment %s: %d training runs, %d pre-training chains; estimated %.0f min"
                     + " on %d cores (rough: images to process / measured step throughput)%n", spec.name(), plan.size(),
                     plan.stream().filter(p -> p.arm().pretrain() != null).map(p -> p.arm().pretrain() + p.seed())

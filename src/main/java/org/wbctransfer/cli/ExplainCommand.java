@@ -8,13 +8,13 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import javax.imageio.ImageIO;
 import org.wbctransfer.data.ImageDecoder;
 import org.wbctransfer.explain.GradCam;
 import org.wbctransfer.explain.Overlay;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelInput;
 import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Png;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -69,19 +69,12 @@ public final class ExplainCommand implements Callable<Integer> {
             }
             ModelInput input = new ModelInput(c.metadata());
             float[] x = new float[input.floats()];
-            // Same steps as ModelInput.load (decodeRgb), without decoding the file twice.
-            input.normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(original, input.size())), x, 0);
+            input.normalize(original, x); // the file is decoded once, for the input and the overlay
             GradCam.Result r = GradCam.compute(c, x, target);
-            // The model only ever saw the centre square, so that is what the map is drawn over.
-            BufferedImage shown = ImageDecoder.resizeSquare(original, size);
-            BufferedImage overlay = Overlay.render(shown, r.upsampled(size), size);
+            BufferedImage overlay = Overlay.over(original, r, size);
             Path o = out != null ? out : Path.of(stem(image.getFileName().toString()) + "-gradcam.png");
-            AtomicFiles.write(o, tmp -> {
-                if (!ImageIO.write(overlay, "png", tmp.toFile())) {
-                    throw new java.io.IOException("no PNG writer available");
-                }
-            });
-            int predicted = argMax(r.probabilities());
+            AtomicFiles.writeBytes(o, Png.bytes(overlay));
+            int predicted = Classifier.argMax(r.probabilities());
             System.out.printf(Locale.ROOT, "%s: predicted %s (%s); Grad-CAM for %s (layer4 %dx%d)%n", image,
                     classes.get(predicted), PredictCommand.format(r.probabilities()[predicted]),
                     classes.get(r.targetClass()), r.height(), r.width());
@@ -112,9 +105,5 @@ public final class ExplainCommand implements Callable<Integer> {
             }
         }
         return -1;
-    }
-
-    private static int argMax(float[] p) {
-        return Classifier.argMax(p);
     }
 }

@@ -19,6 +19,13 @@ public final class BatchLoader implements AutoCloseable {
     /** A labelled image in the cache. */
     public record Sample(int cacheIndex, int label) {}
 
+    /** The same images, in the same order, under two augmentations. */
+    public record Pair(Batch first, Batch second) {
+        public int size() {
+            return first.size();
+        }
+    }
+
     private final ImageCache cache;
     private final List<Sample> samples;
     private final Augmenter augmenter;
@@ -63,10 +70,20 @@ public final class BatchLoader implements AutoCloseable {
     }
 
     /**
+     * Batches of two independently augmented views of the same images, for siamese
+     * self-supervision: shuffled as {@link #epoch}, view v of a sample augmented from (seed,
+     * 2 * epoch + v, its position), so the two views differ and a rerun sees exactly the same pairs.
+     */
+    public Iterator<Pair> twoViewEpoch(long seed, int epoch) {
+        List<int[]> plan = plan(samples.size(), batchSize, batchesPerEpoch(true), seed, epoch, true);
+        return prefetch(worker, plan, idx -> new Pair(make(idx, seed, 2 * epoch), make(idx, seed, 2 * epoch + 1)));
+    }
+
+    /**
      * Sample positions of each batch of one epoch: the identity order, or a shuffle seeded by
      * (seed, epoch), cut into {@code batches} consecutive batches.
      */
-    public static List<int[]> plan(int n, int batchSize, int batches, long seed, int epoch, boolean shuffle) {
+    private static List<int[]> plan(int n, int batchSize, int batches, long seed, int epoch, boolean shuffle) {
         int[] order = new int[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;
@@ -92,7 +109,7 @@ public final class BatchLoader implements AutoCloseable {
     }
 
     /** Builds the batches of a plan on {@code worker}, always one batch ahead of the consumer. */
-    public static <T> Iterator<T> prefetch(ExecutorService worker, List<int[]> plan, Function<int[], T> make) {
+    private static <T> Iterator<T> prefetch(ExecutorService worker, List<int[]> plan, Function<int[], T> make) {
         int nb = plan.size();
         return new Iterator<>() {
             int next = 0;

@@ -9,14 +9,10 @@ import java.lang.ref.SoftReference;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.wbctransfer.util.AtomicFiles;
@@ -54,12 +50,8 @@ public final class ImageCache {
     }
 
     /**
-     * Loads the cache for these images or builds it (in parallel over all cores) and stores it.
-     *
-     * @param root the dataset root
-     * @param relativePaths images to cache, relative to root
-     * @param size the working resolution (square)
-     * @param cacheDir where cache files live; never inside the read-only dataset folder
+     * Loads the cache for these images (relative to {@code root}) at size x size, or builds it (in
+     * parallel over all cores) and stores it in {@code cacheDir}, never inside the read-only dataset.
      */
     public static ImageCache open(Path root, List<String> relativePaths, int size, Path cacheDir) throws IOException {
         return open(root, relativePaths, size, cacheDir, key(root, relativePaths, size));
@@ -144,30 +136,18 @@ public final class ImageCache {
         int n = relativePaths.size();
         byte[][] pixels = new byte[n][];
         String[] problems = new String[n];
-        int threads = Math.max(1, Runtime.getRuntime().availableProcessors());
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        AtomicInteger next = new AtomicInteger();
         long t0 = System.nanoTime();
         try {
-            List<Future<?>> fs = new ArrayList<>();
-            for (int t = 0; t < threads; t++) {
-                fs.add(pool.submit(() -> {
-                    for (int i; (i = next.getAndIncrement()) < n; ) {
-                        try {
-                            pixels[i] = ImageDecoder.decodeRgb(root.resolve(relativePaths.get(i)), size);
-                        } catch (ImageDecoder.BadImageException e) {
-                            problems[i] = e.getMessage();
-                        }
-                    }
-                }));
-            }
-            for (Future<?> f : fs) {
-                f.get();
-            }
-        } catch (Exception e) {
-            throw new IOException("decoding images failed: " + e.getMessage(), e);
-        } finally {
-            pool.shutdownNow();
+            // One task per image on the common pool: every core decodes, whatever the images cost.
+            IntStream.range(0, n).parallel().forEach(i -> {
+                try {
+                    pixels[i] = ImageDecoder.decodeRgb(root.resolve(relativePaths.get(i)), size);
+                } catch (ImageDecoder.BadImageException e) {
+                    problems[i] = e.getMessage();
+                }
+            });
+        } catch (RuntimeException e) {
+            throw new IOException("decoding images failed: " + e, e);
         }
         LOG.info("decoded {} images at {} px in {} s", n, size, String.format("%.1f", (System.nanoTime() - t0) / 1e9));
         return new ImageCache(size, relativePaths, pixels, problems, false);
@@ -251,5 +231,17 @@ public final class ImageCache {
 
     public String path(int i) {
         return paths.get(i);
+    }
+
+    /** RGB bytes of the given samples' images, in sample order. */
+    public List<byte[]> pixels(List<BatchLoader.Sample> samples) {
+        return samples.stream().map(s -> pixels(s.cacheIndex())).toList();
+    }
+
+    /** Hash of the relative paths of the given samples, in order: ties what was trained to its data. */
+    public String sha256(List<BatchLoader.Sample> samples) {
+        StringBuilder sb = new StringBuilder();
+        samples.forEach(s -> sb.append(path(s.cacheIndex())).append('\n'));
+        return Hashing.sha256(sb.toString());
     }
 }

@@ -102,10 +102,6 @@ public final class SplitData {
     }
 
     public List<byte[]> pixels(List<BatchLoader.Sample> samples) {
-        List<byte[]> out = new ArrayList<>(samples.size());
-        for (BatchLoader.Sample s : samples) {
-            out.add(cache.pixels(s.cacheIndex()));
-        }
-        return out;
+        return cache.pixels(samples);
     }
 }

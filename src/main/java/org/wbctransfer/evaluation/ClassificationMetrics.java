@@ -1,6 +1,5 @@
 package org.wbctransfer.evaluation;
 
-import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import com.fasterxml.jackson.databind.annotation.JsonSerialize;
 import java.util.ArrayList;
@@ -16,9 +15,8 @@ import java.util.Objects;
  * {@code NaN} when undefined, which JSON stores as {@code null}.
  *
  * <p>The confusion matrix travels with the metrics so a single metrics.json fully describes a run.
+ * Its fields, in component order, are the metric keys of metrics.json (and of the reports' JSON).
  */
-@JsonPropertyOrder({"accuracy", "macroPrecision", "macroRecall", "macroF1", "weightedPrecision",
-        "weightedRecall", "weightedF1", "macroRocAuc", "perClass", "confusionMatrix"})
 public record ClassificationMetrics(
         double accuracy,
         double macroPrecision,
@@ -34,7 +32,6 @@ public record ClassificationMetrics(
         ConfusionMatrix confusionMatrix) {
 
     /** Metrics of one class; {@code rocAuc} is NaN when no probabilities were given or it is undefined. */
-    @JsonPropertyOrder({"name", "precision", "recall", "f1", "support", "rocAuc"})
     public record PerClass(
             String name,
             double precision,

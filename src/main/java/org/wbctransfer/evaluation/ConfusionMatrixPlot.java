@@ -14,8 +14,8 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import javax.imageio.ImageIO;
 import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Png;
 
 /**
  * Heat map of a confusion matrix as PNG, drawn with Java2D rather than XChart's HeatMapChart: the
@@ -46,12 +46,7 @@ public final class ConfusionMatrixPlot {
     public static void writePng(ConfusionMatrix cm, Path png, String title) throws IOException {
         Objects.requireNonNull(cm, "cm");
         Objects.requireNonNull(png, "png");
-        BufferedImage image = render(cm, title);
-        AtomicFiles.write(png, tmp -> {
-            if (!ImageIO.write(image, "png", tmp.toFile())) {
-                throw new IOException("no PNG writer available in this JRE");
-            }
-        });
+        AtomicFiles.writeBytes(png, Png.bytes(render(cm, title)));
     }
 
     /** Renders without writing, for callers that embed the picture elsewhere. */

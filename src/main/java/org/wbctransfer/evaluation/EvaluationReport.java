@@ -1,8 +1,5 @@
 package org.wbctransfer.evaluation;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -11,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Json;
 
 /**
  * Renders {@link ClassificationMetrics} as a scikit-learn style text report and (de)serialises them
@@ -23,11 +21,6 @@ public final class EvaluationReport {
     private static final Locale FMT = Locale.ROOT;
     private static final int DIGITS = 4;
     private static final String CM_CORNER = "true \\ pred";
-
-    private static final ObjectMapper MAPPER = new ObjectMapper()
-            .enable(SerializationFeature.INDENT_OUTPUT)
-            // Older readers should still load metrics files that gained new fields later.
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private EvaluationReport() {}
 
@@ -55,13 +48,8 @@ public final class EvaluationReport {
         int numWidth = Math.max(DIGITS + 2, 9);
         long maxSupport = Math.max(total, 1);
         int supportWidth = Math.max("support".length(), Long.toString(maxSupport).length());
-        String header = pad("", labelWidth, false)
-                + "  " + pad("precision", numWidth, true)
-                + "  " + pad("recall", numWidth, true)
-                + "  " + pad("f1-score", numWidth, true)
-                + "  " + pad("support", supportWidth, true)
-                + "  " + pad("roc-auc", numWidth, true);
-        sb.append(stripTrailing(header)).append("\n\n");
+        sb.append(row("", labelWidth, numWidth, supportWidth, "precision", "recall", "f1-score", "support", "roc-auc"))
+                .append('\n');
 
         for (ClassificationMetrics.PerClass pc : m.perClass()) {
             sb.append(row(pc.name(), labelWidth, numWidth, supportWidth,
@@ -102,14 +90,14 @@ public final class EvaluationReport {
         for (int p = 0; p < n; p++) {
             line.append("  ").append(pad(names.get(p), colWidth[p], true));
         }
-        sb.append(stripTrailing(line.toString())).append('\n');
+        sb.append(line.toString().stripTrailing()).append('\n');
         for (int t = 0; t < n; t++) {
             line.setLength(0);
             line.append(pad(names.get(t), rowLabelWidth, false));
             for (int p = 0; p < n; p++) {
                 line.append("  ").append(pad(Long.toString(cm.count(t, p)), colWidth[p], true));
             }
-            sb.append(stripTrailing(line.toString())).append('\n');
+            sb.append(line.toString().stripTrailing()).append('\n');
         }
     }
 
@@ -121,7 +109,7 @@ public final class EvaluationReport {
                 + "  " + pad(f1, numWidth, true)
                 + "  " + pad(support, supportWidth, true)
                 + "  " + pad(auc, numWidth, true);
-        return stripTrailing(s) + "\n";
+        return s.stripTrailing() + "\n";
     }
 
     private static String pad(String s, int width, boolean right) {
@@ -132,21 +120,17 @@ public final class EvaluationReport {
         return right ? fill + s : s + fill;
     }
 
-    private static String stripTrailing(String s) {
-        return s.stripTrailing();
-    }
-
     public static void writeText(ClassificationMetrics m, String title, Path file) throws IOException {
         AtomicFiles.writeString(file, toText(m, title));
     }
 
     public static String toJson(ClassificationMetrics m) throws IOException {
         Objects.requireNonNull(m, "m");
-        return MAPPER.writeValueAsString(m) + "\n";
+        return Json.MAPPER.writeValueAsString(m) + "\n";
     }
 
     public static ClassificationMetrics fromJson(String json) throws IOException {
-        return MAPPER.readValue(json, ClassificationMetrics.class);
+        return Json.MAPPER.readValue(json, ClassificationMetrics.class);
     }
 
     public static void writeJson(ClassificationMetrics m, Path file) throws IOException {

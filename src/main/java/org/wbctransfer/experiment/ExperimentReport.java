@@ -4,9 +4,6 @@ import static org.wbctransfer.experiment.ReportCsv.*;
 import static org.wbctransfer.experiment.ReportJson.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,12 +14,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import javax.imageio.ImageIO;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.evaluation.ConfusionMatrixPlot;
 import org.wbctransfer.experiment.ExperimentData.Run;
 import org.wbctransfer.util.AtomicFiles;
 import org.wbctransfer.util.Json;
+import org.wbctransfer.util.Png;
 
 /**
  * Collects finished experiment cells into tables, plots and a self-contained HTML page, and sets
@@ -86,10 +83,10 @@ public final class ExperimentReport {
             confusions.add(save(outDir, confusionPath(run.cell()), run.cell().label(), confusionPng(run)));
         }
 
-        ObjectNode json = resultsJson(d, heading, generated, warnings, outDir, plots, confusions);
+        ReportJson.Results json = resultsJson(d, heading, generated, warnings, outDir, plots, confusions);
         Json.write(outDir.resolve(RESULTS_JSON), json);
         // Markdown from the JSON just written, the way the consistency check rebuilds it.
-        AtomicFiles.writeString(outDir.resolve(RESULTS_MD), markdownFromJson(json, outDir));
+        AtomicFiles.writeString(outDir.resolve(RESULTS_MD), markdownFromJson(Json.MAPPER.valueToTree(json), outDir));
         AtomicFiles.writeString(outDir.resolve(REPORT_HTML), HtmlReport.html(d, heading, generated, outDir, plots, confusions, warnings));
     }
 
@@ -120,12 +117,7 @@ public final class ExperimentReport {
         if (Files.isRegularFile(png)) {
             return Files.readAllBytes(png);
         }
-        BufferedImage img = ConfusionMatrixPlot.render(run.test().confusionMatrix(), run.cell().label());
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        if (!ImageIO.write(img, "png", out)) {
-            throw new IOException("no PNG writer available in this JRE");
-        }
-        return out.toByteArray();
+        return Png.bytes(ConfusionMatrixPlot.render(run.test().confusionMatrix(), run.cell().label()));
     }
 
     private static String fileSafe(String s) {

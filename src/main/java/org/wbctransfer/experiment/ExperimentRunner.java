@@ -228,7 +228,8 @@ public final class ExperimentRunner {
         if (!spec.splits().containsAll(splits) || splits.isEmpty()) {
             throw new UserException("split seeds " + splits + " are not among the experiment's " + spec.splits());
         }
-        SplitManifest manifest = manifest();
+        // The estimate counts the images of a split this process runs, not of the file's first split.
+        SplitManifest manifest = manifest(splits.get(0));
         for (long split : splits) {
             manifest(split);
         }

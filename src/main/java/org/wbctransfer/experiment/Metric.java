@@ -10,9 +10,9 @@ import org.wbctransfer.evaluation.ClassificationMetrics;
  * as fractions (as in metrics.json); only formatting scales accuracy.
  */
 public enum Metric {
-    ACCURACY("Test accuracy (%)", "accuracy", "accuracy", ClassificationMetrics::accuracy, 100.0, 2),
-    WEIGHTED_F1("Weighted F1", "weighted_f1", "weightedF1", ClassificationMetrics::weightedF1, 1.0, 3),
-    MACRO_F1("Macro F1", "macro_f1", "macroF1", ClassificationMetrics::macroF1, 1.0, 3);
+    ACCURACY("Test accuracy (%)", "accuracy", ClassificationMetrics::accuracy, 100.0, 2),
+    WEIGHTED_F1("Weighted F1", "weightedF1", ClassificationMetrics::weightedF1, 1.0, 3),
+    MACRO_F1("Macro F1", "macroF1", ClassificationMetrics::macroF1, 1.0, 3);
 
     private final String label;
     private final String key;
@@ -21,10 +21,11 @@ public enum Metric {
     private final double displayScale;
     private final int decimals;
 
-    Metric(String label, String key, String jsonKey, ToDoubleFunction<ClassificationMetrics> extractor, double displayScale,
+    /** @param jsonKey the field of metrics.json ({@link ClassificationMetrics}); the CSV key is its snake_case */
+    Metric(String label, String jsonKey, ToDoubleFunction<ClassificationMetrics> extractor, double displayScale,
            int decimals) {
         this.label = label;
-        this.key = key;
+        this.key = jsonKey.replaceAll("([A-Z])", "_$1").toLowerCase(Locale.ROOT);
         this.jsonKey = jsonKey;
         this.extractor = extractor;
         this.displayScale = displayScale;

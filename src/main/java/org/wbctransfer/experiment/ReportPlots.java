@@ -3,7 +3,6 @@ package org.wbctransfer.experiment;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,7 +11,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalDouble;
-import javax.imageio.ImageIO;
 import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.CategoryChart;
 import org.knowm.xchart.CategoryChartBuilder;
@@ -23,6 +21,7 @@ import org.knowm.xchart.style.CategoryStyler;
 import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 import org.wbctransfer.config.RunDir;
+import org.wbctransfer.util.Png;
 
 /** XChart renderings of the experiment; every method returns PNG bytes so callers can both save and embed them. */
 final class ReportPlots {
@@ -147,11 +146,7 @@ final class ReportPlots {
         } finally {
             g.dispose();
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        if (!ImageIO.write(grid, "png", out)) {
-            throw new IOException("no PNG writer available in this JRE");
-        }
-        return Optional.of(out.toByteArray());
+        return Optional.of(Png.bytes(grid));
     }
 
     /** Fixed per arm so an arm keeps its colour across every chart of the report. */

@@ -1,6 +1,7 @@
 package org.wbctransfer.explain;
 
 import java.awt.image.BufferedImage;
+import org.wbctransfer.data.ImageDecoder;
 
 /**
  * Draws a Grad-CAM map over an image in plain Java2D raster operations (no display needed, so it
@@ -35,6 +36,11 @@ public final class Overlay {
             }
         }
         return out;
+    }
+
+    /** The map of {@code r} over the image's centre square (what the model saw), size x size. */
+    public static BufferedImage over(BufferedImage image, GradCam.Result r, int size) {
+        return render(ImageDecoder.resizeSquare(image, size), r.upsampled(size), size);
     }
 
     private static int blend(int base, int heat) {

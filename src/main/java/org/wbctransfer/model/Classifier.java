@@ -125,13 +125,9 @@ public final class Classifier implements AutoCloseable {
         return model.getNDManager().getDevice();
     }
 
-    /** Class probabilities for every sample of the loader, in the loader's sample order. */
-    public float[][] predict(BatchLoader loader) {
-        return predict(loader, false);
-    }
-
     /**
-     * As {@link #predict(BatchLoader)}; with {@code dihedral} the softmax is averaged over the eight
+     * Class probabilities for every sample of the loader, in the loader's sample order; with
+     * {@code dihedral} the softmax is averaged over the eight
      * flips and right-angle rotations of each image. Cells have no up or left, and training already
      * augments with exactly these views, so averaging them removes orientation noise at 8x the cost.
      */

@@ -1,5 +1,6 @@
 package org.wbctransfer.model;
 
+import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
@@ -39,6 +40,11 @@ public final class ModelInput {
 
     public void normalize(byte[] rgb, float[] out, int offset) {
         plain.plain(rgb, out, offset);
+    }
+
+    /** An image already decoded (an upload, or a file also drawn on), as {@link #load} would read it. */
+    public void normalize(BufferedImage image, float[] out) {
+        normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(image, size)), out, 0);
     }
 
     /** One image as CHW floats. */

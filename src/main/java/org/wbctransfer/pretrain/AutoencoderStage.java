@@ -40,6 +40,7 @@ import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.util.UserException;
 
 /**
@@ -71,11 +72,7 @@ public final class AutoencoderStage implements PretrainStage {
 
     private final UnlabeledStageSettings cfg;
 
-    /**
-     * @param root a folder of images, searched recursively; labels and layout are ignored
-     * @param maxImages use at most this many images (a seeded selection, held-out ones included); 0 for all
-     * @param guard keeps the classification data's test images out of {@code root}
-     */
+    /** The settings as {@link UnlabeledStageSettings} describes them; {@code maxImages} includes the held-out ones. */
     public AutoencoderStage(String name, Path root, int epochs, int batch, double lr, int maxImages, ClassificationGuard guard) {
         this.cfg = UnlabeledStageSettings.of("the autoencoder", name, root, epochs, batch, lr, maxImages, guard);
     }
@@ -105,7 +102,7 @@ public final class AutoencoderStage implements PretrainStage {
 
         Block decoder = decoder();
         Reconstruction net = new Reconstruction(ctx.backbone(), decoder);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
+        SummaryCsv summary = new SummaryCsv(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,heldout_mse,seconds");
         double lastLoss = Double.NaN;
         double[] heldMse = {Double.NaN, Double.NaN};

@@ -30,12 +30,32 @@ import org.wbctransfer.util.UserException;
  * one of its images (a copy; Raabin's file names are unique and carry the capture time). A
  * re-encoded or renamed copy is not caught: comparing pixels would cost a decode of both sets.
  *
- * @param data the classification data, a class-per-folder root (the one the manifest was drawn over)
- * @param manifest the split manifest of {@code data}, or null
+ * <p>The classification data is walked once per guard, however many times it is applied (the
+ * check before a chain trains, then the stage's load).
  */
-public record ClassificationGuard(Path data, Path manifest) {
+public final class ClassificationGuard {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClassificationGuard.class);
+    private final Path data;
+    private final Path manifest;
+    private Index index;
+
+    /**
+     * @param data the classification data, a class-per-folder root (the one the manifest was drawn over)
+     * @param manifest the split manifest of {@code data}, or null
+     */
+    public ClassificationGuard(Path data, Path manifest) {
+        this.data = data;
+        this.manifest = manifest;
+    }
+
+    public Path data() {
+        return data;
+    }
+
+    public Path manifest() {
+        return manifest;
+    }
 
     /** The project's default classification data, no manifest. */
     public static ClassificationGuard defaults() {
@@ -80,7 +100,9 @@ public record ClassificationGuard(Path data, Path manifest) {
             return new Result(paths, 0, 0);
         }
         SplitManifest split = manifest != null ? SplitManifest.read(manifest) : null;
-        Index index = Index.of(data);
+        if (index == null) {
+            index = Index.of(data);
+        }
         Map<String, String> found = new LinkedHashMap<>(); // image of root -> image of data
         for (String p : paths) {
             String match = index.match(root.resolve(p));
@@ -139,7 +161,7 @@ public record ClassificationGuard(Path data, Path manifest) {
                         return FileVisitResult.CONTINUE;
                     }
                     BasicFileAttributes t = a.isSymbolicLink() ? Files.readAttributes(file, BasicFileAttributes.class) : a;
-                    String rel = relative(data, file);
+                    String rel = UnlabeledImages.relative(data, file);
                     if (t.fileKey() != null) {
                         byKey.put(t.fileKey(), rel);
                     }
@@ -172,17 +194,6 @@ public record ClassificationGuard(Path data, Path manifest) {
 
         private static String key(String name, long size) {
             return name + '\0' + size;
-        }
-
-        private static String relative(Path root, Path file) {
-            StringBuilder rel = new StringBuilder();
-            for (Path part : root.relativize(file)) {
-                if (!rel.isEmpty()) {
-                    rel.append('/');
-                }
-                rel.append(part);
-            }
-            return rel.toString();
         }
     }
 }

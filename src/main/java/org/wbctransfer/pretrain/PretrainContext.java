@@ -11,10 +11,4 @@ import org.wbctransfer.model.ResNetBackbone;
  * error instead of a warning.
  */
 public record PretrainContext(ResNetBackbone backbone, NDManager manager, int imageSize, long seed, Path stageDir,
-        Path cacheDir, boolean progress, boolean strict) {
-
-    public PretrainContext(ResNetBackbone backbone, NDManager manager, int imageSize, long seed, Path stageDir,
-            Path cacheDir, boolean progress) {
-        this(backbone, manager, imageSize, seed, stageDir, cacheDir, progress, false);
-    }
-}
+        Path cacheDir, boolean progress, boolean strict) {}

@@ -33,6 +33,7 @@ public final class Pretrainer {
 
     private static final Logger LOG = LoggerFactory.getLogger(Pretrainer.class);
     public static final String FINAL = "backbone";
+    private static final String CHAIN_KEY = "chain.sha256";
 
     private Pretrainer() {}
 
@@ -48,17 +49,24 @@ public final class Pretrainer {
      */
     public static Path run(Recipe recipe, Path outDir, long seed, int imageSize, Path cacheDir, boolean progress,
             boolean strict) throws IOException {
-        for (Recipe.StageSpec s : recipe.stages()) {
-            PretrainStage st = stage(s); // unknown types fail before any training
+        List<PretrainStage> stages = new ArrayList<>();
+        List<String> keys = new ArrayList<>();
+        StringBuilder chain = new StringBuilder("seed=" + seed + ";size=" + imageSize + ";");
+        for (int i = 0; i < recipe.stages().size(); i++) {
+            Recipe.StageSpec s = recipe.stages().get(i);
+            stages.add(stage(s)); // unknown types fail before any training
+            chain.append(Json.MAPPER.writeValueAsString(s)).append(';');
+            keys.add(Hashing.sha256(chain.toString()));
             if (!Files.exists(Path.of(s.data()))) {
                 throw new UserException(s.data() + ": data folder of stage '" + s.displayName() + "' not found. "
                         + org.wbctransfer.data.DataLayout.HELP);
             }
-            st.checkInput();
+            if (!isDone(outDir, i, s, keys.get(i))) {
+                stages.get(i).checkInput();
+            }
         }
         Engine.getInstance().setRandomSeed((int) seed);
         List<BackboneBundle.Stage> done = new ArrayList<>();
-        StringBuilder chain = new StringBuilder("seed=" + seed + ";size=" + imageSize + ";");
         try (Model model = Model.newInstance("pretrain", Devices.compute())) {
             ResNetBackbone backbone = ResNet18.backbone();
             backbone.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, imageSize, imageSize));
@@ -66,13 +74,9 @@ public final class Pretrainer {
             Path last = null;
             for (int i = 0; i < recipe.stages().size(); i++) {
                 Recipe.StageSpec spec = recipe.stages().get(i);
-                chain.append(Json.MAPPER.writeValueAsString(spec)).append(';');
-                String key = Hashing.sha256(chain.toString());
                 Path bundle = stageBundle(outDir, i, spec);
                 Path stageDir = bundle.getParent();
-                Path keyFile = stageDir.resolve("chain.sha256");
-                if (Files.isRegularFile(keyFile) && Files.readString(keyFile).strip().equals(key)
-                        && Files.isRegularFile(bundle.resolve(BackboneBundle.METADATA))) {
+                if (isDone(outDir, i, spec, keys.get(i))) {
                     LOG.info("stage {} ({}) already done: {}", i + 1, spec.displayName(), bundle);
                     backbone = BackboneBundle.load(bundle, model.getNDManager(), imageSize);
                     done.clear();
@@ -88,7 +92,7 @@ public final class Pretrainer {
                         cacheDir, progress, strict);
                 BackboneBundle.Stage record;
                 try {
-                    record = stage(spec).run(ctx);
+                    record = stages.get(i).run(ctx);
                 } catch (UserException e) {
                     // Bad input is found before a stage writes anything: remove the folders made for it.
                     if (freshStage) {
@@ -102,13 +106,21 @@ public final class Pretrainer {
                 LOG.info("stage {} done in {} s: {}", spec.displayName(), Math.round(record.seconds()), record.metrics());
                 done.add(record);
                 BackboneBundle.save(bundle, backbone, metadata(imageSize, seed, done));
-                AtomicFiles.writeString(keyFile, key + "\n");
+                AtomicFiles.writeString(stageDir.resolve(CHAIN_KEY), keys.get(i) + "\n");
                 last = bundle;
             }
             BackboneBundle.save(outDir.resolve(FINAL), backbone, metadata(imageSize, seed, done));
             LOG.info("pre-trained backbone: {} (last stage bundle {})", outDir.resolve(FINAL), last);
             return outDir.resolve(FINAL);
         }
+    }
+
+    /** Whether the stage's bundle exists for the same chain of settings and seed ({@code key}). */
+    private static boolean isDone(Path outDir, int index, Recipe.StageSpec spec, String key) throws IOException {
+        Path bundle = stageBundle(outDir, index, spec);
+        Path keyFile = bundle.getParent().resolve(CHAIN_KEY);
+        return Files.isRegularFile(keyFile) && Files.readString(keyFile).strip().equals(key)
+                && Files.isRegularFile(bundle.resolve(BackboneBundle.METADATA));
     }
 
     private static void deleteIfEmpty(Path dir) {

@@ -24,11 +24,13 @@ import org.slf4j.LoggerFactory;
 import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.util.UserException;
 
 /**
@@ -61,11 +63,7 @@ public final class SimSiamStage implements PretrainStage {
 
     private final UnlabeledStageSettings cfg;
 
-    /**
-     * @param root a folder of images, searched recursively; labels and layout are ignored
-     * @param maxImages use at most this many images (a seeded selection); 0 for all
-     * @param guard keeps the classification data's test images out of {@code root}
-     */
+    /** The settings as {@link UnlabeledStageSettings} describes them. */
     public SimSiamStage(String name, Path root, int epochs, int batch, double lr, int maxImages, ClassificationGuard guard) {
         this.cfg = UnlabeledStageSettings.of("SimSiam", name, root, epochs, batch, lr, maxImages, guard);
     }
@@ -90,21 +88,21 @@ public final class SimSiamStage implements PretrainStage {
         SequentialBlock heads = new SequentialBlock().add(projector())
                 .add(new ParallelBlock(SimSiamStage::zAndP, List.of(Blocks.identityBlock(), predictor())));
         SequentialBlock net = new SequentialBlock().add(ctx.backbone()).add(heads);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
+        SummaryCsv summary = new SummaryCsv(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,z_std,seconds");
         double lastLoss = Double.NaN;
         double lastStd = Double.NaN;
         try (Model model = Model.newInstance("simsiam", Devices.compute());
-             TwoViewBatches loader = new TwoViewBatches(data.cache(), data.samples(), augmenter, cfg.batch())) {
+             BatchLoader loader = new BatchLoader(data.cache(), data.samples(), augmenter, true, cfg.batch())) {
             heads.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(2, ResNet18.FEATURES));
             WeightInit.apply(heads, ctx.seed());
             model.setBlock(net);
-            int steps = loader.batchesPerEpoch();
+            int steps = loader.batchesPerEpoch(true);
             try (Trainer trainer = StageLoop.trainer(model, StageLoop.optimizer(cfg.lr(), WEIGHT_DECAY, steps, cfg.epochs()))) {
                 for (int e = 0; e < cfg.epochs(); e++) {
                     long te = System.nanoTime();
                     double[] std = new double[2]; // sum, count
-                    double l = StageLoop.epoch(trainer, loader.epoch(ctx.seed(), e), steps, (t, sub, pair) -> {
+                    double l = StageLoop.epoch(trainer, loader.twoViewEpoch(ctx.seed(), e), steps, (t, sub, pair) -> {
                         NDList o1 = t.forward(new NDList(TissueStage.input(sub, pair.first())));
                         NDList o2 = t.forward(new NDList(TissueStage.input(sub, pair.second())));
                         NDArray z1 = o1.get(0).stopGradient();

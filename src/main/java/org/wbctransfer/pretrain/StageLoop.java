@@ -5,21 +5,19 @@ import ai.djl.Model;
 import ai.djl.training.DefaultTrainingConfig;
 import ai.djl.training.Trainer;
 import ai.djl.training.loss.Loss;
-import java.io.IOException;
-import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.Locale;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.wbctransfer.training.AdamW;
+import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.training.TrainLoop;
 import org.wbctransfer.training.WarmupCosine;
-import org.wbctransfer.util.AtomicFiles;
 
 /**
  * What pre-training stages share around the one training loop ({@link TrainLoop}): the optimizer
- * and its schedule, the trainer, an epoch with a progress bar, and the stage's summary.csv.
+ * and its schedule, the trainer, and an epoch with a progress bar.
  */
 public final class StageLoop {
 
@@ -43,13 +41,11 @@ public final class StageLoop {
             boolean progress) {
         ProgressBar bar = progress ? new ProgressBarBuilder().setTaskName(task).setInitialMax(count)
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).continuousUpdate().build() : null;
-        double[] sum = {0};
         try {
-            return TrainLoop.epoch(trainer, batches, step, (i, b, loss) -> {
-                sum[0] += loss;
+            return TrainLoop.epoch(trainer, batches, step, (i, b, loss, meanLoss) -> {
                 if (bar != null) {
                     bar.step();
-                    bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", sum[0] / (i + 1)));
+                    bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", meanLoss));
                 }
             }, task);
         } finally {
@@ -59,26 +55,10 @@ public final class StageLoop {
         }
     }
 
-    /** Accumulates per-epoch rows and rewrites the stage's summary.csv atomically. */
-    public static final class Summary {
-        private final Path file;
-        private final StringBuilder sb;
-
-        public Summary(Path file, String header) {
-            this.file = file;
-            this.sb = new StringBuilder(header).append('\n');
-        }
-
-        public void add(Object... values) throws IOException {
-            for (int i = 0; i < values.length; i++) {
-                if (i > 0) {
-                    sb.append(',');
-                }
-                Object v = values[i];
-                sb.append(v instanceof Double d ? String.format(Locale.ROOT, "%.5f", d) : String.valueOf(v));
-            }
-            sb.append('\n');
-            AtomicFiles.writeString(file, sb.toString());
+    /** MaskStage's name for {@link SummaryCsv}, until it uses that directly. */
+    public static final class Summary extends SummaryCsv {
+        public Summary(java.nio.file.Path file, String header) {
+            super(file, header);
         }
     }
 }

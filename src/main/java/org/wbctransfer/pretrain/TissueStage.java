@@ -37,8 +37,9 @@ import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.training.Checkpoints;
+import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.training.WeightedCrossEntropy;
-import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.UserException;
 
 /**
@@ -74,31 +75,26 @@ public final class TissueStage implements PretrainStage {
     /** A labelled split folder loaded into the cache. */
     record Split(List<String> classes, ImageCache cache, List<BatchLoader.Sample> samples) {}
 
-    static Split load(Path dir, List<String> classes, int size, Path cacheDir, int maxImages, long seed) throws IOException {
-        return load(dir, classes, size, cacheDir, maxImages, seed, false);
-    }
-
-    static Split load(Path dir, List<String> classes, int size, Path cacheDir, int maxImages, long seed, boolean strict)
-            throws IOException {
-        ImageFolder f = ImageFolder.scan(dir, strict);
+    static Split load(Path dir, List<String> classes, int maxImages, PretrainContext ctx) throws IOException {
+        ImageFolder f = ImageFolder.scan(dir, ctx.strict());
         f.warnings().forEach(w -> LOG.warn("{}", w));
         if (classes != null && !f.classNames().equals(classes)) {
             throw new UserException(dir + ": classes " + f.classNames() + " differ from the training split's " + classes);
         }
         List<ImageFolder.Item> items = new ArrayList<>(f.items());
         if (maxImages > 0 && items.size() > maxImages) {
-            java.util.Collections.shuffle(items, new java.util.Random(seed));
+            java.util.Collections.shuffle(items, new java.util.Random(ctx.seed()));
             items = new ArrayList<>(items.subList(0, maxImages));
             items.sort(java.util.Comparator.comparing(ImageFolder.Item::relativePath));
         }
         List<String> paths = new ArrayList<>();
         items.forEach(i -> paths.add(i.relativePath()));
-        ImageCache cache = ImageCache.open(dir, paths, size, cacheDir);
+        ImageCache cache = ImageCache.open(dir, paths, ctx.imageSize(), ctx.cacheDir());
         List<BatchLoader.Sample> samples = new ArrayList<>();
         for (int i = 0; i < items.size(); i++) {
             if (cache.pixels(i) != null) {
                 samples.add(new BatchLoader.Sample(i, f.classNames().indexOf(items.get(i).className())));
-            } else if (strict) {
+            } else if (ctx.strict()) {
                 throw new UserException(dir.resolve(paths.get(i)) + ": " + cache.problem(i));
             } else {
                 LOG.warn("skipped {}: {}", dir.resolve(paths.get(i)), cache.problem(i));
@@ -111,13 +107,10 @@ public final class TissueStage implements PretrainStage {
     public BackboneBundle.Stage run(PretrainContext ctx) throws IOException {
         long t0 = System.nanoTime();
         int size = ctx.imageSize();
-        Split train = load(root.resolve("train"), null, size, ctx.cacheDir(), maxImages, ctx.seed(), ctx.strict());
-        Split val = load(root.resolve("val"), train.classes(), size, ctx.cacheDir(), 0, ctx.seed(), ctx.strict());
-        Split test = Files.isDirectory(root.resolve("test"))
-                ? load(root.resolve("test"), train.classes(), size, ctx.cacheDir(), 0, ctx.seed(), ctx.strict()) : null;
-        List<byte[]> px = new ArrayList<>();
-        train.samples().forEach(s -> px.add(train.cache().pixels(s.cacheIndex())));
-        Normalization norm = Normalization.compute(px);
+        Split train = load(root.resolve("train"), null, maxImages, ctx);
+        Split val = load(root.resolve("val"), train.classes(), 0, ctx);
+        Split test = Files.isDirectory(root.resolve("test")) ? load(root.resolve("test"), train.classes(), 0, ctx) : null;
+        Normalization norm = Normalization.compute(train.cache().pixels(train.samples()));
         int k = train.classes().size();
         int[] counts = new int[k];
         train.samples().forEach(s -> counts[s.label()]++);
@@ -127,7 +120,7 @@ public final class TissueStage implements PretrainStage {
 
         Block head = ResNet18.head(k);
         SequentialBlock net = new SequentialBlock().add(ctx.backbone()).add(head);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
+        SummaryCsv summary = new SummaryCsv(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,val_accuracy,seconds");
         double bestVal = -1;
         int bestEpoch = -1;
@@ -171,8 +164,8 @@ public final class TissueStage implements PretrainStage {
             settings.put("lr", lr);
             settings.put("maxImages", maxImages);
             settings.put("classes", train.classes());
-            return new BackboneBundle.Stage(name, "tissue", root.toString(), hash(root, train), train.samples().size(),
-                    epochs, settings, metrics, (System.nanoTime() - t0) / 1e9);
+            return new BackboneBundle.Stage(name, "tissue", root.toString(), train.cache().sha256(train.samples()),
+                    train.samples().size(), epochs, settings, metrics, (System.nanoTime() - t0) / 1e9);
         }
     }
 
@@ -212,17 +205,6 @@ public final class TissueStage implements PretrainStage {
         } catch (ai.djl.MalformedModelException e) {
             throw new IOException(e);
         }
-        block.getParameters().forEach(p -> {
-            if (p.getValue().requiresGradient()) {
-                p.getValue().getArray().setRequiresGradient(true);
-            }
-        });
-    }
-
-    /** Hash of the image list (paths) the stage trained on: ties a bundle to its data. */
-    static String hash(Path root, Split s) {
-        StringBuilder sb = new StringBuilder();
-        s.samples().forEach(x -> sb.append(s.cache().path(x.cacheIndex())).append('\n'));
-        return Hashing.sha256(sb.toString());
+        Checkpoints.requireGradients(block);
     }
 }

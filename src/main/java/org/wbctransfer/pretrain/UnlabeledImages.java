@@ -11,7 +11,6 @@ import org.slf4j.LoggerFactory;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.ImageFolder;
-import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.UserException;
 
 /**
@@ -97,31 +96,29 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
         List<String> out = new ArrayList<>();
         // One unreadable subfolder should not stop pre-training on everything else.
         for (Path file : ImageFolder.findImages(root, onUnreadable)) {
-            StringBuilder rel = new StringBuilder();
-            for (Path part : root.relativize(file)) {
-                if (!rel.isEmpty()) {
-                    rel.append('/');
-                }
-                rel.append(part);
-            }
-            out.add(rel.toString());
+            out.add(relative(root, file));
         }
         Collections.sort(out);
         return out;
     }
 
+    /** {@code file} relative to {@code root}, '/'-separated on every platform. */
+    static String relative(Path root, Path file) {
+        StringBuilder rel = new StringBuilder();
+        for (Path part : root.relativize(file)) {
+            rel.append(rel.isEmpty() ? "" : "/").append(part);
+        }
+        return rel.toString();
+    }
+
     /** RGB bytes of every usable image, in sample order. */
     public List<byte[]> pixels() {
-        List<byte[]> px = new ArrayList<>(samples.size());
-        samples.forEach(s -> px.add(cache.pixels(s.cacheIndex())));
-        return px;
+        return cache.pixels(samples);
     }
 
     /** Hash of the image list (relative paths) actually used: ties a bundle to its data. */
     public String sha256() {
-        StringBuilder sb = new StringBuilder();
-        samples.forEach(s -> sb.append(cache.path(s.cacheIndex())).append('\n'));
-        return Hashing.sha256(sb.toString());
+        return cache.sha256(samples);
     }
 
     /** The same images restricted to the given samples (for a held-out split). */

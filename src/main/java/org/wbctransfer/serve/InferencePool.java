@@ -88,16 +88,14 @@ final class InferencePool implements AutoCloseable {
         BufferedImage original = ImageDecoder.read(bytes);
         float[] x = buffers.get();
         // The same steps as ModelInput.load, so a served prediction equals 'wbc predict' on the file.
-        input.normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(original, input.size())), x, 0);
+        input.normalize(original, x);
         if (!gradCam) {
             float[] p = locked(gradCamAlone.readLock(), () -> classifier.probabilities(x, 1, input.size())[0]);
             return new Outcome(Classifier.argMax(p), p, null);
         }
         GradCam.Result r = locked(gradCamAlone.writeLock(), () -> GradCam.compute(classifier, x, -1));
-        // The model only saw the centre square, so that is what the map is drawn over.
-        BufferedImage shown = ImageDecoder.resizeSquare(original, OVERLAY_SIZE);
-        BufferedImage overlay = Overlay.render(shown, r.upsampled(OVERLAY_SIZE), OVERLAY_SIZE);
-        return new Outcome(Classifier.argMax(r.probabilities()), r.probabilities(), overlay);
+        return new Outcome(Classifier.argMax(r.probabilities()), r.probabilities(),
+                Overlay.over(original, r, OVERLAY_SIZE));
     }
 
     private static <T> T locked(Lock lock, Supplier<T> work) {

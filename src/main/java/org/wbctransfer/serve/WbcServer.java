@@ -5,8 +5,6 @@ import io.javalin.http.Context;
 import jakarta.servlet.MultipartConfigElement;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.Part;
-import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -15,7 +13,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import javax.imageio.ImageIO;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,6 +20,7 @@ import org.wbctransfer.data.ImageDecoder;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelMetadata;
 import org.wbctransfer.util.Json;
+import org.wbctransfer.util.Png;
 import org.wbctransfer.util.UserException;
 
 /**
@@ -125,7 +123,7 @@ public final class WbcServer implements AutoCloseable {
         body.put("probability", number(o.probabilities()[o.predicted()]));
         body.put("probabilities", probabilities);
         if (o.overlay() != null) {
-            body.put("gradcam", "data:image/png;base64," + Base64.getEncoder().encodeToString(png(o.overlay())));
+            body.put("gradcam", "data:image/png;base64," + Base64.getEncoder().encodeToString(Png.bytes(o.overlay())));
         }
         json(ctx, 200, body);
     }
@@ -234,18 +232,6 @@ public final class WbcServer implements AutoCloseable {
     /** A float as the shortest decimal that reads back as it, not its widened double's digits. */
     private static double number(float v) {
         return Double.parseDouble(Float.toString(v));
-    }
-
-    private static byte[] png(BufferedImage image) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try {
-            if (!ImageIO.write(image, "png", out)) {
-                throw new IllegalStateException("no PNG writer available");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out.toByteArray();
     }
 
     private static void json(Context ctx, int status, Object body) {

@@ -22,18 +22,15 @@ public final class AdamW extends Optimizer {
         NDArray variance;
     }
 
+    private static final float BETA1 = 0.9f;
+    private static final float BETA2 = 0.999f;
+    private static final float EPSILON = 1e-8f;
     private final ParameterTracker learningRate;
-    private final float beta1;
-    private final float beta2;
-    private final float epsilon;
     private final Map<String, State> states = new HashMap<>();
 
     private AdamW(Builder b) {
         super(b);
         this.learningRate = b.learningRate;
-        this.beta1 = b.beta1;
-        this.beta2 = b.beta2;
-        this.epsilon = b.epsilon;
     }
 
     public static Builder builder() {
@@ -49,8 +46,8 @@ public final class AdamW extends Optimizer {
         }
         int t = ++s.step;
         float lr = learningRate.getNewValue(parameterId, t);
-        double coef1 = 1.0 - Math.pow(beta1, t);
-        double coef2 = 1.0 - Math.pow(beta2, t);
+        double coef1 = 1.0 - Math.pow(BETA1, t);
+        double coef2 = 1.0 - Math.pow(BETA2, t);
         float lrBiasCorrected = (float) (lr * Math.sqrt(coef2) / coef1);
         float wd = getWeightDecay();
         if (!Float.isFinite(lr) || !Float.isFinite(wd)) {
@@ -59,25 +56,13 @@ public final class AdamW extends Optimizer {
         weight.getNDArrayInternal().adamUpdate(
                 new NDList(weight, grad, s.mean, s.variance),
                 new NDList(weight),
-                lr, lrBiasCorrected, wd, rescaleGrad, clipGrad, beta1, beta2, epsilon,
+                lr, lrBiasCorrected, wd, rescaleGrad, clipGrad, BETA1, BETA2, EPSILON,
                 true, true);
     }
 
     /** The state of every parameter updated so far, by parameter id. */
     public Map<String, State> states() {
         return states;
-    }
-
-    public static int step(State s) {
-        return s.step;
-    }
-
-    public static NDArray mean(State s) {
-        return s.mean;
-    }
-
-    public static NDArray variance(State s) {
-        return s.variance;
     }
 
     /** Restores one parameter's state (arrays are copied into the given manager). */
@@ -94,9 +79,6 @@ public final class AdamW extends Optimizer {
     /** Builder: {@code optLearningRateTracker} and {@code optWeightDecays} as DJL's optimizers. */
     public static final class Builder extends OptimizerBuilder<Builder> {
         private ParameterTracker learningRate = ai.djl.training.tracker.Tracker.fixed(1e-3f);
-        private float beta1 = 0.9f;
-        private float beta2 = 0.999f;
-        private float epsilon = 1e-8f;
 
         Builder() {
             optWeightDecays(0.05f);
@@ -109,17 +91,6 @@ public final class AdamW extends Optimizer {
 
         public Builder optLearningRateTracker(ParameterTracker tracker) {
             this.learningRate = tracker;
-            return this;
-        }
-
-        public Builder optBetas(float beta1, float beta2) {
-            this.beta1 = beta1;
-            this.beta2 = beta2;
-            return this;
-        }
-
-        public Builder optEpsilon(float epsilon) {
-            this.epsilon = epsilon;
             return this;
         }
 

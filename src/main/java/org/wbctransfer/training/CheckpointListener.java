@@ -24,7 +24,7 @@ final class CheckpointListener implements TrainingListener {
 
     @Override
     public void onEpochEnd(TrainingRun run, EpochResult r) {
-        Checkpoints.Progress progress = new Checkpoints.Progress(r.epoch(), run.bestEpoch, run.bestScore);
+        Checkpoints.Progress progress = new Checkpoints.Progress(r.epoch(), run.best().epoch(), run.best().score());
         try {
             if (r.best()) {
                 Checkpoints.save(dir.best(), block, null, progress);

@@ -60,9 +60,9 @@ public final class Checkpoints {
                         continue;
                     }
                     out.writeUTF(p.getKey());
-                    out.writeInt(AdamW.step(s));
-                    writeArray(out, AdamW.mean(s));
-                    writeArray(out, AdamW.variance(s));
+                    out.writeInt(s.step);
+                    writeArray(out, s.mean);
+                    writeArray(out, s.variance);
                 }
             }
         });
@@ -83,13 +83,7 @@ public final class Checkpoints {
             } catch (MalformedModelException e) {
                 throw new IOException(file + ": parameters do not fit this network (" + e.getMessage() + ")", e);
             }
-            // Loaded arrays are fresh tensors without autograd; re-attach it to exactly the
-            // trainable parameters (not BatchNorm running statistics).
-            for (Pair<String, Parameter> p : block.getParameters()) {
-                if (p.getValue().requiresGradient()) {
-                    p.getValue().getArray().setRequiresGradient(true);
-                }
-            }
+            requireGradients(block);
             int count = in.readInt();
             if (optimizer != null && count > 0) {
                 Map<String, String> idByName = new HashMap<>();
@@ -111,6 +105,15 @@ public final class Checkpoints {
                 }
             }
             return progress;
+        }
+    }
+
+    /** Re-attaches autograd, which loaded arrays lack, to the trainable parameters (not BatchNorm statistics). */
+    public static void requireGradients(Block block) {
+        for (Pair<String, Parameter> p : block.getParameters()) {
+            if (p.getValue().requiresGradient()) {
+                p.getValue().getArray().setRequiresGradient(true);
+            }
         }
     }
 

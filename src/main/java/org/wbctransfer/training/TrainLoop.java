@@ -20,10 +20,13 @@ public final class TrainLoop {
         NDArray loss(Trainer trainer, NDManager sub, B batch);
     }
 
-    /** After the optimizer step, still inside the batch's sub-manager (arrays of the step are alive). */
+    /**
+     * After the optimizer step, still inside the batch's sub-manager (arrays of the step are alive);
+     * {@code meanLoss} is the running mean per batch of this epoch, what {@link #epoch} returns at its end.
+     */
     @FunctionalInterface
     public interface AfterStep<B> {
-        void after(int index, B batch, float loss);
+        void after(int index, B batch, float loss, double meanLoss);
     }
 
     private TrainLoop() {}
@@ -49,7 +52,7 @@ public final class TrainLoop {
                     throw new IllegalStateException(task + ": loss is " + v + " at batch " + n);
                 }
                 sum += v;
-                after.after(n, b, v);
+                after.after(n, b, v, sum / (n + 1));
             }
             n++;
         }

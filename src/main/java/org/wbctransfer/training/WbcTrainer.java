@@ -244,19 +244,18 @@ public final class WbcTrainer {
                 config.finalLrFraction(), id -> backboneIds.contains(id) ? backboneScale : 1.0);
         AdamW optimizer = AdamW.builder().optLearningRateTracker(schedule)
                 .optWeightDecays((float) config.weightDecay()).build();
-        TrainingRun run = new TrainingRun(config, runDir, manifest.classNames(), trainSamples.size(), valSamples.size(),
-                p.part().selection(), norm, stepsPerEpoch);
+        TrainingRun run = new TrainingRun(config, List.copyOf(manifest.classNames()), trainSamples.size(),
+                valSamples.size(), p.part().selection(), stepsPerEpoch, new TrainingRun.Best());
 
         int startEpoch = 0;
         if (resume && Files.isRegularFile(dir.last())) {
             Checkpoints.Progress done = Checkpoints.load(dir.last(), block, optimizer, model.getNDManager());
             startEpoch = done.epochsDone();
-            run.bestEpoch = done.bestEpoch();
-            run.bestScore = done.bestScore();
+            run.best().epoch = done.bestEpoch();
+            run.best().score = done.bestScore();
             LOG.info("resuming {} after epoch {}", runDir, startEpoch);
         }
-        SummaryCsv summary = new SummaryCsv(dir.summary());
-        summary.truncateTo(startEpoch);
+        SummaryCsv summary = SummaryCsv.resumed(dir.summary(), startEpoch);
         // The run's files first, then the caller's listeners: an epoch is on disk before it is reported.
         List<TrainingListener> all = new ArrayList<>(List.of(summary, new CheckpointListener(dir, block, optimizer)));
         all.addAll(listeners);
@@ -286,7 +285,7 @@ public final class WbcTrainer {
             Checkpoints.load(dir.best(), block, null, model.getNDManager());
         }
         ModelMetadata md = new ModelMetadata(ModelMetadata.FORMAT, "resnet18", manifest.classNames(),
-                List.of(3, size, size), norm, config, provenance.withBestEpoch(run.bestEpoch + 1), null,
+                List.of(3, size, size), norm, config, provenance.withBestEpoch(run.best().epoch + 1), null,
                 ModelMetadata.INTENDED_USE);
         Classifier classifier = Classifier.of(model, block, md);
         classifier.save(dir.model());
@@ -306,7 +305,7 @@ public final class WbcTrainer {
         TrainLoop.epoch(trainer, trainLoader.epoch(config.seed(), epoch, true), (t, sub, batch) -> {
             logits[0] = t.forward(new NDList(input(sub, batch, channelsLast))).singletonOrThrow();
             return loss.evaluate(new NDList(sub.create(batch.labels())), new NDList(logits[0]));
-        }, (bi, batch, value) -> {
+        }, (bi, batch, value, batchMean) -> {
             lossSum[0] += value * batch.size();
             long[] pred = logits[0].argMax(1).toLongArray();
             for (int i = 0; i < pred.length; i++) {
@@ -330,14 +329,14 @@ public final class WbcTrainer {
             valAcc = v[1];
             valF1 = v[2];
             // Ties go to the later epoch: with a decaying rate it has seen more updates.
-            best = valF1 >= run.bestScore;
+            best = valF1 >= run.best().score;
             if (best) {
-                run.bestScore = valF1;
-                run.bestEpoch = epoch;
+                run.best().score = valF1;
+                run.best().epoch = epoch;
             }
         } else {
             best = true;
-            run.bestEpoch = epoch;
+            run.best().epoch = epoch;
         }
         EpochResult r = new EpochResult(epoch + 1, schedule.at((epoch + 1) * nb), lossSum[0] / seen[0],
                 correct[0] / (double) seen[0], valLoss, valAcc, valF1, seen[0] / trainSeconds, (System.nanoTime() - t0) / 1e9, best);

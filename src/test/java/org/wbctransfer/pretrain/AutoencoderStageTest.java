@@ -55,7 +55,7 @@ class AutoencoderStageTest {
             ResNetBackbone backbone = PretrainTestData.backbone(model, 5);
             List<float[]> before = PretrainTestData.snapshot(backbone);
             PretrainContext ctx = new PretrainContext(backbone, model.getNDManager(), PretrainTestData.SIZE, 5,
-                    Files.createDirectories(tmp.resolve("stage")), tmp.resolve("cache"), false);
+                    Files.createDirectories(tmp.resolve("stage")), tmp.resolve("cache"), false, false);
             BackboneBundle.Stage st = new AutoencoderStage("ae", data, 3, 16, 2e-3, 48, ClassificationGuard.defaults()).run(ctx);
 
             assertThat(st.type()).isEqualTo("autoencoder");

@@ -91,7 +91,7 @@ class MaskStageTest {
             WeightInit.apply(backbone, seed);
             float[] before = backbone.getParameters().get(0).getValue().getArray().toFloatArray();
             Path stageDir = Files.createDirectories(tmp.resolve("stage"));
-            PretrainContext ctx = new PretrainContext(backbone, manager, size, seed, stageDir, tmp.resolve("cache"), false);
+            PretrainContext ctx = new PretrainContext(backbone, manager, size, seed, stageDir, tmp.resolve("cache"), false, false);
 
             long t0 = System.nanoTime();
             BackboneBundle.Stage st = new MaskStage("masks", root, 3, 16, 2e-3, 48).run(ctx);

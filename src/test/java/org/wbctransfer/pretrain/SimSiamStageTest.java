@@ -24,7 +24,7 @@ class SimSiamStageTest {
             ResNetBackbone backbone = PretrainTestData.backbone(model, 11);
             List<float[]> before = PretrainTestData.snapshot(backbone);
             PretrainContext ctx = new PretrainContext(backbone, model.getNDManager(), PretrainTestData.SIZE, 11,
-                    Files.createDirectories(tmp.resolve("stage")), tmp.resolve("cache"), false);
+                    Files.createDirectories(tmp.resolve("stage")), tmp.resolve("cache"), false, false);
             BackboneBundle.Stage st = new SimSiamStage("ssl", data, 2, 16, 1e-3, 48, ClassificationGuard.defaults()).run(ctx);
 
             assertThat(st.type()).isEqualTo("simsiam");

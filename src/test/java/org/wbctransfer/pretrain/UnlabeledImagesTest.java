@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
 import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.util.UserException;
 
@@ -91,11 +92,11 @@ class UnlabeledImagesTest {
         }
         UnlabeledImages u = UnlabeledImages.load(root, 16, tmp.resolve("cache"), 0, 1, false, ClassificationGuard.defaults());
         Augmenter aug = new Augmenter(SimSiamStage.AUGMENTATION, Normalization.compute(u.pixels()), 16);
-        try (TwoViewBatches v = new TwoViewBatches(u.cache(), u.samples(), aug, 2)) {
+        try (BatchLoader v = new BatchLoader(u.cache(), u.samples(), aug, true, 2)) {
             // 5 images in batches of 2: the last batch of one is dropped.
-            assertThat(v.batchesPerEpoch()).isEqualTo(2);
-            var first = v.epoch(3, 0).next();
-            var again = v.epoch(3, 0).next();
+            assertThat(v.batchesPerEpoch(true)).isEqualTo(2);
+            var first = v.twoViewEpoch(3, 0).next();
+            var again = v.twoViewEpoch(3, 0).next();
             assertThat(first.size()).isEqualTo(2);
             assertThat(first.first().samples()).containsExactly(first.second().samples());
             assertThat(first.first().images()).isNotEqualTo(first.second().images());
