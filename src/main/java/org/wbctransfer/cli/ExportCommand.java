@@ -167,7 +167,7 @@ public final class ExportCommand implements Callable<Integer> {
      * first renamed aside, so at every moment the target path holds either the old bundle or the
      * complete new one.
      */
-    private static void install(Path tmp, Path target) throws IOException {
+    static void install(Path tmp, Path target) throws IOException {
         Path old = null;
         if (Files.exists(target)) {
             old = target.resolveSibling("." + target.getFileName() + ".old-" + System.nanoTime());
@@ -194,13 +194,13 @@ public final class ExportCommand implements Callable<Integer> {
         }
     }
 
-    private static boolean isEmpty(Path dir) throws IOException {
+    static boolean isEmpty(Path dir) throws IOException {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             return !ds.iterator().hasNext();
         }
     }
 
-    private static void deleteTree(Path dir) throws IOException {
+    static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
             return;
         }

@@ -112,7 +112,7 @@ public final class Evaluation {
             labels.add(label);
         }
         if (paths.isEmpty()) {
-            throw new org.wbctransfer.util.UserException(folder + ": none of the classes " + f.classNames()
+            throw new org.wbctransfer.util.UserException(folder + ": none of the class folders " + f.classNames()
                     + " is one of the model's classes " + classes);
         }
         ImageCache cache = ImageCache.open(folder, paths, c.metadata().imageSize(), cacheDir);

@@ -209,6 +209,43 @@ public final class Classifier implements AutoCloseable {
         return out;
     }
 
+    /** The pooled features (n x 512) of n normalized NCHW images, as the head reads them. */
+    public float[][] features(float[] images, int n, int size) {
+        try (NDManager sub = model.getNDManager().newSubManager()) {
+            NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
+            NDArray f = inference().features(x);
+            int d = (int) f.getShape().get(1);
+            float[] flat = f.toFloatArray();
+            float[][] out = new float[n][d];
+            for (int i = 0; i < n; i++) {
+                System.arraycopy(flat, i * d, out[i], 0, d);
+            }
+            return out;
+        }
+    }
+
+    /** The head's weight (classes x features, row-major) and bias. */
+    public synchronized float[][] head() {
+        List<ai.djl.nn.Parameter> p = ResNet18.headOf(block).getParameters().values();
+        return new float[][] {p.get(0).getArray().toFloatArray(), p.get(1).getArray().toFloatArray()};
+    }
+
+    /** Replaces the head's weight (classes x features, row-major) and bias in place. */
+    public synchronized void setHead(float[] weight, float[] bias) {
+        List<ai.djl.nn.Parameter> p = ResNet18.headOf(block).getParameters().values();
+        p.get(0).getArray().set(FloatBuffer.wrap(weight));
+        p.get(1).getArray().set(FloatBuffer.wrap(bias));
+        if (inference != null) {
+            inference.close();
+            inference = null;
+        }
+    }
+
+    /** A classifier with other metadata and the same network; this one must not be used afterwards. */
+    public Classifier withMetadata(ModelMetadata md) {
+        return new Classifier(model, block, md);
+    }
+
     /** Softmax outputs for n normalized images laid out as NCHW floats. */
     public float[][] probabilities(float[] images, int n, int size) {
         return probabilities(images, n, size, false);

@@ -87,6 +87,11 @@ public final class FoldedResNet implements AutoCloseable {
 
     /** Logits for a batch (N, 3, H, W); intermediate arrays live in the input's manager. */
     public NDArray forward(NDArray input) {
+        return Linear.linear(features(input), headWeight, headBias).singletonOrThrow();
+    }
+
+    /** The pooled features (N, 512) the head reads. */
+    public NDArray features(NDArray input) {
         NDArray x = channelsLast ? Formats.channelsLast(input) : input;
         x = Activation.relu(stem.apply(x));
         x = Pool.maxPool2d(x, new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false);
@@ -97,7 +102,7 @@ public final class FoldedResNet implements AutoCloseable {
             x = Activation.relu(y.add(shortcut));
         }
         x = Pool.globalAvgPool2d(x);
-        return Linear.linear(x.reshape(x.getShape().get(0), -1), headWeight, headBias).singletonOrThrow();
+        return x.reshape(x.getShape().get(0), -1);
     }
 
     @Override

@@ -408,16 +408,46 @@ class UseCommandsTest {
                 same++;
             }
         }
-        // Both adapt on the same 300 images in another order of decoding: the same statistics up to float rounding.
-        assertThat(same).isGreaterThanOrEqualTo(295);
+        // Both adapt on the same 300 images, but the running statistics are an exponential average over
+        // shuffled batches, and the two list the images in another order (by class, by file name): close
+        // statistics, not equal ones, so a few cells near a boundary may change class.
+        assertThat(same).isGreaterThanOrEqualTo(280);
         WbcCliTest.Result few = WbcCliTest.run("predict", bundle.toString(), goodImages.get(0).toString(), "--adapt-bn");
         assertThat(few.code()).isEqualTo(2);
         assertThat(few.err()).contains("--adapt-bn needs at least 16 readable images");
     }
 
     @Test
+    void adaptRefitsTheHeadOnAFewCellsPerClassAndHoldsOutTheRest() throws Exception {
+        Path cellavision = TestData.datasets().resolve("wbc-seg/cellavision");
+        Path adapted = tmp.resolve("adapted");
+        WbcCliTest.Result r = WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(),
+                "--shots", "2", "--out", adapted.toString(), "--cache-dir", tmp.resolve("cache").toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        // cellavision: 3 / 12 / 37 / 15 / 33 cells; 2 per class adapt, the other 90 are held out.
+        assertThat(r.out()).contains("(90 images; 10 cells adapted, BatchNorm statistics re-estimated on 100 images)");
+        JsonNode record = new ObjectMapper().readTree(adapted.resolve("adaptation.json").toFile());
+        assertThat(record.path("adaptationCells").asInt()).isEqualTo(10);
+        assertThat(record.path("heldOut").path("heldOutImages").asInt()).isEqualTo(90);
+        assertThat(record.path("sourceWeightsSha256").asText()).isEqualTo(Hashing.sha256(bundle.resolve("weights.params")));
+        JsonNode held = new ObjectMapper().readTree(tmp.resolve("adapted-eval-heldout/metrics.json").toFile());
+        assertThat(held.path("accuracy").asDouble()).isEqualTo(record.path("heldOut").path("heldOutAccuracy").asDouble());
+        // The adapted bundle is a bundle: predict reads it, and its weights differ from the source's.
+        assertThat(WbcCliTest.run("predict", adapted.toString(), goodImages.get(0).toString()).code()).isZero();
+        assertThat(Hashing.sha256(adapted.resolve("weights.params"))).isNotEqualTo(record.path("sourceWeightsSha256").asText());
+        // Same seed, same draw, same bundle; an existing bundle needs --force.
+        WbcCliTest.Result again = WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(),
+                "--shots", "2", "--out", adapted.toString(), "--cache-dir", tmp.resolve("cache").toString());
+        assertThat(again.code()).isEqualTo(2);
+        assertThat(again.err()).contains("use --force");
+        assertThat(WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(), "--shots", "0",
+                "--out", tmp.resolve("x").toString()).err()).contains("--shots must be at least 1");
+        assertThat(tmp.resolve("x")).doesNotExist();
+    }
+
+    @Test
     void everyNewCommandHasHelp() {
-        for (String c : List.of("export", "predict", "explain")) {
+        for (String c : List.of("export", "predict", "explain", "adapt")) {
             WbcCliTest.Result r = WbcCliTest.run(c, "--help");
             assertThat(r.code()).isZero();
             assertThat(r.out()).contains("Usage: wbc " + c);

@@ -1,0 +1,232 @@
+package org.wbctransfer.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.Callable;
+import org.wbctransfer.config.Augmentation;
+import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.BatchLoader;
+import org.wbctransfer.data.ImageCache;
+import org.wbctransfer.data.ImageFolder;
+import org.wbctransfer.evaluation.Evaluation;
+import org.wbctransfer.evaluation.EvaluationReport;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.training.HeadFit;
+import org.wbctransfer.util.Hashing;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code wbc adapt}: a model for a new lab from a handful of that lab's labelled cells. The
+ * BatchNorm statistics are re-estimated on all of the lab's images (labels unused), then the
+ * linear head is refitted on the labelled ones (8 flips and right-angle turns of each), pulled
+ * towards the head it starts from. The backbone's weights are not changed: a few dozen cells
+ * cannot retrain 11 million weights, but they can move five decision boundaries.
+ */
+@Command(name = "adapt", mixinStandardHelpOptions = true,
+        description = "Adapt a model bundle to another lab's images with a few labelled cells per class: BatchNorm"
+                + " statistics re-estimated on all the lab's images (no labels), then the classifier head refitted on"
+                + " the labelled ones. With --shots K, K cells per class (seeded draw) adapt the model and the rest"
+                + " of the folder is held out and evaluated.")
+public final class AdaptCommand implements Callable<Integer> {
+
+    /** File beside metadata.json recording how the bundle was adapted. */
+    static final String ADAPTATION = "adaptation.json";
+
+    @Parameters(index = "0", description = "Model bundle (from 'wbc export') or run directory")
+    Path model;
+
+    @Option(names = "--labelled", required = true, description = "The lab's labelled cells: class folders, or"
+            + " images/ with labels.csv (image,label)")
+    Path labelled;
+
+    @Option(names = "--out", required = true, description = "The adapted bundle's folder (written atomically)")
+    Path out;
+
+    @Option(names = "--shots", description = "Cells per class used for adaptation (drawn with --seed); the rest are"
+            + " held out and evaluated. Default: all labelled cells adapt, nothing is held out")
+    Integer shots;
+
+    @Option(names = "--seed", defaultValue = "0", description = "Seed of the --shots draw. Default: ${DEFAULT-VALUE}")
+    long seed;
+
+    @Option(names = "--no-adapt-bn", description = "Keep the source BatchNorm statistics; refit the head only")
+    boolean noAdaptBn;
+
+    @Option(names = "--steps", defaultValue = "300", description = "Full-batch Adam steps of the head fit. Default: ${DEFAULT-VALUE}")
+    int steps;
+
+    @Option(names = "--lr", defaultValue = "0.01", description = "Adam learning rate of the head fit (chosen between 0.001 and 0.01 on PBC's held-out cells with a WBC_10 model). Default: ${DEFAULT-VALUE}")
+    double lr;
+
+    @Option(names = "--pull", defaultValue = "0.001", description = "L2 weight pulling the head towards the source head."
+            + " Default: ${DEFAULT-VALUE}")
+    double pull;
+
+    @Option(names = "--eval-out", description = "Reports on the held-out cells. Default: <out>-eval-heldout")
+    Path evalOut;
+
+    @Option(names = "--force", description = "Replace an existing non-empty bundle folder")
+    boolean force;
+
+    @Mixin
+    CacheOption cacheOption;
+
+    @Mixin
+    StrictOption strictOption;
+
+    /** Dihedral views per labelled cell: the eight a cell has no preference among. */
+    private static final int VIEWS = 8;
+
+    @Override
+    public Integer call() throws Exception {
+        if (shots != null && shots < 1) {
+            throw new UserException("--shots must be at least 1, got " + shots);
+        }
+        if (steps < 1 || lr <= 0 || pull < 0) {
+            throw new UserException("--steps must be >= 1, --lr > 0 and --pull >= 0");
+        }
+        Path target = out.toAbsolutePath().normalize();
+        if (Files.exists(target) && (!Files.isDirectory(target) || !force && !ExportCommand.isEmpty(target))) {
+            throw new UserException(out + ": exists and is not an empty folder; use --force to replace it");
+        }
+        Path source = ModelDirs.resolve(model);
+        try (Classifier c = ModelDirs.load(model)) {
+            List<String> classes = c.metadata().classes();
+            int size = c.metadata().imageSize();
+            ImageFolder f = ImageFolder.scanEither(labelled, strictOption.strict);
+            f.warnings().forEach(StrictOption::warn);
+            List<String> paths = new ArrayList<>();
+            List<Integer> labels = new ArrayList<>();
+            for (ImageFolder.Item it : f.items()) {
+                int label = indexIgnoreCase(classes, it.className());
+                if (label < 0) {
+                    StrictOption.warn(labelled.resolve(it.relativePath()) + ": class '" + it.className()
+                            + "' is not one of the model's classes " + classes + "; skipped");
+                    continue;
+                }
+                paths.add(it.relativePath());
+                labels.add(label);
+            }
+            ImageCache cache = ImageCache.open(labelled, paths, size, cacheOption.dir);
+            List<List<BatchLoader.Sample>> byClass = new ArrayList<>();
+            classes.forEach(k -> byClass.add(new ArrayList<>()));
+            List<BatchLoader.Sample> all = new ArrayList<>();
+            for (int i = 0; i < paths.size(); i++) {
+                if (cache.pixels(i) == null) {
+                    String line = labelled.resolve(paths.get(i)) + ": " + cache.problem(i);
+                    if (strictOption.strict) {
+                        throw new UserException(line);
+                    }
+                    StrictOption.warn(line + "; skipped");
+                    continue;
+                }
+                BatchLoader.Sample s = new BatchLoader.Sample(i, labels.get(i));
+                byClass.get(s.label()).add(s);
+                all.add(s);
+            }
+            List<BatchLoader.Sample> adapt = new ArrayList<>();
+            List<BatchLoader.Sample> heldOut = new ArrayList<>();
+            Random rng = new Random(seed);
+            for (int k = 0; k < classes.size(); k++) {
+                List<BatchLoader.Sample> s = byClass.get(k);
+                Collections.shuffle(s, rng);
+                int take = shots == null ? s.size() : Math.min(shots, s.size());
+                if (shots != null && take == s.size() && !s.isEmpty()) {
+                    StrictOption.warn(labelled + ": class " + classes.get(k) + " has " + s.size()
+                            + " cell(s), none left to hold out");
+                }
+                adapt.addAll(s.subList(0, take));
+                heldOut.addAll(s.subList(take, s.size()));
+            }
+            if (adapt.isEmpty()) {
+                throw new UserException(labelled + ": no readable labelled cell of the model's classes " + classes);
+            }
+            int bnImages = noAdaptBn ? 0 : Evaluation.adaptBatchNorm(c, cache, all);
+
+            Augmenter views = new Augmenter(new Augmentation(true, Augmentation.Rotation.RIGHT_ANGLE, 0, 0, 0, 0, 0, 0),
+                    c.metadata().normalization(), size);
+            int per = 3 * size * size;
+            float[] buf = new float[adapt.size() * VIEWS * per];
+            int[] y = new int[adapt.size() * VIEWS];
+            for (int i = 0; i < adapt.size(); i++) {
+                for (int v = 0; v < VIEWS; v++) {
+                    views.augment(cache.pixels(adapt.get(i).cacheIndex()), Augmenter.sampleSeed(seed, v, i), buf,
+                            (i * VIEWS + v) * per);
+                    y[i * VIEWS + v] = adapt.get(i).label();
+                }
+            }
+            float[][] x = new float[y.length][];
+            for (int start = 0; start < y.length; start += 64) {
+                int n = Math.min(64, y.length - start);
+                float[] chunk = java.util.Arrays.copyOfRange(buf, start * per, (start + n) * per);
+                float[][] fx = c.features(chunk, n, size);
+                System.arraycopy(fx, 0, x, start, n);
+            }
+            float[][] head = c.head();
+            float[][] fitted = HeadFit.fit(x, y, head[0], head[1], new HeadFit.Settings(steps, lr, pull));
+            c.setHead(fitted[0], fitted[1]);
+
+            Map<String, Object> record = new LinkedHashMap<>();
+            record.put("source", source.toString());
+            record.put("sourceWeightsSha256", Hashing.sha256(source.resolve(Classifier.WEIGHTS)));
+            record.put("labelled", labelled.toAbsolutePath().normalize().toString());
+            record.put("shotsPerClass", shots);
+            record.put("seed", seed);
+            record.put("adaptationCells", adapt.size());
+            record.put("batchNormImages", bnImages);
+            record.put("headFit", Map.of("steps", steps, "learningRate", lr, "pullToInit", pull, "views", VIEWS));
+            Map<String, Object> metrics = new LinkedHashMap<>();
+            if (!heldOut.isEmpty()) {
+                Path eo = evalOut != null ? evalOut : target.resolveSibling(target.getFileName() + "-eval-heldout");
+                String title = "Adapted ResNet-18 on the held-out cells of " + labelled + " (" + heldOut.size()
+                        + " images; " + adapt.size() + " cells adapted" + (bnImages > 0 ? ", BatchNorm statistics"
+                        + " re-estimated on " + bnImages + " images" : "") + ")";
+                Evaluation.Result r = Evaluation.run(c, cache, heldOut, false);
+                Evaluation.write(r, Evaluation.paths(cache, heldOut), eo, title);
+                System.out.println(EvaluationReport.toText(r.metrics(), title));
+                System.out.println("evaluation written to " + eo);
+                metrics.put("heldOutAccuracy", r.metrics().accuracy());
+                metrics.put("heldOutMacroF1", r.metrics().macroF1());
+                metrics.put("heldOutImages", heldOut.size());
+                record.put("heldOut", metrics);
+            }
+            Files.createDirectories(target.getParent());
+            Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
+            try {
+                // The source's test metrics describe the unadapted model; the held-out figures replace them.
+                c.withMetadata(c.metadata().withMetrics(metrics)).save(tmp);
+                Json.write(tmp.resolve(ADAPTATION), record);
+                ExportCommand.install(tmp, target);
+                tmp = null;
+            } finally {
+                if (tmp != null) {
+                    ExportCommand.deleteTree(tmp);
+                }
+            }
+            System.out.printf(Locale.ROOT, "adapted bundle written to %s (%d labelled cells, %d held out)%n", out,
+                    adapt.size(), heldOut.size());
+        }
+        return 0;
+    }
+
+    private static int indexIgnoreCase(List<String> classes, String name) {
+        for (int i = 0; i < classes.size(); i++) {
+            if (classes.get(i).equalsIgnoreCase(name)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+}
