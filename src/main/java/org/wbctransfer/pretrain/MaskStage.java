@@ -30,6 +30,7 @@ import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.training.WeightedCrossEntropy;
 import org.wbctransfer.util.UserException;
 
@@ -115,7 +116,7 @@ public final class MaskStage implements PretrainStage {
         int steps = batchesPerEpoch(split.train().size(), batch);
 
         MaskNet net = new MaskNet(ctx.backbone(), MaskDataset.CLASSES);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
+        SummaryCsv summary = new SummaryCsv(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,val_mean_iou,val_pixel_accuracy,seconds");
         List<Double> losses = new ArrayList<>();
         Metrics best = null;
