@@ -165,7 +165,7 @@ public final class TrainCommand implements Callable<Integer> {
             // Bad input found before the first checkpoint: leave no half-made run directory
             // (split.csv, config.json) behind that would make the next attempt need --resume.
             if (fresh && !Files.exists(RunDir.of(runDir).last())) {
-                deleteTree(runDir);
+                ModelDirs.deleteTree(runDir);
             }
             throw e;
         }
@@ -182,17 +182,6 @@ public final class TrainCommand implements Callable<Integer> {
         }
         System.out.printf("trained in %.1f min; model in %s%n", (System.nanoTime() - t0) / 6e10, RunDir.of(runDir).model());
         return 0;
-    }
-
-    private static void deleteTree(Path dir) throws java.io.IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 
     private TrainConfig newConfig(String sub) throws Exception {

@@ -3,6 +3,7 @@ package org.wbctransfer.evaluation;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -38,11 +39,19 @@ public final class Evaluation {
      */
     public static Result testSplit(Classifier model, TrainConfig config, Path runDir, boolean strict) throws IOException {
         Result r = testSplitTo(model, config, RunDir.of(runDir).testEval(), strict, false);
-        ModelMetadata md = model.metadata().withMetrics(Map.of(
-                "testAccuracy", r.metrics().accuracy(), "testMacroF1", r.metrics().macroF1(),
-                "testWeightedF1", r.metrics().weightedF1(), "testImages", r.truth().length));
+        ModelMetadata md = model.metadata().withMetrics(testMetrics(r.metrics()));
         Json.write(RunDir.of(runDir).model().resolve(Classifier.METADATA), md);
         return r;
+    }
+
+    /** The test figures a model's metadata.json records under {@code metrics}, in this order. */
+    public static Map<String, Object> testMetrics(ClassificationMetrics m) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("testAccuracy", m.accuracy());
+        out.put("testMacroF1", m.macroF1());
+        out.put("testWeightedF1", m.weightedF1());
+        out.put("testImages", m.confusionMatrix().total());
+        return out;
     }
 
     /**
