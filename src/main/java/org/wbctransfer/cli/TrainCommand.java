@@ -195,7 +195,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         Path m = manifest;
         if (m == null) {
-            SplitManifest drawn = SplitData.draw(data, splitSeed, imageSize, cacheOption.dir, strictOption.strict,
+            SplitManifest drawn = SplitData.draw(data, splitSeed, null, imageSize, cacheOption.dir, strictOption.strict,
                     StrictOption::warn);
             m = runDir.resolve("split.csv");
             drawn.write(m);

@@ -28,15 +28,7 @@ public final class SplitData {
      * into the cache at {@code imageSize} (training at that size then finds them there). Files
      * that cannot be used are passed to {@code warn} ("file: problem") and recorded in the
      * manifest's header; when {@code strict}, the first one is a {@link UserException} instead.
-     */
-    public static SplitManifest draw(Path root, long seed, int imageSize, Path cacheDir, boolean strict,
-            java.util.function.Consumer<String> warn) throws IOException {
-        return draw(root, seed, null, imageSize, cacheDir, strict, warn);
-    }
-
-    /**
-     * {@link #draw(Path, long, int, Path, boolean, java.util.function.Consumer)}, grouped by
-     * {@code groupBy} ({@link SplitManifest#createGrouped}) unless it is null.
+     * Grouped by {@code groupBy} ({@link SplitManifest#createGrouped}) unless it is null.
      */
     public static SplitManifest draw(Path root, long seed, java.util.regex.Pattern groupBy, int imageSize, Path cacheDir,
             boolean strict, java.util.function.Consumer<String> warn) throws IOException {

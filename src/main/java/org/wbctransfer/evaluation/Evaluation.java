@@ -211,10 +211,6 @@ public final class Evaluation {
         return new Result(m, probs, truth, "");
     }
 
-    public static void write(Result r, List<String> files, Path outDir, String title) throws IOException {
-        write(r, files, List.of(), outDir, title);
-    }
-
     /** Writes the reports, and {@code skipped.txt} when files were skipped (removing a stale one otherwise). */
     public static void write(Result r, List<String> files, List<String> skipped, Path outDir, String title)
             throws IOException {

@@ -67,10 +67,6 @@ public final class WbcTrainer {
     private final boolean strict;
     private final boolean channelsLast;
 
-    public WbcTrainer(TrainConfig config, List<TrainingListener> listeners, boolean strict) {
-        this(config, listeners, strict, false);
-    }
-
     /**
      * @param strict an image of the split that cannot be decoded (training, validation or test)
      *     is a {@link UserException} raised before anything is written, instead of being skipped
