@@ -57,10 +57,6 @@ public final class MaskStage implements PretrainStage {
     private final double lr;
     private final int maxPairs;
 
-    public MaskStage(String name, Path root, int epochs, int batch, double lr) {
-        this(name, root, epochs, batch, lr, 0);
-    }
-
     /**
      * @param maxPairs train on at most this many pairs (a seeded selection); 0 for all. The
      *     held-out pairs are drawn first and do not shrink with it.
@@ -109,8 +105,9 @@ public final class MaskStage implements PretrainStage {
         List<byte[]> px = new ArrayList<>();
         split.train().forEach(p -> px.add(p.rgb()));
         Normalization norm = Normalization.compute(px);
-        long[] pixels = classPixels(split.train());
-        float[] classWeights = balancedWeights(pixels);
+        // Weighted by pixel counts: background covers most of each image, so unweighted
+        // cross-entropy would reward predicting background and neglect the nucleus boundary.
+        float[] classWeights = WeightedCrossEntropy.balancedWeights(classPixels(split.train()));
         WeightedCrossEntropy loss = new WeightedCrossEntropy(classWeights);
         Augmenter colour = new Augmenter(COLOUR, norm, size);
         int steps = batchesPerEpoch(split.train().size(), batch);
@@ -338,22 +335,6 @@ public final class MaskStage implements PretrainStage {
             }
         }
         return n;
-    }
-
-    /**
-     * n / (K n_c) from pixel counts: background covers most of each image, so unweighted
-     * cross-entropy would reward predicting background and neglect the nucleus boundary.
-     */
-    static float[] balancedWeights(long[] counts) {
-        long n = 0;
-        for (long c : counts) {
-            n += c;
-        }
-        float[] w = new float[counts.length];
-        for (int i = 0; i < counts.length; i++) {
-            w[i] = counts[i] == 0 ? 0f : (float) ((double) n / ((double) counts.length * counts[i]));
-        }
-        return w;
     }
 
     private static List<Double> toList(float[] v) {
