@@ -100,7 +100,7 @@ public final class Evaluation {
         f.skipped().forEach(s -> skipped.add(folder.resolve(s.relativePath()) + ": " + s.problem()));
         List<String> classes = c.metadata().classes();
         for (String cls : f.classNames()) {
-            if (indexIgnoreCase(classes, cls) < 0) {
+            if (c.metadata().classIndex(cls) < 0) {
                 long n = f.items().stream().filter(it -> it.className().equals(cls)).count();
                 String problem = "class '" + cls + "' is not one of the model's classes " + classes;
                 if (strict) {
@@ -112,7 +112,7 @@ public final class Evaluation {
         List<String> paths = new ArrayList<>();
         List<Integer> labels = new ArrayList<>();
         for (org.wbctransfer.data.ImageFolder.Item it : f.items()) {
-            int label = indexIgnoreCase(classes, it.className());
+            int label = c.metadata().classIndex(it.className());
             if (label < 0) {
                 skipped.add(folder.resolve(it.relativePath()) + ": class '" + it.className() + "' unknown to the model");
                 continue;
@@ -164,15 +164,6 @@ public final class Evaluation {
         int batches = c.adaptBatchNorm(images);
         LOG.info("BatchNorm statistics re-estimated on {} images ({} batches)", images.size(), batches);
         return images.size();
-    }
-
-    private static int indexIgnoreCase(List<String> classes, String name) {
-        for (int i = 0; i < classes.size(); i++) {
-            if (classes.get(i).equalsIgnoreCase(name)) {
-                return i;
-            }
-        }
-        return -1;
     }
 
     /** ", 2 unreadable skipped" or "". */
