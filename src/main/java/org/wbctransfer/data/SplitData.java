@@ -10,17 +10,7 @@ import org.wbctransfer.util.UserException;
  * A split manifest over a dataset root, with every image of the manifest decoded into the cache,
  * so that training, validation and test views share one decode.
  */
-public final class SplitData {
-
-    private final Path root;
-    private final SplitManifest manifest;
-    private final ImageCache cache;
-
-    private SplitData(Path root, SplitManifest manifest, ImageCache cache) {
-        this.root = root;
-        this.manifest = manifest;
-        this.cache = cache;
-    }
+public record SplitData(Path root, SplitManifest manifest, ImageCache cache) {
 
     /**
      * Draws the study's split over the images of a class-per-folder dataset that decode, so that
@@ -62,18 +52,6 @@ public final class SplitData {
         }
         ImageFolder.checkRoot(root);
         return new SplitData(root, manifest, ImageCache.openShared(root, paths, imageSize, cacheDir));
-    }
-
-    public Path root() {
-        return root;
-    }
-
-    public SplitManifest manifest() {
-        return manifest;
-    }
-
-    public ImageCache cache() {
-        return cache;
     }
 
     /**

@@ -39,8 +39,12 @@ import org.wbctransfer.util.UserException;
  * light decoder ({@link MaskNet}), so the backbone learns where a cell and its nucleus are before
  * it learns cell types. A seeded 10 % of the pairs is held out; the backbone of the epoch with the
  * best held-out mean IoU is kept. The decoder is discarded.
+ *
+ * @param maxPairs train on at most this many pairs (a seeded selection); 0 for all. The
+ *     held-out pairs are drawn first and do not shrink with it.
  */
-public final class MaskStage implements PretrainStage {
+public record MaskStage(String name, Path root, int epochs, int batch, double lr, int maxPairs)
+        implements PretrainStage {
 
     private static final Logger LOG = LoggerFactory.getLogger(MaskStage.class);
     static final double VAL_FRACTION = 0.1;
@@ -50,27 +54,10 @@ public final class MaskStage implements PretrainStage {
      */
     private static final Augmentation COLOUR = new Augmentation(false, Augmentation.Rotation.NONE, 0, 0, 0.1, 0.1, 0.1, 0.02);
 
-    private final String name;
-    private final Path root;
-    private final int epochs;
-    private final int batch;
-    private final double lr;
-    private final int maxPairs;
-
-    /**
-     * @param maxPairs train on at most this many pairs (a seeded selection); 0 for all. The
-     *     held-out pairs are drawn first and do not shrink with it.
-     */
-    public MaskStage(String name, Path root, int epochs, int batch, double lr, int maxPairs) {
+    public MaskStage {
         if (epochs < 1 || batch < 2 || !(lr > 0) || maxPairs < 0) {
             throw new IllegalArgumentException("mask stage needs epochs >= 1, batch >= 2, lr > 0, maxPairs >= 0");
         }
-        this.name = name;
-        this.root = root;
-        this.epochs = epochs;
-        this.batch = batch;
-        this.lr = lr;
-        this.maxPairs = maxPairs;
     }
 
     /** Held-out and training pairs. */
