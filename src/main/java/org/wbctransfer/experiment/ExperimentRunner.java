@@ -214,11 +214,6 @@ public final class ExperimentRunner {
         }
     }
 
-    /** Runs every unfinished cell; returns the cells for the report. */
-    public List<Cell> run() throws IOException {
-        return run(spec.splits());
-    }
-
     /**
      * Runs the unfinished cells of the given split seeds (a part of the grid; several processes can
      * each take other split seeds of one grid, a pre-training shared between them runs once under a
