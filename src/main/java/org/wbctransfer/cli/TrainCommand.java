@@ -178,7 +178,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (noEvaluate) {
             trainer.fit(runDir, resume).close();
         } else {
-            printTest(trainer.fitThenTest(runDir, resume), runDir);
+            printEvaluation(trainer.fitThenTest(runDir, resume), RunDir.of(runDir).testEval());
         }
         System.out.printf("trained in %.1f min; model in %s%n", (System.nanoTime() - t0) / 6e10, RunDir.of(runDir).model());
         return 0;
@@ -214,8 +214,9 @@ public final class TrainCommand implements Callable<Integer> {
                 .optPseudoLabels(teacher, pseudoThreshold).build();
     }
 
-    static void printTest(Evaluation.Result r, Path runDir) {
+    /** The metrics as text, then where their reports were written. */
+    static void printEvaluation(Evaluation.Result r, Path written) {
         System.out.println(org.wbctransfer.evaluation.EvaluationReport.toText(r.metrics(), r.title()));
-        System.out.println("evaluation written to " + RunDir.of(runDir).testEval());
+        System.out.println("evaluation written to " + written);
     }
 }
