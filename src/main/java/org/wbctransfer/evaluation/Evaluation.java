@@ -77,7 +77,7 @@ public final class Evaluation {
         }
         String title = "ResNet-18 " + config.subset() + " seed " + config.seed() + " on the test split ("
                 + samples.size() + " images" + (dihedral ? ", 8-view test-time augmentation" : "")
-                + skippedNote(skipped) + ")";
+                + (skipped.isEmpty() ? "" : ", " + skipped.size() + " unreadable skipped") + ")";
         Result r = withTitle(run(model, data.cache(), samples, dihedral), title);
         write(r, paths(data.cache(), samples), skipped, outDir, title);
         return r;
@@ -164,11 +164,6 @@ public final class Evaluation {
         int batches = c.adaptBatchNorm(images);
         LOG.info("BatchNorm statistics re-estimated on {} images ({} batches)", images.size(), batches);
         return images.size();
-    }
-
-    /** ", 2 unreadable skipped" or "". */
-    public static String skippedNote(List<String> skipped) {
-        return skipped.isEmpty() ? "" : ", " + skipped.size() + " unreadable skipped";
     }
 
     /** Name of the list of skipped files ("file: problem" per line) in an evaluation folder. */
