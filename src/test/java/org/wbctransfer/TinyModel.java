@@ -22,7 +22,7 @@ public final class TinyModel {
                 .optBatchSize(8).optEpochs(2).optWarmupEpochs(1.0).optSeed(5).optValidation(0, 1000)
                 .optCacheDir(dir.resolve("cache")).build();
         Path run = dir.resolve("run");
-        try (Classifier c = new WbcTrainer(cfg, List.of(), false).fit(run, false)) {
+        try (Classifier c = new WbcTrainer(cfg, List.of(), false, false).fit(run, false)) {
             Evaluation.testSplit(c, cfg, run, false);
         }
         return run;

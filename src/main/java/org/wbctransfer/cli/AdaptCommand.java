@@ -110,7 +110,7 @@ public final class AdaptCommand implements Callable<Integer> {
             List<String> paths = new ArrayList<>();
             List<Integer> labels = new ArrayList<>();
             for (ImageFolder.Item it : f.items()) {
-                int label = indexIgnoreCase(classes, it.className());
+                int label = c.metadata().classIndex(it.className());
                 if (label < 0) {
                     StrictOption.warn(labelled.resolve(it.relativePath()) + ": class '" + it.className()
                             + "' is not one of the model's classes " + classes + "; skipped");
@@ -212,21 +212,12 @@ public final class AdaptCommand implements Callable<Integer> {
                 tmp = null;
             } finally {
                 if (tmp != null) {
-                    ExportCommand.deleteTree(tmp);
+                    ModelDirs.deleteTree(tmp);
                 }
             }
             System.out.printf(Locale.ROOT, "adapted bundle written to %s (%d labelled cells, %d held out)%n", out,
                     adapt.size(), heldOut.size());
         }
         return 0;
-    }
-
-    private static int indexIgnoreCase(List<String> classes, String name) {
-        for (int i = 0; i < classes.size(); i++) {
-            if (classes.get(i).equalsIgnoreCase(name)) {
-                return i;
-            }
-        }
-        return -1;
     }
 }

@@ -5,7 +5,6 @@ import java.util.concurrent.Callable;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.evaluation.Evaluation;
-import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
@@ -63,24 +62,20 @@ public final class EvaluateCommand implements Callable<Integer> {
                     throw new UserException(modelDir + ": model records no training split; use --folder");
                 }
                 if (!bundle && !tta) {
-                    TrainCommand.printTest(Evaluation.testSplit(c, cfg, base, strictOption.strict), base);
+                    TrainCommand.printEvaluation(Evaluation.testSplit(c, cfg, base, strictOption.strict),
+                            RunDir.of(base).testEval());
                     return 0;
                 }
                 String name = RunDir.TEST_EVAL + (tta ? "-tta" : "");
                 Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
-                Evaluation.Result r = Evaluation.testSplitTo(c, cfg, o, strictOption.strict, tta);
-                System.out.println(EvaluationReport.toText(r.metrics(), r.title()));
-                System.out.println("evaluation written to " + o);
+                TrainCommand.printEvaluation(Evaluation.testSplitTo(c, cfg, o, strictOption.strict, tta), o);
                 return 0;
             }
             String name = RunDir.EVAL_PREFIX + folder.toAbsolutePath().normalize().getFileName()
                     + (tta ? "-tta" : "") + (adaptBn ? "-adapt-bn" : "");
             Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
-            Evaluation.Result r = Evaluation.folder(c, folder, o, cacheOption.dir, strictOption.strict, tta, adaptBn,
-                    StrictOption::warn);
-            String title = r.title();
-            System.out.println(EvaluationReport.toText(r.metrics(), title));
-            System.out.println("evaluation written to " + o);
+            TrainCommand.printEvaluation(Evaluation.folder(c, folder, o, cacheOption.dir, strictOption.strict, tta,
+                    adaptBn, StrictOption::warn), o);
         }
         return 0;
     }

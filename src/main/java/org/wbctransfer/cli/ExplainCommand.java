@@ -56,7 +56,7 @@ public final class ExplainCommand implements Callable<Integer> {
             List<String> classes = c.metadata().classes();
             int target = -1;
             if (className != null) {
-                target = indexIgnoreCase(classes, className);
+                target = c.metadata().classIndex(className);
                 if (target < 0) {
                     throw new UserException("--class " + className + ": not one of the model's classes " + classes);
                 }
@@ -96,14 +96,5 @@ public final class ExplainCommand implements Callable<Integer> {
     private static String stem(String name) {
         int dot = name.lastIndexOf('.');
         return dot > 0 ? name.substring(0, dot) : name;
-    }
-
-    private static int indexIgnoreCase(List<String> classes, String name) {
-        for (int i = 0; i < classes.size(); i++) {
-            if (classes.get(i).equalsIgnoreCase(name)) {
-                return i;
-            }
-        }
-        return -1;
     }
 }

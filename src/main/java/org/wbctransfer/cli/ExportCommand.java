@@ -10,11 +10,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.evaluation.ClassificationMetrics;
+import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelMetadata;
@@ -78,7 +77,7 @@ public final class ExportCommand implements Callable<Integer> {
             tmp = null;
         } finally {
             if (tmp != null) {
-                deleteTree(tmp);
+                ModelDirs.deleteTree(tmp);
             }
         }
         System.out.println("bundle written to " + out);
@@ -128,12 +127,11 @@ public final class ExportCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw new UserException(metricsFile + ": unreadable test metrics (" + e.getMessage() + ")");
             }
-            putIfAbsent(metrics, "testAccuracy", m.accuracy());
-            putIfAbsent(metrics, "testMacroF1", m.macroF1());
-            putIfAbsent(metrics, "testWeightedF1", m.weightedF1());
-            if (!metrics.has("testImages")) {
-                metrics.put("testImages", m.confusionMatrix().total());
-            }
+            Evaluation.testMetrics(m).forEach((key, value) -> {
+                if (!metrics.has(key)) {
+                    metrics.set(key, Json.MAPPER.valueToTree(value));
+                }
+            });
             if (!metrics.has("testPerClassF1")) {
                 ObjectNode perClass = metrics.putObject("testPerClassF1");
                 for (ClassificationMetrics.PerClass pc : m.perClass()) {
@@ -156,12 +154,6 @@ public final class ExportCommand implements Callable<Integer> {
         files.add(Classifier.WEIGHTS).add(Classifier.METADATA);
     }
 
-    private static void putIfAbsent(ObjectNode node, String key, double value) {
-        if (!node.has(key)) {
-            node.put(key, value);
-        }
-    }
-
     /**
      * Renames the finished temp folder into place. An existing target (empty, or with --force) is
      * first renamed aside, so at every moment the target path holds either the old bundle or the
@@ -182,7 +174,7 @@ public final class ExportCommand implements Callable<Integer> {
             throw e;
         }
         if (old != null) {
-            deleteTree(old);
+            ModelDirs.deleteTree(old);
         }
     }
 
@@ -197,17 +189,6 @@ public final class ExportCommand implements Callable<Integer> {
     static boolean isEmpty(Path dir) throws IOException {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             return !ds.iterator().hasNext();
-        }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : (Iterable<Path>) s.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
-            }
         }
     }
 }

@@ -1,7 +1,10 @@
 package org.wbctransfer.cli;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.util.UserException;
@@ -9,7 +12,8 @@ import org.wbctransfer.util.UserException;
 /**
  * Finds the model of a path given on the command line: a bundle (from 'wbc export', or a run's
  * {@code model/}) or a run directory. Every command that uses a model goes through here so that
- * they all accept the same paths and fail with the same one-line messages.
+ * they all accept the same paths and fail with the same one-line messages. Also deletes the
+ * folders that export and train replace or abandon.
  */
 final class ModelDirs {
 
@@ -37,6 +41,18 @@ final class ModelDirs {
 
     static boolean isBundle(Path dir) {
         return Files.isRegularFile(dir.resolve(Classifier.METADATA));
+    }
+
+    /** Deletes a folder and everything in it; nothing happens when it does not exist. */
+    static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     /** Loads the model; the caller closes it. */

@@ -148,7 +148,7 @@ public final class PredictCommand implements Callable<Integer> {
                     }
                     skipped.add(new Skipped(f, e.getMessage()));
                     if (bar == null) {
-                        warn(f, e.getMessage());
+                        StrictOption.warn(f + ": " + e.getMessage());
                     } else {
                         // A line printed under a live bar would be glued to the bar's last redraw.
                         held.add(new Skipped(f, e.getMessage()));
@@ -166,7 +166,7 @@ public final class PredictCommand implements Callable<Integer> {
             if (bar != null) {
                 bar.close();
             }
-            held.forEach(w -> warn(w.file(), w.problem()));
+            held.forEach(w -> StrictOption.warn(w.file() + ": " + w.problem()));
         }
         return result;
     }
@@ -208,7 +208,7 @@ public final class PredictCommand implements Callable<Integer> {
             throw new UserException(file + ": " + problem);
         }
         skipped.add(new Skipped(file, problem));
-        warn(file, problem);
+        StrictOption.warn(file + ": " + problem);
     }
 
     /**
@@ -236,10 +236,6 @@ public final class PredictCommand implements Callable<Integer> {
             }
         }
         return out;
-    }
-
-    static void warn(Path file, String problem) {
-        System.err.println("wbc: warning: " + file + ": " + problem);
     }
 
     static String csv(List<String> classes, List<Prediction> predictions) {

@@ -165,7 +165,7 @@ public final class TrainCommand implements Callable<Integer> {
             // Bad input found before the first checkpoint: leave no half-made run directory
             // (split.csv, config.json) behind that would make the next attempt need --resume.
             if (fresh && !Files.exists(RunDir.of(runDir).last())) {
-                deleteTree(runDir);
+                ModelDirs.deleteTree(runDir);
             }
             throw e;
         }
@@ -178,21 +178,10 @@ public final class TrainCommand implements Callable<Integer> {
         if (noEvaluate) {
             trainer.fit(runDir, resume).close();
         } else {
-            printTest(trainer.fitThenTest(runDir, resume), runDir);
+            printEvaluation(trainer.fitThenTest(runDir, resume), RunDir.of(runDir).testEval());
         }
         System.out.printf("trained in %.1f min; model in %s%n", (System.nanoTime() - t0) / 6e10, RunDir.of(runDir).model());
         return 0;
-    }
-
-    private static void deleteTree(Path dir) throws java.io.IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 
     private TrainConfig newConfig(String sub) throws Exception {
@@ -206,7 +195,7 @@ public final class TrainCommand implements Callable<Integer> {
         }
         Path m = manifest;
         if (m == null) {
-            SplitManifest drawn = SplitData.draw(data, splitSeed, imageSize, cacheOption.dir, strictOption.strict,
+            SplitManifest drawn = SplitData.draw(data, splitSeed, null, imageSize, cacheOption.dir, strictOption.strict,
                     StrictOption::warn);
             m = runDir.resolve("split.csv");
             drawn.write(m);
@@ -225,8 +214,9 @@ public final class TrainCommand implements Callable<Integer> {
                 .optPseudoLabels(teacher, pseudoThreshold).build();
     }
 
-    static void printTest(Evaluation.Result r, Path runDir) {
+    /** The metrics as text, then where their reports were written. */
+    static void printEvaluation(Evaluation.Result r, Path written) {
         System.out.println(org.wbctransfer.evaluation.EvaluationReport.toText(r.metrics(), r.title()));
-        System.out.println("evaluation written to " + RunDir.of(runDir).testEval());
+        System.out.println("evaluation written to " + written);
     }
 }

@@ -17,8 +17,12 @@ import org.wbctransfer.util.UserException;
  * of most outside test sets, or a labelled list ({@code root/images/<image>} with
  * {@code root/labels.csv} of {@code image,label} rows), the layout of each wbc-seg source. Class
  * order is alphabetical so that label indices do not depend on the file system's listing order.
+ *
+ * @param warnings non-fatal problems met while scanning (skipped files, empty classes), one line each
+ * @param skipped files in class folders that are not among the items, with the reason
  */
-public final class ImageFolder {
+public record ImageFolder(Path root, List<String> classNames, List<Item> items, List<String> warnings,
+        List<Skipped> skipped) {
 
     /** Lower-case file extensions read as images; shared with scanners of unlabeled folders. */
     public static final Set<String> IMAGE_EXTENSIONS = Set.of("jpg", "jpeg", "png", "bmp", "gif", "tif", "tiff");
@@ -34,18 +38,11 @@ public final class ImageFolder {
         }
     }
 
-    private final Path root;
-    private final List<String> classNames;
-    private final List<Item> items;
-    private final List<String> warnings;
-    private final List<Skipped> skipped;
-
-    private ImageFolder(Path root, List<String> classNames, List<Item> items, List<String> warnings, List<Skipped> skipped) {
-        this.root = root;
-        this.classNames = List.copyOf(classNames);
-        this.items = List.copyOf(items);
-        this.warnings = List.copyOf(warnings);
-        this.skipped = List.copyOf(skipped);
+    public ImageFolder {
+        classNames = List.copyOf(classNames);
+        items = List.copyOf(items);
+        warnings = List.copyOf(warnings);
+        skipped = List.copyOf(skipped);
     }
 
     /** Fails with a user-facing message when the dataset root is missing or unusable. */
@@ -302,27 +299,5 @@ public final class ImageFolder {
     public static String extension(String fileName) {
         int dot = fileName.lastIndexOf('.');
         return dot < 0 ? "" : fileName.substring(dot + 1).toLowerCase(Locale.ROOT);
-    }
-
-    public Path root() {
-        return root;
-    }
-
-    public List<String> classNames() {
-        return classNames;
-    }
-
-    public List<Item> items() {
-        return items;
-    }
-
-    /** Non-fatal problems met while scanning (skipped files, empty classes), one line each. */
-    public List<String> warnings() {
-        return warnings;
-    }
-
-    /** Files in class folders that are not among the items, with the reason. */
-    public List<Skipped> skipped() {
-        return skipped;
     }
 }

@@ -10,17 +10,7 @@ import org.wbctransfer.util.UserException;
  * A split manifest over a dataset root, with every image of the manifest decoded into the cache,
  * so that training, validation and test views share one decode.
  */
-public final class SplitData {
-
-    private final Path root;
-    private final SplitManifest manifest;
-    private final ImageCache cache;
-
-    private SplitData(Path root, SplitManifest manifest, ImageCache cache) {
-        this.root = root;
-        this.manifest = manifest;
-        this.cache = cache;
-    }
+public record SplitData(Path root, SplitManifest manifest, ImageCache cache) {
 
     /**
      * Draws the study's split over the images of a class-per-folder dataset that decode, so that
@@ -28,15 +18,7 @@ public final class SplitData {
      * into the cache at {@code imageSize} (training at that size then finds them there). Files
      * that cannot be used are passed to {@code warn} ("file: problem") and recorded in the
      * manifest's header; when {@code strict}, the first one is a {@link UserException} instead.
-     */
-    public static SplitManifest draw(Path root, long seed, int imageSize, Path cacheDir, boolean strict,
-            java.util.function.Consumer<String> warn) throws IOException {
-        return draw(root, seed, null, imageSize, cacheDir, strict, warn);
-    }
-
-    /**
-     * {@link #draw(Path, long, int, Path, boolean, java.util.function.Consumer)}, grouped by
-     * {@code groupBy} ({@link SplitManifest#createGrouped}) unless it is null.
+     * Grouped by {@code groupBy} ({@link SplitManifest#createGrouped}) unless it is null.
      */
     public static SplitManifest draw(Path root, long seed, java.util.regex.Pattern groupBy, int imageSize, Path cacheDir,
             boolean strict, java.util.function.Consumer<String> warn) throws IOException {
@@ -70,18 +52,6 @@ public final class SplitData {
         }
         ImageFolder.checkRoot(root);
         return new SplitData(root, manifest, ImageCache.openShared(root, paths, imageSize, cacheDir));
-    }
-
-    public Path root() {
-        return root;
-    }
-
-    public SplitManifest manifest() {
-        return manifest;
-    }
-
-    public ImageCache cache() {
-        return cache;
     }
 
     /**

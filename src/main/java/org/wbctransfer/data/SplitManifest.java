@@ -34,8 +34,14 @@ import org.wbctransfer.util.UserException;
  * smear, a capture session) all land on the same side of the test boundary, and each class's
  * test count comes as close to floor(17 %) as the groups allow. Its manifest records the pattern
  * in a {@code # group-by: <regex>} header line.
+ *
+ * @param skipped files of the dataset left out of the split, as "relative/path: problem"
+ *     (unreadable images, non-image files); recorded in the manifest's header
+ * @param groupBy the regular expression of a grouped split ({@link #createGrouped}), recorded
+ *     in the manifest's header; null for the image-level split
  */
-public final class SplitManifest {
+public record SplitManifest(long seed, List<String> classNames, List<Entry> entries, List<String> skipped,
+        String groupBy) {
 
     public static final int TEST_PERCENT = 17;
 
@@ -54,12 +60,6 @@ public final class SplitManifest {
     /** Seeded starts of the greedy and local search; the draw keeps the lowest cost (the first on ties). */
     static final int STARTS = 8;
 
-    private final long seed;
-    private final List<String> classNames;
-    private final List<Entry> entries;
-    private final List<String> skipped;
-    private final String groupBy;
-
     public SplitManifest(long seed, List<String> classNames, List<Entry> entries) {
         this(seed, classNames, entries, List.of());
     }
@@ -68,25 +68,17 @@ public final class SplitManifest {
         this(seed, classNames, entries, skipped, null);
     }
 
-    /**
-     * @param skipped files of the dataset left out of the split, as "relative/path: problem"
-     *     (unreadable images, non-image files); recorded in the manifest's header
-     * @param groupBy the regular expression of a grouped split ({@link #createGrouped}), recorded
-     *     in the manifest's header; null for the image-level split
-     */
-    public SplitManifest(long seed, List<String> classNames, List<Entry> entries, List<String> skipped, String groupBy) {
+    public SplitManifest {
         if (groupBy != null && (groupBy.indexOf('\n') >= 0 || groupBy.indexOf('\r') >= 0)) {
             throw new UserException("a group-by pattern cannot hold a line break");
         }
-        this.seed = seed;
-        this.groupBy = groupBy;
-        this.classNames = List.copyOf(classNames);
-        this.entries = List.copyOf(entries);
+        classNames = List.copyOf(classNames);
+        entries = List.copyOf(entries);
         List<String> clean = new ArrayList<>();
         for (String s : skipped) {
             clean.add(s.replace('\r', ' ').replace('\n', ' '));
         }
-        this.skipped = List.copyOf(clean);
+        skipped = List.copyOf(clean);
     }
 
     public static int percentOf(String subset) {
@@ -392,28 +384,6 @@ public final class SplitManifest {
     private static List<String> skippedOf(ImageFolder folder) {
         List<String> skipped = new ArrayList<>();
         folder.skipped().forEach(s -> skipped.add(s.toString()));
-        return skipped;
-    }
-
-    public long seed() {
-        return seed;
-    }
-
-    public List<String> classNames() {
-        return classNames;
-    }
-
-    public List<Entry> entries() {
-        return entries;
-    }
-
-    /** The regular expression of a grouped split ({@link #createGrouped}), from the header; null for the image-level split. */
-    public String groupBy() {
-        return groupBy;
-    }
-
-    /** Files of the dataset left out of the split ("relative/path: problem"), from the header. */
-    public List<String> skipped() {
         return skipped;
     }
 

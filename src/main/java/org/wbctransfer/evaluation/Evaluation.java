@@ -3,6 +3,7 @@ package org.wbctransfer.evaluation;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -38,11 +39,19 @@ public final class Evaluation {
      */
     public static Result testSplit(Classifier model, TrainConfig config, Path runDir, boolean strict) throws IOException {
         Result r = testSplitTo(model, config, RunDir.of(runDir).testEval(), strict, false);
-        ModelMetadata md = model.metadata().withMetrics(Map.of(
-                "testAccuracy", r.metrics().accuracy(), "testMacroF1", r.metrics().macroF1(),
-                "testWeightedF1", r.metrics().weightedF1(), "testImages", r.truth().length));
+        ModelMetadata md = model.metadata().withMetrics(testMetrics(r.metrics()));
         Json.write(RunDir.of(runDir).model().resolve(Classifier.METADATA), md);
         return r;
+    }
+
+    /** The test figures a model's metadata.json records under {@code metrics}, in this order. */
+    public static Map<String, Object> testMetrics(ClassificationMetrics m) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("testAccuracy", m.accuracy());
+        out.put("testMacroF1", m.macroF1());
+        out.put("testWeightedF1", m.weightedF1());
+        out.put("testImages", m.confusionMatrix().total());
+        return out;
     }
 
     /**
@@ -68,7 +77,7 @@ public final class Evaluation {
         }
         String title = "ResNet-18 " + config.subset() + " seed " + config.seed() + " on the test split ("
                 + samples.size() + " images" + (dihedral ? ", 8-view test-time augmentation" : "")
-                + skippedNote(skipped) + ")";
+                + (skipped.isEmpty() ? "" : ", " + skipped.size() + " unreadable skipped") + ")";
         Result r = withTitle(run(model, data.cache(), samples, dihedral), title);
         write(r, paths(data.cache(), samples), skipped, outDir, title);
         return r;
@@ -91,7 +100,7 @@ public final class Evaluation {
         f.skipped().forEach(s -> skipped.add(folder.resolve(s.relativePath()) + ": " + s.problem()));
         List<String> classes = c.metadata().classes();
         for (String cls : f.classNames()) {
-            if (indexIgnoreCase(classes, cls) < 0) {
+            if (c.metadata().classIndex(cls) < 0) {
                 long n = f.items().stream().filter(it -> it.className().equals(cls)).count();
                 String problem = "class '" + cls + "' is not one of the model's classes " + classes;
                 if (strict) {
@@ -103,7 +112,7 @@ public final class Evaluation {
         List<String> paths = new ArrayList<>();
         List<Integer> labels = new ArrayList<>();
         for (org.wbctransfer.data.ImageFolder.Item it : f.items()) {
-            int label = indexIgnoreCase(classes, it.className());
+            int label = c.metadata().classIndex(it.className());
             if (label < 0) {
                 skipped.add(folder.resolve(it.relativePath()) + ": class '" + it.className() + "' unknown to the model");
                 continue;
@@ -157,20 +166,6 @@ public final class Evaluation {
         return images.size();
     }
 
-    private static int indexIgnoreCase(List<String> classes, String name) {
-        for (int i = 0; i < classes.size(); i++) {
-            if (classes.get(i).equalsIgnoreCase(name)) {
-                return i;
-            }
-        }
-        return -1;
-    }
-
-    /** ", 2 unreadable skipped" or "". */
-    public static String skippedNote(List<String> skipped) {
-        return skipped.isEmpty() ? "" : ", " + skipped.size() + " unreadable skipped";
-    }
-
     /** Name of the list of skipped files ("file: problem" per line) in an evaluation folder. */
     public static final String SKIPPED = "skipped.txt";
 
@@ -200,10 +195,6 @@ public final class Evaluation {
         List<String> classes = classifier.metadata().classes();
         ClassificationMetrics m = ClassificationMetrics.compute(ConfusionMatrix.of(classes, truth, pred), probs, truth);
         return new Result(m, probs, truth, "");
-    }
-
-    public static void write(Result r, List<String> files, Path outDir, String title) throws IOException {
-        write(r, files, List.of(), outDir, title);
     }
 
     /** Writes the reports, and {@code skipped.txt} when files were skipped (removing a stale one otherwise). */

@@ -20,6 +20,7 @@ import java.util.function.ToLongFunction;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.EvaluationReport;
+import org.wbctransfer.util.UserException;
 
 /**
  * The cells of an experiment read from disk and grouped by (arm, subset), each group pooling its
@@ -170,7 +171,7 @@ final class ExperimentData {
             try {
                 test = EvaluationReport.readJson(metricsFile);
             } catch (IOException | RuntimeException e) {
-                missing.add(new Missing(c, "unreadable " + RunDir.TEST_EVAL + "/" + RunDir.METRICS + ": " + firstLine(e.getMessage())));
+                missing.add(new Missing(c, "unreadable " + RunDir.TEST_EVAL + "/" + RunDir.METRICS + ": " + UserException.firstLine(e.getMessage())));
                 continue;
             }
             runs.add(new Run(c, test, readOutside(c, warnings)));
@@ -252,20 +253,12 @@ final class ExperimentData {
                 try {
                     out.put(name, EvaluationReport.readJson(file));
                 } catch (IOException | RuntimeException e) {
-                    warnings.add(c.label() + ": unreadable " + RunDir.EVAL_PREFIX + name + "/" + RunDir.METRICS + ": " + firstLine(e.getMessage()));
+                    warnings.add(c.label() + ": unreadable " + RunDir.EVAL_PREFIX + name + "/" + RunDir.METRICS + ": " + UserException.firstLine(e.getMessage()));
                 }
             }
         } catch (IOException e) {
-            warnings.add(c.label() + ": cannot list " + c.runDir() + ": " + firstLine(e.getMessage()));
+            warnings.add(c.label() + ": cannot list " + c.runDir() + ": " + UserException.firstLine(e.getMessage()));
         }
         return new LinkedHashMap<>(out);
-    }
-
-    static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }

@@ -214,11 +214,6 @@ public final class ExperimentRunner {
         }
     }
 
-    /** Runs every unfinished cell; returns the cells for the report. */
-    public List<Cell> run() throws IOException {
-        return run(spec.splits());
-    }
-
     /**
      * Runs the unfinished cells of the given split seeds (a part of the grid; several processes can
      * each take other split seeds of one grid, a pre-training shared between them runs once under a
@@ -255,7 +250,7 @@ public final class ExperimentRunner {
             TrainConfig cfg = resume ? Json.read(RunDir.of(p.runDir()).config(), TrainConfig.class)
                     : config(p, init);
             List<TrainingListener> listeners = List.of(new ProgressListener(progress));
-            Evaluation.Result r = new WbcTrainer(cfg, listeners, strict).fitThenTest(p.runDir(), resume);
+            Evaluation.Result r = new WbcTrainer(cfg, listeners, strict, false).fitThenTest(p.runDir(), resume);
             LOG.info(String.format(Locale.ROOT, "cell %s %s split %d seed %d: test accuracy %.4f, macro F1 %.4f, weighted F1 %.4f",
                     p.arm().name(), p.subset(), p.splitSeed(), p.seed(), r.metrics().accuracy(), r.metrics().macroF1(),
                     r.metrics().weightedF1()));

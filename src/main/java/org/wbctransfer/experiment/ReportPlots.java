@@ -192,7 +192,7 @@ final class ReportPlots {
             }
             return Optional.of(xy);
         } catch (IOException | NumberFormatException e) {
-            warnings.add(cell.label() + ": unreadable summary.csv: " + ExperimentData.firstLine(e.getMessage()));
+            warnings.add(cell.label() + ": unreadable summary.csv: " + org.wbctransfer.util.UserException.firstLine(e.getMessage()));
             return Optional.empty();
         }
     }

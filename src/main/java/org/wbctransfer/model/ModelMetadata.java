@@ -33,6 +33,16 @@ public record ModelMetadata(
         return inputShape.get(inputShape.size() - 1);
     }
 
+    /** The output index of a class named case-insensitively; -1 when the model has no such class. */
+    public int classIndex(String name) {
+        for (int i = 0; i < classes.size(); i++) {
+            if (classes.get(i).equalsIgnoreCase(name)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
     public ModelMetadata withMetrics(Map<String, Object> newMetrics) {
         return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
                 newMetrics, intendedUse);

@@ -22,7 +22,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -130,10 +129,7 @@ public final class AutoencoderStage implements PretrainStage {
                 }
             }
         }
-        Map<String, Object> metrics = new LinkedHashMap<>();
-        metrics.put("finalLoss", lastLoss);
-        metrics.put("skippedFiles", all.skipped().size());
-        UnlabeledStageSettings.recordGuard(metrics, all);
+        Map<String, Object> metrics = UnlabeledStageSettings.metrics(lastLoss, all);
         metrics.put("heldOutImages", nHeld);
         if (nHeld > 0) {
             metrics.put("heldOutMse", heldMse[0]);

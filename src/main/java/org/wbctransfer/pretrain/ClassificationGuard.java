@@ -57,11 +57,6 @@ public final class ClassificationGuard {
         return manifest;
     }
 
-    /** The project's default classification data, no manifest. */
-    public static ClassificationGuard defaults() {
-        return of(null, null);
-    }
-
     /** From a stage's settings: unset, the data is the project's default and there is no manifest. */
     public static ClassificationGuard of(String data, String manifest) {
         return new ClassificationGuard(Path.of(data != null ? data : Defaults.DATA),

@@ -29,8 +29,10 @@ import org.wbctransfer.util.UserException;
  * </ul>
  * Masks are 8-bit grey: 0 background, 128 cytoplasm, 255 nucleus; other values are rounded to the
  * nearest of the three, since some published masks hold stray grey values from resampling.
+ *
+ * @param warnings one line per skipped file, naming it and why
  */
-public final class MaskDataset {
+public record MaskDataset(Path root, int imageSize, List<Pair> pairs, List<String> warnings) {
 
     private static final Logger LOG = LoggerFactory.getLogger(MaskDataset.class);
 
@@ -53,16 +55,9 @@ public final class MaskDataset {
      */
     public record Pair(String image, String mask, byte[] rgb, byte[] labels) {}
 
-    private final Path root;
-    private final int size;
-    private final List<Pair> pairs;
-    private final List<String> warnings;
-
-    private MaskDataset(Path root, int size, List<Pair> pairs, List<String> warnings) {
-        this.root = root;
-        this.size = size;
-        this.pairs = List.copyOf(pairs);
-        this.warnings = List.copyOf(warnings);
+    public MaskDataset {
+        pairs = List.copyOf(pairs);
+        warnings = List.copyOf(warnings);
     }
 
     /** Finds, decodes and resizes every usable pair under root; skips (and warns about) the rest. */
@@ -244,25 +239,8 @@ public final class MaskDataset {
         return out;
     }
 
-    public Path root() {
-        return root;
-    }
-
-    public int imageSize() {
-        return size;
-    }
-
     public int size() {
         return pairs.size();
-    }
-
-    public List<Pair> pairs() {
-        return pairs;
-    }
-
-    /** One line per skipped file, naming it and why. */
-    public List<String> warnings() {
-        return warnings;
     }
 
     /** Hash of a pair list (image and mask paths): ties a bundle to the pairs it trained on. */

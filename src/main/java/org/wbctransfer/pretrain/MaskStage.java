@@ -30,6 +30,7 @@ import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.training.WeightedCrossEntropy;
 import org.wbctransfer.util.UserException;
 
@@ -38,8 +39,12 @@ import org.wbctransfer.util.UserException;
  * light decoder ({@link MaskNet}), so the backbone learns where a cell and its nucleus are before
  * it learns cell types. A seeded 10 % of the pairs is held out; the backbone of the epoch with the
  * best held-out mean IoU is kept. The decoder is discarded.
+ *
+ * @param maxPairs train on at most this many pairs (a seeded selection); 0 for all. The
+ *     held-out pairs are drawn first and do not shrink with it.
  */
-public final class MaskStage implements PretrainStage {
+public record MaskStage(String name, Path root, int epochs, int batch, double lr, int maxPairs)
+        implements PretrainStage {
 
     private static final Logger LOG = LoggerFactory.getLogger(MaskStage.class);
     static final double VAL_FRACTION = 0.1;
@@ -49,31 +54,10 @@ public final class MaskStage implements PretrainStage {
      */
     private static final Augmentation COLOUR = new Augmentation(false, Augmentation.Rotation.NONE, 0, 0, 0.1, 0.1, 0.1, 0.02);
 
-    private final String name;
-    private final Path root;
-    private final int epochs;
-    private final int batch;
-    private final double lr;
-    private final int maxPairs;
-
-    public MaskStage(String name, Path root, int epochs, int batch, double lr) {
-        this(name, root, epochs, batch, lr, 0);
-    }
-
-    /**
-     * @param maxPairs train on at most this many pairs (a seeded selection); 0 for all. The
-     *     held-out pairs are drawn first and do not shrink with it.
-     */
-    public MaskStage(String name, Path root, int epochs, int batch, double lr, int maxPairs) {
+    public MaskStage {
         if (epochs < 1 || batch < 2 || !(lr > 0) || maxPairs < 0) {
             throw new IllegalArgumentException("mask stage needs epochs >= 1, batch >= 2, lr > 0, maxPairs >= 0");
         }
-        this.name = name;
-        this.root = root;
-        this.epochs = epochs;
-        this.batch = batch;
-        this.lr = lr;
-        this.maxPairs = maxPairs;
     }
 
     /** Held-out and training pairs. */
@@ -108,14 +92,15 @@ public final class MaskStage implements PretrainStage {
         List<byte[]> px = new ArrayList<>();
         split.train().forEach(p -> px.add(p.rgb()));
         Normalization norm = Normalization.compute(px);
-        long[] pixels = classPixels(split.train());
-        float[] classWeights = balancedWeights(pixels);
+        // Weighted by pixel counts: background covers most of each image, so unweighted
+        // cross-entropy would reward predicting background and neglect the nucleus boundary.
+        float[] classWeights = WeightedCrossEntropy.balancedWeights(classPixels(split.train()));
         WeightedCrossEntropy loss = new WeightedCrossEntropy(classWeights);
         Augmenter colour = new Augmenter(COLOUR, norm, size);
         int steps = batchesPerEpoch(split.train().size(), batch);
 
         MaskNet net = new MaskNet(ctx.backbone(), MaskDataset.CLASSES);
-        StageLoop.Summary summary = new StageLoop.Summary(ctx.stageDir().resolve(RunDir.SUMMARY),
+        SummaryCsv summary = new SummaryCsv(ctx.stageDir().resolve(RunDir.SUMMARY),
                 "epoch,train_loss,val_mean_iou,val_pixel_accuracy,seconds");
         List<Double> losses = new ArrayList<>();
         Metrics best = null;
@@ -337,22 +322,6 @@ public final class MaskStage implements PretrainStage {
             }
         }
         return n;
-    }
-
-    /**
-     * n / (K n_c) from pixel counts: background covers most of each image, so unweighted
-     * cross-entropy would reward predicting background and neglect the nucleus boundary.
-     */
-    static float[] balancedWeights(long[] counts) {
-        long n = 0;
-        for (long c : counts) {
-            n += c;
-        }
-        float[] w = new float[counts.length];
-        for (int i = 0; i < counts.length; i++) {
-            w[i] = counts[i] == 0 ? 0f : (float) ((double) n / ((double) counts.length * counts[i]));
-        }
-        return w;
     }
 
     private static List<Double> toList(float[] v) {

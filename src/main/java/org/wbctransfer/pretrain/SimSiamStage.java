@@ -15,7 +15,6 @@ import ai.djl.nn.norm.BatchNorm;
 import ai.djl.training.Trainer;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -119,10 +118,7 @@ public final class SimSiamStage implements PretrainStage {
                 }
             }
         }
-        Map<String, Object> metrics = new LinkedHashMap<>();
-        metrics.put("finalLoss", lastLoss);
-        metrics.put("skippedFiles", data.skipped().size());
-        UnlabeledStageSettings.recordGuard(metrics, data);
+        Map<String, Object> metrics = UnlabeledStageSettings.metrics(lastLoss, data);
         metrics.put("zStd", lastStd);
         metrics.put("zStdHealthy", 1 / Math.sqrt(PROJECTION));
         Map<String, Object> settings = cfg.recorded(WEIGHT_DECAY);

@@ -11,7 +11,6 @@ import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.wbctransfer.training.AdamW;
-import org.wbctransfer.training.SummaryCsv;
 import org.wbctransfer.training.TrainLoop;
 import org.wbctransfer.training.WarmupCosine;
 
@@ -52,13 +51,6 @@ public final class StageLoop {
             if (bar != null) {
                 bar.close();
             }
-        }
-    }
-
-    /** MaskStage's name for {@link SummaryCsv}, until it uses that directly. */
-    public static final class Summary extends SummaryCsv {
-        public Summary(java.nio.file.Path file, String header) {
-            super(file, header);
         }
     }
 }

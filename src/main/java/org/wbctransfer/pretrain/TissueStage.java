@@ -47,30 +47,14 @@ import org.wbctransfer.util.UserException;
  * {@code train/}, {@code val/} and (optional) {@code test/} class-per-folder splits, e.g.
  * Camelyon16 (PatchCamelyon) tumour vs normal. The backbone of the epoch with the best validation
  * accuracy is kept; the test accuracy is reported so a user can see the stage learned something.
+ *
+ * @param maxImages use at most this many training images (a seeded, class-balanced
+ *     selection); 0 for all
  */
-public final class TissueStage implements PretrainStage {
+public record TissueStage(String name, Path root, int epochs, int batch, double lr, int maxImages)
+        implements PretrainStage {
 
     private static final Logger LOG = LoggerFactory.getLogger(TissueStage.class);
-
-    private final String name;
-    private final Path root;
-    private final int epochs;
-    private final int batch;
-    private final double lr;
-    private final int maxImages;
-
-    /**
-     * @param maxImages use at most this many training images (a seeded, class-balanced
-     *     selection); 0 for all
-     */
-    public TissueStage(String name, Path root, int epochs, int batch, double lr, int maxImages) {
-        this.name = name;
-        this.root = root;
-        this.epochs = epochs;
-        this.batch = batch;
-        this.lr = lr;
-        this.maxImages = maxImages;
-    }
 
     /** A labelled split folder loaded into the cache. */
     record Split(List<String> classes, ImageCache cache, List<BatchLoader.Sample> samples) {}

@@ -58,9 +58,16 @@ record UnlabeledStageSettings(String name, Path root, int epochs, int batch, dou
         return s;
     }
 
-    /** What the guard found and dropped; a stage adds these to its metrics. */
-    static void recordGuard(Map<String, Object> metrics, UnlabeledImages data) {
-        metrics.put("classificationImages", data.classificationImages());
-        metrics.put("testImagesDropped", data.testImagesDropped());
+    /**
+     * The metrics every such stage records, what the guard found and dropped among them; a stage
+     * adds its own after these.
+     */
+    static Map<String, Object> metrics(double finalLoss, UnlabeledImages data) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("finalLoss", finalLoss);
+        m.put("skippedFiles", data.skipped().size());
+        m.put("classificationImages", data.classificationImages());
+        m.put("testImagesDropped", data.testImagesDropped());
+        return m;
     }
 }

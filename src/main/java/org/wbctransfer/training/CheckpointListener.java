@@ -10,17 +10,7 @@ import org.wbctransfer.config.RunDir;
  * --resume continues from), {@code best} when the epoch is the best so far. Both are written
  * atomically, so a kill leaves the previous version intact.
  */
-final class CheckpointListener implements TrainingListener {
-
-    private final RunDir dir;
-    private final Block block;
-    private final AdamW optimizer;
-
-    CheckpointListener(RunDir dir, Block block, AdamW optimizer) {
-        this.dir = dir;
-        this.block = block;
-        this.optimizer = optimizer;
-    }
+record CheckpointListener(RunDir dir, Block block, AdamW optimizer) implements TrainingListener {
 
     @Override
     public void onEpochEnd(TrainingRun run, EpochResult r) {

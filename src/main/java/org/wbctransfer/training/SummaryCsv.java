@@ -14,7 +14,7 @@ import org.wbctransfer.util.AtomicFiles;
  * after every epoch, so it never ends in a half line; on resume, rows past the checkpoint's epoch
  * are dropped.
  */
-public class SummaryCsv implements TrainingListener {
+public final class SummaryCsv implements TrainingListener {
 
     private final Path file;
     private final String header;

@@ -8,21 +8,12 @@ import java.util.function.ToDoubleFunction;
  * A per-parameter multiplier lets fine-tuning give the pre-trained backbone a lower rate than a
  * new head.
  */
-public final class WarmupCosine implements ParameterTracker {
+public record WarmupCosine(double peak, int warmupSteps, int totalSteps, double finalFraction,
+        ToDoubleFunction<String> multiplier) implements ParameterTracker {
 
-    private final double peak;
-    private final int warmupSteps;
-    private final int totalSteps;
-    private final double finalFraction;
-    private final ToDoubleFunction<String> multiplier;
-
-    public WarmupCosine(double peak, int warmupSteps, int totalSteps, double finalFraction,
-            ToDoubleFunction<String> multiplier) {
-        this.peak = peak;
-        this.warmupSteps = Math.max(0, warmupSteps);
-        this.totalSteps = Math.max(1, totalSteps);
-        this.finalFraction = finalFraction;
-        this.multiplier = multiplier;
+    public WarmupCosine {
+        warmupSteps = Math.max(0, warmupSteps);
+        totalSteps = Math.max(1, totalSteps);
     }
 
     /** Learning rate at 1-based update number {@code step}, before any per-parameter multiplier. */

@@ -67,10 +67,6 @@ public final class WbcTrainer {
     private final boolean strict;
     private final boolean channelsLast;
 
-    public WbcTrainer(TrainConfig config, List<TrainingListener> listeners, boolean strict) {
-        this(config, listeners, strict, false);
-    }
-
     /**
      * @param strict an image of the split that cannot be decoded (training, validation or test)
      *     is a {@link UserException} raised before anything is written, instead of being skipped
@@ -207,18 +203,12 @@ public final class WbcTrainer {
 
     private Classifier train(Path runDir, boolean resume, Model model, Prepared p) throws IOException {
         RunDir dir = RunDir.of(runDir);
-        SplitManifest manifest = p.manifest();
-        List<BatchLoader.Sample> trainSamples = p.trainSamples();
-        List<BatchLoader.Sample> valSamples = p.valSamples();
-        Normalization norm = p.norm();
         Provenance provenance = p.provenance();
-        SplitData data = p.data();
-        float[] weights = p.weights();
-        int k = manifest.classNames().size();
+        int k = p.manifest().classNames().size();
         int size = config.imageSize();
-        Augmenter augmenter = new Augmenter(config.augmentation(), norm, size);
-        BatchLoader trainLoader = new BatchLoader(data.cache(), trainSamples, augmenter, true, config.batchSize());
-        BatchLoader valLoader = new BatchLoader(data.cache(), valSamples, augmenter, false, 2 * config.batchSize());
+        Augmenter augmenter = new Augmenter(config.augmentation(), p.norm(), size);
+        BatchLoader trainLoader = new BatchLoader(p.data().cache(), p.trainSamples(), augmenter, true, config.batchSize());
+        BatchLoader valLoader = new BatchLoader(p.data().cache(), p.valSamples(), augmenter, false, 2 * config.batchSize());
         int stepsPerEpoch = trainLoader.batchesPerEpoch(true);
         ResNetBackbone backbone;
         if (config.init() != null) {
@@ -244,8 +234,8 @@ public final class WbcTrainer {
                 config.finalLrFraction(), id -> backboneIds.contains(id) ? backboneScale : 1.0);
         AdamW optimizer = AdamW.builder().optLearningRateTracker(schedule)
                 .optWeightDecays((float) config.weightDecay()).build();
-        TrainingRun run = new TrainingRun(config, List.copyOf(manifest.classNames()), trainSamples.size(),
-                valSamples.size(), p.part().selection(), stepsPerEpoch, new TrainingRun.Best());
+        TrainingRun run = new TrainingRun(config, List.copyOf(p.manifest().classNames()), p.trainSamples().size(),
+                p.valSamples().size(), p.part().selection(), stepsPerEpoch, new TrainingRun.Best());
 
         int startEpoch = 0;
         if (resume && Files.isRegularFile(dir.last())) {
@@ -260,7 +250,7 @@ public final class WbcTrainer {
         List<TrainingListener> all = new ArrayList<>(List.of(summary, new CheckpointListener(dir, block, optimizer)));
         all.addAll(listeners);
 
-        WeightedCrossEntropy loss = new WeightedCrossEntropy(weights);
+        WeightedCrossEntropy loss = new WeightedCrossEntropy(p.weights());
         try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(loss)
                 .optOptimizer(optimizer)
                 .optDevices(new Device[] {model.getNDManager().getDevice()}));
@@ -284,8 +274,8 @@ public final class WbcTrainer {
         if (Files.isRegularFile(dir.best())) {
             Checkpoints.load(dir.best(), block, null, model.getNDManager());
         }
-        ModelMetadata md = new ModelMetadata(ModelMetadata.FORMAT, "resnet18", manifest.classNames(),
-                List.of(3, size, size), norm, config, provenance.withBestEpoch(run.best().epoch + 1), null,
+        ModelMetadata md = new ModelMetadata(ModelMetadata.FORMAT, "resnet18", p.manifest().classNames(),
+                List.of(3, size, size), p.norm(), config, provenance.withBestEpoch(run.best().epoch + 1), null,
                 ModelMetadata.INTENDED_USE);
         Classifier classifier = Classifier.of(model, block, md);
         classifier.save(dir.model());
@@ -338,9 +328,8 @@ public final class WbcTrainer {
             best = true;
             run.best().epoch = epoch;
         }
-        EpochResult r = new EpochResult(epoch + 1, schedule.at((epoch + 1) * nb), lossSum[0] / seen[0],
+        return new EpochResult(epoch + 1, schedule.at((epoch + 1) * nb), lossSum[0] / seen[0],
                 correct[0] / (double) seen[0], valLoss, valAcc, valF1, seen[0] / trainSeconds, (System.nanoTime() - t0) / 1e9, best);
-        return r;
     }
 
     /** Returns {loss, accuracy, macro F1} on the validation images. */

@@ -20,9 +20,14 @@ public final class WeightedCrossEntropy extends Loss {
 
     /** Weights n / (K * n_c): each class contributes equally to the loss whatever its size. */
     public static float[] balancedWeights(int[] countPerClass) {
+        return balancedWeights(java.util.Arrays.stream(countPerClass).asLongStream().toArray());
+    }
+
+    /** {@link #balancedWeights(int[])} from counts that may pass 2^31, such as pixels. */
+    public static float[] balancedWeights(long[] countPerClass) {
         long n = 0;
         int k = countPerClass.length;
-        for (int c : countPerClass) {
+        for (long c : countPerClass) {
             n += c;
         }
         float[] w = new float[k];

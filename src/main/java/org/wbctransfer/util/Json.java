@@ -27,15 +27,7 @@ public final class Json {
         } catch (java.io.FileNotFoundException | java.nio.file.NoSuchFileException e) {
             throw new UserException(file + ": file not found");
         } catch (IOException e) {
-            throw new UserException(file + ": not valid " + type.getSimpleName() + " JSON (" + firstLine(e.getMessage()) + ")");
+            throw new UserException(file + ": not valid " + type.getSimpleName() + " JSON (" + UserException.firstLine(e.getMessage()) + ")");
         }
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
-        }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }

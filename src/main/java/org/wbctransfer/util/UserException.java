@@ -12,4 +12,13 @@ public class UserException extends RuntimeException {
     public UserException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /** The first line of a message (of an exception caught to be reported in one line); "" for none. */
+    public static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
 }

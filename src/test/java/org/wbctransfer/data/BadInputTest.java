@@ -177,7 +177,7 @@ class BadInputTest {
         BadInputCorpus.Dataset d = BadInputCorpus.dataset(tmp.resolve("data"), List.of("Lymphocyte", "Neutrophil"), 6);
         List<String> warnings = new ArrayList<>();
 
-        SplitManifest m = SplitData.draw(d.root(), 5, 32, tmp.resolve("cache"), false, warnings::add);
+        SplitManifest m = SplitData.draw(d.root(), 5, null, 32, tmp.resolve("cache"), false, warnings::add);
 
         assertThat(m.entries()).extracting(SplitManifest.Entry::relativePath)
                 .containsExactlyInAnyOrderElementsOf(d.valid().stream().map(p -> d.root().relativize(p).toString()).toList());
@@ -202,7 +202,7 @@ class BadInputTest {
         Files.delete(d.root().resolve("Empty"));
         Files.delete(d.root().resolve("Lymphocyte/README.txt"));
         // Strict: the first undecodable image in path order.
-        assertThatThrownBy(() -> SplitData.draw(d.root(), 5, 32, tmp.resolve("cache"), true, w -> { }))
+        assertThatThrownBy(() -> SplitData.draw(d.root(), 5, null, 32, tmp.resolve("cache"), true, w -> { }))
                 .isInstanceOf(UserException.class)
                 .hasMessage(d.root().resolve("Lymphocyte/adobe-transform-1.jpg") + ": " + problem(
                         d.root().resolve("Lymphocyte/adobe-transform-1.jpg")));
@@ -215,7 +215,7 @@ class BadInputTest {
             BadInputCorpus.goodImage(root.resolve("A"), "a" + i, i, 0);
             BadInputCorpus.goodImage(root.resolve("B"), "b" + i, 10 + i, 1);
         }
-        SplitManifest drawn = SplitData.draw(root, 3, 32, tmp.resolve("cache"), true, w -> { });
+        SplitManifest drawn = SplitData.draw(root, 3, null, 32, tmp.resolve("cache"), true, w -> { });
         SplitManifest named = SplitManifest.create(ImageFolder.scan(root), 3);
         assertThat(drawn.toCsv()).isEqualTo(named.toCsv()).doesNotContain("skipped");
     }

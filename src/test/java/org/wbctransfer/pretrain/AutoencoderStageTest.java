@@ -56,7 +56,7 @@ class AutoencoderStageTest {
             List<float[]> before = PretrainTestData.snapshot(backbone);
             PretrainContext ctx = new PretrainContext(backbone, model.getNDManager(), PretrainTestData.SIZE, 5,
                     Files.createDirectories(tmp.resolve("stage")), tmp.resolve("cache"), false, false);
-            BackboneBundle.Stage st = new AutoencoderStage("ae", data, 3, 16, 2e-3, 48, ClassificationGuard.defaults()).run(ctx);
+            BackboneBundle.Stage st = new AutoencoderStage("ae", data, 3, 16, 2e-3, 48, ClassificationGuard.of(null, null)).run(ctx);
 
             assertThat(st.type()).isEqualTo("autoencoder");
             assertThat(st.metrics().get("heldOutImages")).isEqualTo(2);

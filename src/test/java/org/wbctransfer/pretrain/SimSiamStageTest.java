@@ -25,7 +25,7 @@ class SimSiamStageTest {
             List<float[]> before = PretrainTestData.snapshot(backbone);
             PretrainContext ctx = new PretrainContext(backbone, model.getNDManager(), PretrainTestData.SIZE, 11,
                     Files.createDirectories(tmp.resolve("stage")), tmp.resolve("cache"), false, false);
-            BackboneBundle.Stage st = new SimSiamStage("ssl", data, 2, 16, 1e-3, 48, ClassificationGuard.defaults()).run(ctx);
+            BackboneBundle.Stage st = new SimSiamStage("ssl", data, 2, 16, 1e-3, 48, ClassificationGuard.of(null, null)).run(ctx);
 
             assertThat(st.type()).isEqualTo("simsiam");
             assertThat(st.images()).isEqualTo(48);

@@ -87,14 +87,14 @@ class TissueAndFineTuneTest {
         }
         Path manifest = TestData.manifest(tmp, 8, 2);
         TrainConfig frozen = fineTune(manifest, bundle).optFreeze(ResNet18.BACKBONE_STAGES, 2).build();
-        try (Classifier c = new WbcTrainer(frozen, List.of(), false).fit(tmp.resolve("frozen"), false)) {
+        try (Classifier c = new WbcTrainer(frozen, List.of(), false, false).fit(tmp.resolve("frozen"), false)) {
             ResNetBackbone bb = ResNet18.backboneOf(c.block());
             // Running means/variances included: frozen BatchNorm layers ran in inference mode.
             assertThat(same(arrays(bb), before)).isTrue();
             assertThat(Files.readString(tmp.resolve("frozen/provenance.json"))).contains("\"type\" : \"tissue\"");
         }
         TrainConfig free = fineTune(manifest, bundle).build();
-        try (Classifier c = new WbcTrainer(free, List.of(), false).fit(tmp.resolve("free"), false)) {
+        try (Classifier c = new WbcTrainer(free, List.of(), false, false).fit(tmp.resolve("free"), false)) {
             assertThat(same(arrays(ResNet18.backboneOf(c.block())), before)).isFalse();
         }
     }

@@ -52,7 +52,7 @@ class UnlabeledImagesTest {
 
         assertThat(UnlabeledImages.scan(root))
                 .containsExactly("a.png", "case1/b.jpg", "case1/region/deep/c.JPG", "case2/broken.jpg");
-        UnlabeledImages u = UnlabeledImages.load(root, 16, tmp.resolve("cache"), 0, 1, false, ClassificationGuard.defaults());
+        UnlabeledImages u = UnlabeledImages.load(root, 16, tmp.resolve("cache"), 0, 1, false, ClassificationGuard.of(null, null));
         List<String> used = new ArrayList<>();
         u.samples().forEach(s -> used.add(u.cache().path(s.cacheIndex())));
         assertThat(used).containsExactly("a.png", "case1/b.jpg", "case1/region/deep/c.JPG");
@@ -68,11 +68,11 @@ class UnlabeledImagesTest {
         for (int i = 0; i < 12; i++) {
             image(root.resolve("d" + (i % 3) + "/img" + i + ".png"), "png", i);
         }
-        UnlabeledImages a = UnlabeledImages.load(root, 8, tmp.resolve("cache"), 5, 42, false, ClassificationGuard.defaults());
-        UnlabeledImages b = UnlabeledImages.load(root, 8, tmp.resolve("cache"), 5, 42, false, ClassificationGuard.defaults());
+        UnlabeledImages a = UnlabeledImages.load(root, 8, tmp.resolve("cache"), 5, 42, false, ClassificationGuard.of(null, null));
+        UnlabeledImages b = UnlabeledImages.load(root, 8, tmp.resolve("cache"), 5, 42, false, ClassificationGuard.of(null, null));
         assertThat(a.samples()).hasSize(5);
         assertThat(a.sha256()).isEqualTo(b.sha256());
-        assertThat(UnlabeledImages.load(root, 8, tmp.resolve("cache"), 0, 42, false, ClassificationGuard.defaults()).samples()).hasSize(12);
+        assertThat(UnlabeledImages.load(root, 8, tmp.resolve("cache"), 0, 42, false, ClassificationGuard.of(null, null)).samples()).hasSize(12);
     }
 
     @Test
@@ -80,7 +80,7 @@ class UnlabeledImagesTest {
         Path root = Files.createDirectories(tmp.resolve("empty/sub"));
         Files.writeString(root.resolve("readme.md"), "x");
         assertThatThrownBy(() -> UnlabeledImages.load(tmp.resolve("empty"), 8, tmp.resolve("cache"), 0, 1, false,
-                ClassificationGuard.defaults()))
+                ClassificationGuard.of(null, null)))
                 .isInstanceOf(UserException.class).hasMessageContaining("no image files");
     }
 
@@ -90,7 +90,7 @@ class UnlabeledImagesTest {
         for (int i = 0; i < 5; i++) {
             image(root.resolve("img" + i + ".png"), "png", i);
         }
-        UnlabeledImages u = UnlabeledImages.load(root, 16, tmp.resolve("cache"), 0, 1, false, ClassificationGuard.defaults());
+        UnlabeledImages u = UnlabeledImages.load(root, 16, tmp.resolve("cache"), 0, 1, false, ClassificationGuard.of(null, null));
         Augmenter aug = new Augmenter(SimSiamStage.AUGMENTATION, Normalization.compute(u.pixels()), 16);
         try (BatchLoader v = new BatchLoader(u.cache(), u.samples(), aug, true, 2)) {
             // 5 images in batches of 2: the last batch of one is dropped.
@@ -225,8 +225,8 @@ class UnlabeledImagesTest {
     void pcamPatchesPassUntouched() throws IOException {
         Path pcam = PretrainTestData.pcam().resolve("train");
         // The default guard: the project's Raabin root, which the test run sees beside the project.
-        assertThat(ClassificationGuard.defaults().data()).isDirectory();
-        UnlabeledImages guarded = UnlabeledImages.load(pcam, 16, tmp.resolve("cache"), 12, 7, false, ClassificationGuard.defaults());
+        assertThat(ClassificationGuard.of(null, null).data()).isDirectory();
+        UnlabeledImages guarded = UnlabeledImages.load(pcam, 16, tmp.resolve("cache"), 12, 7, false, ClassificationGuard.of(null, null));
         UnlabeledImages unchecked = UnlabeledImages.load(pcam, 16, tmp.resolve("cache"), 12, 7, false,
                 new ClassificationGuard(tmp.resolve("no-such-data"), null));
 

@@ -56,7 +56,7 @@ class PseudoLabelsTest {
 
     static Path train(String subset, Path teacher, double threshold, String name) throws Exception {
         Path run = tmp.resolve(name);
-        try (Classifier c = new WbcTrainer(config(subset, teacher, threshold), List.of(), false).fit(run, false)) {
+        try (Classifier c = new WbcTrainer(config(subset, teacher, threshold), List.of(), false, false).fit(run, false)) {
             return RunDir.of(run).model();
         }
     }

@@ -37,7 +37,7 @@ class WbcTrainerTest {
     void lossFallsAndHeldOutAccuracyBeatsMajorityClass() throws Exception {
         Path m = manifest(tmp, 48, 16);
         TrainConfig cfg = config(m, 48, 32, 8, 2e-3);
-        try (Classifier model = new WbcTrainer(cfg, List.of(), false).fit(tmp.resolve("run"), false)) {
+        try (Classifier model = new WbcTrainer(cfg, List.of(), false, false).fit(tmp.resolve("run"), false)) {
             List<String> summary = Files.readAllLines(tmp.resolve("run/summary.csv"));
             assertThat(summary).hasSize(1 + 8);
             double first = Double.parseDouble(summary.get(1).split(",")[2]);
@@ -65,7 +65,7 @@ class WbcTrainerTest {
         SplitManifest sm = SplitManifest.read(m);
         SplitData data = SplitData.open(TestData.raabin(), sm, 32, tmp.resolve("cache"));
         List<BatchLoader.Sample> test = data.samples(sm.test(), new ArrayList<>());
-        try (Classifier a = new WbcTrainer(cfg, List.of(), false).fit(tmp.resolve("a"), false)) {
+        try (Classifier a = new WbcTrainer(cfg, List.of(), false, false).fit(tmp.resolve("a"), false)) {
             straight = Evaluation.run(a, data.cache(), test).probabilities();
         }
         TrainingListener crash = new TrainingListener() {
@@ -76,10 +76,10 @@ class WbcTrainerTest {
                 }
             }
         };
-        assertThatThrownBy(() -> new WbcTrainer(cfg, List.of(crash), false).fit(tmp.resolve("b"), false))
+        assertThatThrownBy(() -> new WbcTrainer(cfg, List.of(crash), false, false).fit(tmp.resolve("b"), false))
                 .hasMessageContaining("simulated crash");
         assertThat(Files.readAllLines(tmp.resolve("b/summary.csv"))).hasSize(1 + 2);
-        try (Classifier b = new WbcTrainer(cfg, List.of(), false).fit(tmp.resolve("b"), true)) {
+        try (Classifier b = new WbcTrainer(cfg, List.of(), false, false).fit(tmp.resolve("b"), true)) {
             // Same seed, same thread count: CPU kernels repeat to float rounding.
             assertSameProbabilities(Evaluation.run(b, data.cache(), test).probabilities(), straight, 1e-4f);
         }
@@ -161,7 +161,7 @@ class WbcTrainerTest {
             }
         };
         int before = liveArrays();
-        try (Classifier model = new WbcTrainer(cfg, List.of(count), false).fit(tmp.resolve("run"), false)) {
+        try (Classifier model = new WbcTrainer(cfg, List.of(count), false, false).fit(tmp.resolve("run"), false)) {
             assertThat(valLoss).as("validated every epoch").hasSize(5).allMatch(Double::isFinite);
             // The first step creates AdamW's moments; from then on the set of arrays is fixed.
             assertThat(perEpoch.subList(1, 5)).containsOnly(perEpoch.get(0));
