@@ -194,7 +194,7 @@ public final class AdaptCommand implements Callable<Integer> {
                         + " images; " + adapt.size() + " cells adapted" + (bnImages > 0 ? ", BatchNorm statistics"
                         + " re-estimated on " + bnImages + " images" : "") + ")";
                 Evaluation.Result r = Evaluation.run(c, cache, heldOut, false);
-                Evaluation.write(r, Evaluation.paths(cache, heldOut), eo, title);
+                Evaluation.write(r, Evaluation.paths(cache, heldOut), List.of(), eo, title);
                 System.out.println(EvaluationReport.toText(r.metrics(), title));
                 System.out.println("evaluation written to " + eo);
                 metrics.put("heldOutAccuracy", r.metrics().accuracy());
