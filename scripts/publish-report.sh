@@ -20,7 +20,7 @@ cd "$src"
 find . \( -name checkpoints -o -name weights -o -name 'model' \) -prune -o -type f \( \
     -path './results.*' -o -path './results-*.csv' -o -path './experiment.json' -o -path './plots/*.png' \
     -o -name config.json -o -name provenance.json -o -name metadata.json -o -name summary.csv \
-    -o -path '*/eval-*/metrics.json' -o -path '*/eval-*/report.txt' \) -print0 \
+    -o -path '*/eval-*/metrics.json' -o -path '*/eval-*/report.txt' -o -path '*/eval-*/calibration.json' -o -path '*/eval-*/temperature.json' \) -print0 \
   | xargs -0 cp --parents -t "$tmp"
 rm -f "$tmp/report.html"
 cd - >/dev/null

@@ -206,7 +206,10 @@ public final class Evaluation {
             org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve(SKIPPED), String.join("\n", skipped) + "\n");
         }
         EvaluationReport.writeJson(r.metrics(), outDir.resolve(RunDir.METRICS));
-        EvaluationReport.writeText(r.metrics(), title, outDir.resolve("report.txt"));
+        Calibration cal = Calibration.of(r.probabilities(), r.truth());
+        org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve("report.txt"),
+                EvaluationReport.toText(r.metrics(), title) + "\n" + cal.line() + "\n");
+        cal.write(outDir, title);
         ConfusionMatrixPlot.writePng(r.metrics().confusionMatrix(), outDir.resolve("confusion.png"), title);
         List<String> classes = r.metrics().classNames();
         StringBuilder sb = new StringBuilder("file,true,predicted");

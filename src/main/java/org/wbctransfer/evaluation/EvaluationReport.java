@@ -120,10 +120,6 @@ public final class EvaluationReport {
         return right ? fill + s : s + fill;
     }
 
-    public static void writeText(ClassificationMetrics m, String title, Path file) throws IOException {
-        AtomicFiles.writeString(file, toText(m, title));
-    }
-
     public static String toJson(ClassificationMetrics m) throws IOException {
         Objects.requireNonNull(m, "m");
         return Json.MAPPER.writeValueAsString(m) + "\n";

@@ -256,11 +256,12 @@ public final class Classifier implements AutoCloseable {
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
             FoldedResNet net = inference();
-            NDArray probs = net.forward(x).softmax(1);
+            float t = (float) metadata.softmaxTemperature();
+            NDArray probs = scaled(net.forward(x), t).softmax(1);
             if (dihedral) {
                 for (int view = 1; view < 8; view++) {
                     NDArray v = view >= 4 ? x.flip(3) : x;
-                    probs = probs.add(net.forward(v.rotate90(view % 4, new int[] {2, 3})).softmax(1));
+                    probs = probs.add(scaled(net.forward(v.rotate90(view % 4, new int[] {2, 3})), t).softmax(1));
                 }
                 probs = probs.div(8f);
             }
@@ -271,6 +272,11 @@ public final class Classifier implements AutoCloseable {
             }
             return p;
         }
+    }
+
+    /** Logits divided by the temperature; untouched at 1, so uncalibrated models compute exactly as before. */
+    private static NDArray scaled(NDArray logits, float t) {
+        return t == 1f ? logits : logits.div(t);
     }
 
     /** Index of the largest score; the first one on ties, so predictions are reproducible. */

@@ -22,7 +22,9 @@ public record ModelMetadata(
         TrainConfig training,
         Provenance provenance,
         Map<String, Object> metrics,
-        String intendedUse) {
+        String intendedUse,
+        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+        Double temperature) {
 
     public static final String FORMAT = "wbc-transfer-model/1";
     public static final String INTENDED_USE =
@@ -45,6 +47,20 @@ public record ModelMetadata(
 
     public ModelMetadata withMetrics(Map<String, Object> newMetrics) {
         return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
-                newMetrics, intendedUse);
+                newMetrics, intendedUse, temperature);
+    }
+
+    /**
+     * The softmax temperature fitted on the validation carve-out ({@code wbc calibrate}); the
+     * logits are divided by it before the softmax everywhere the model's probabilities are read.
+     * Null (models never calibrated) means 1.
+     */
+    public ModelMetadata withTemperature(Double t) {
+        return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
+                metrics, intendedUse, t);
+    }
+
+    public double softmaxTemperature() {
+        return temperature == null ? 1.0 : temperature;
     }
 }

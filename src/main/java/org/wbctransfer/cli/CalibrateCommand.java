@@ -1,0 +1,118 @@
+package org.wbctransfer.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.wbctransfer.config.RunDir;
+import org.wbctransfer.config.TrainConfig;
+import org.wbctransfer.data.BatchLoader;
+import org.wbctransfer.data.SplitData;
+import org.wbctransfer.data.SplitManifest;
+import org.wbctransfer.evaluation.Calibration;
+import org.wbctransfer.evaluation.Evaluation;
+import org.wbctransfer.evaluation.TemperatureScaling;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.training.WbcTrainer;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code wbc calibrate}: temperature scaling of a finished run, fitted on its validation carve-out.
+ * The test split is not read again: the calibration of the test predictions before and after is
+ * computed from the {@code predictions.csv} its one test evaluation saved.
+ */
+@Command(name = "calibrate", mixinStandardHelpOptions = true,
+        description = "Fit a softmax temperature on a finished run's validation carve-out (never the test split) and"
+                + " store it in the model's metadata.json, where evaluate, predict, serve and export read it. Prints and"
+                + " writes (eval-test/temperature.json) the expected calibration error, Brier score and NLL of the"
+                + " run's saved test predictions before and after, without reading the test images again.")
+public final class CalibrateCommand implements Callable<Integer> {
+
+    static final String RECORD = "temperature.json";
+
+    @Parameters(index = "0", description = "Run directory (from 'wbc train' or a grid)")
+    Path run;
+
+    @Override
+    public Integer call() throws Exception {
+        RunDir dir = RunDir.of(run);
+        if (!Files.isRegularFile(dir.config()) || !Files.isRegularFile(dir.testEval().resolve("predictions.csv"))) {
+            throw new UserException(run + ": not a finished run (needs config.json and eval-test/predictions.csv)");
+        }
+        TrainConfig cfg = Json.read(dir.config(), TrainConfig.class);
+        SplitManifest manifest = SplitManifest.read(Path.of(cfg.manifest()));
+        WbcTrainer.Partition part = WbcTrainer.partition(manifest, cfg.subset(), cfg.valPercent(), cfg.minValSubset(),
+                cfg.seed());
+        if (part.validation().isEmpty()) {
+            throw new UserException(run + ": " + cfg.subset() + " has no validation carve-out (" + part.selection()
+                    + "), so there are no held-out labelled images to fit a temperature on; none is set");
+        }
+        Path metaFile = dir.model().resolve(Classifier.METADATA);
+        try (Classifier c = Classifier.load(dir.model())) {
+            if (c.metadata().temperature() != null) {
+                throw new UserException(run + ": already calibrated (temperature " + c.metadata().temperature() + ")");
+            }
+            SplitData data = SplitData.open(Path.of(cfg.dataRoot()), manifest, cfg.imageSize(), Path.of(cfg.cacheDir()));
+            List<String> skipped = new ArrayList<>();
+            List<BatchLoader.Sample> val = data.samples(part.validation(), skipped);
+            Evaluation.Result v = Evaluation.run(c, data.cache(), val, false);
+            double t = TemperatureScaling.fit(v.probabilities(), 1.0, v.truth());
+
+            TestPredictions test = TestPredictions.read(dir.testEval().resolve("predictions.csv"), c.metadata().classes());
+            Calibration before = Calibration.of(test.probabilities(), test.truth());
+            Calibration after = Calibration.of(TemperatureScaling.rescale(test.probabilities(), 1.0, t), test.truth());
+            Map<String, Object> record = new LinkedHashMap<>();
+            record.put("temperature", t);
+            record.put("fittedOn", "validation carve-out: " + part.selection());
+            record.put("validationImages", val.size());
+            record.put("validationNllBefore", TemperatureScaling.nll(v.probabilities(), 1.0, v.truth(), 1.0));
+            record.put("validationNllAfter", TemperatureScaling.nll(v.probabilities(), 1.0, v.truth(), t));
+            record.put("testImages", test.truth().length);
+            record.put("testBefore", Map.of("ece", before.ece(), "brier", before.brier(), "nll", before.nll()));
+            record.put("testAfter", Map.of("ece", after.ece(), "brier", after.brier(), "nll", after.nll()));
+            Json.write(dir.testEval().resolve(RECORD), record);
+            Json.write(metaFile, c.metadata().withTemperature(t));
+            System.out.printf(Locale.ROOT, "temperature %.4f fitted on %d validation images%n", t, val.size());
+            System.out.println("test split, before: " + before.line());
+            System.out.println("test split, after:  " + after.line());
+            System.out.println("written: " + metaFile + ", " + dir.testEval().resolve(RECORD));
+        }
+        return 0;
+    }
+
+    /** The probabilities and true classes an evaluation saved in predictions.csv ({@code file,true,predicted,p_...}). */
+    record TestPredictions(float[][] probabilities, int[] truth) {
+        static TestPredictions read(Path csv, List<String> classes) throws java.io.IOException {
+            List<String> lines = Files.readAllLines(csv);
+            int k = classes.size();
+            List<float[]> probs = new ArrayList<>();
+            List<Integer> truth = new ArrayList<>();
+            for (String line : lines.subList(1, lines.size())) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                String[] f = line.split(",");
+                // File names may hold commas: the last k + 2 fields are true, predicted and the probabilities.
+                int n = f.length;
+                int label = classes.indexOf(f[n - k - 2]);
+                if (label < 0) {
+                    throw new UserException(csv + ": unknown class '" + f[n - k - 2] + "'");
+                }
+                float[] p = new float[k];
+                for (int j = 0; j < k; j++) {
+                    p[j] = Float.parseFloat(f[n - k + j]);
+                }
+                probs.add(p);
+                truth.add(label);
+            }
+            return new TestPredictions(probs.toArray(new float[0][]), truth.stream().mapToInt(Integer::intValue).toArray());
+        }
+    }
+}
