@@ -40,6 +40,10 @@ public final class CalibrateCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "Run directory (from 'wbc train' or a grid)")
     Path run;
 
+    @picocli.CommandLine.Option(names = "--force", description = "Refit a run that already has a temperature (its test"
+            + " predictions were saved at temperature 1 by the run's one test evaluation)")
+    boolean force;
+
     @Override
     public Integer call() throws Exception {
         RunDir dir = RunDir.of(run);
@@ -56,18 +60,24 @@ public final class CalibrateCommand implements Callable<Integer> {
         }
         Path metaFile = dir.model().resolve(Classifier.METADATA);
         try (Classifier c = Classifier.load(dir.model())) {
-            if (c.metadata().temperature() != null) {
-                throw new UserException(run + ": already calibrated (temperature " + c.metadata().temperature() + ")");
+            if (c.metadata().temperature() != null && !force) {
+                throw new UserException(run + ": already calibrated (temperature " + c.metadata().temperature()
+                        + "); --force refits it");
             }
+            // Validation probabilities at temperature 1, whatever the model carries now.
+            Classifier raw = c.withMetadata(c.metadata().withTemperature(null));
             SplitData data = SplitData.open(Path.of(cfg.dataRoot()), manifest, cfg.imageSize(), Path.of(cfg.cacheDir()));
             List<String> skipped = new ArrayList<>();
             List<BatchLoader.Sample> val = data.samples(part.validation(), skipped);
-            Evaluation.Result v = Evaluation.run(c, data.cache(), val, false);
+            Evaluation.Result v = Evaluation.run(raw, data.cache(), val, false);
             double t = TemperatureScaling.fit(v.probabilities(), 1.0, v.truth());
 
             TestPredictions test = TestPredictions.read(dir.testEval().resolve("predictions.csv"), c.metadata().classes());
             Calibration before = Calibration.of(test.probabilities(), test.truth());
-            Calibration after = Calibration.of(TemperatureScaling.rescale(test.probabilities(), 1.0, t), test.truth());
+            float[][] scaled = TemperatureScaling.rescale(test.probabilities(), 1.0, t);
+            Calibration after = Calibration.of(scaled, test.truth());
+            org.wbctransfer.evaluation.Selective selBefore = org.wbctransfer.evaluation.Selective.of(test.probabilities(), test.truth());
+            org.wbctransfer.evaluation.Selective selAfter = org.wbctransfer.evaluation.Selective.of(scaled, test.truth());
             Map<String, Object> record = new LinkedHashMap<>();
             record.put("temperature", t);
             record.put("fittedOn", "validation carve-out: " + part.selection());
@@ -75,16 +85,27 @@ public final class CalibrateCommand implements Callable<Integer> {
             record.put("validationNllBefore", TemperatureScaling.nll(v.probabilities(), 1.0, v.truth(), 1.0));
             record.put("validationNllAfter", TemperatureScaling.nll(v.probabilities(), 1.0, v.truth(), t));
             record.put("testImages", test.truth().length);
-            record.put("testBefore", Map.of("ece", before.ece(), "brier", before.brier(), "nll", before.nll()));
-            record.put("testAfter", Map.of("ece", after.ece(), "brier", after.brier(), "nll", after.nll()));
+            record.put("testBefore", summary(before, selBefore));
+            record.put("testAfter", summary(after, selAfter));
             Json.write(dir.testEval().resolve(RECORD), record);
-            Json.write(metaFile, c.metadata().withTemperature(t));
+            Json.write(metaFile, raw.metadata().withTemperature(t));
             System.out.printf(Locale.ROOT, "temperature %.4f fitted on %d validation images%n", t, val.size());
             System.out.println("test split, before: " + before.line());
             System.out.println("test split, after:  " + after.line());
+            System.out.println("test split, after:  " + selAfter.line());
             System.out.println("written: " + metaFile + ", " + dir.testEval().resolve(RECORD));
         }
         return 0;
+    }
+
+    private static Map<String, Object> summary(Calibration c, org.wbctransfer.evaluation.Selective s) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("ece", c.ece());
+        m.put("brier", c.brier());
+        m.put("nll", c.nll());
+        m.put("accuracyAtCoverage", s.accuracyAtCoverage());
+        m.put("coverageAtAccuracy", s.coverageAtAccuracy());
+        return m;
     }
 
     /** The probabilities and true classes an evaluation saved in predictions.csv ({@code file,true,predicted,p_...}). */

@@ -59,6 +59,10 @@ public final class PredictCommand implements Callable<Integer> {
             + " JSON output and on stderr.")
     boolean adaptBn;
 
+    @Option(names = "--min-confidence", description = "Abstain below this top probability: such an image is"
+            + " answered 'refer' (for a person to review), its probabilities kept; the count is said on stderr")
+    Double minConfidence;
+
     @Mixin
     StrictOption strictOption = new StrictOption();
 
@@ -80,6 +84,9 @@ public final class PredictCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (batch < 1) {
             throw new UserException("--batch must be at least 1, got " + batch);
+        }
+        if (minConfidence != null && !(minConfidence > 0 && minConfidence < 1)) {
+            throw new UserException("--min-confidence must be between 0 and 1 (exclusive), got " + minConfidence);
         }
         boolean json = false;
         if (out != null) {
@@ -108,12 +115,17 @@ public final class PredictCommand implements Callable<Integer> {
             }
             List<String> classes = c.metadata().classes();
             if (out == null) {
-                System.out.print(csv(classes, predictions));
+                System.out.print(csv(classes, predictions, minConfidence));
                 System.out.flush();
             } else if (json) {
-                Json.write(out, json(model, classes, predictions, skipped, adapted));
+                Json.write(out, json(model, classes, predictions, skipped, adapted, minConfidence));
             } else {
-                AtomicFiles.writeString(out, csv(classes, predictions));
+                AtomicFiles.writeString(out, csv(classes, predictions, minConfidence));
+            }
+            if (minConfidence != null) {
+                long referred = predictions.stream().filter(p -> referred(p, minConfidence)).count();
+                System.err.printf(java.util.Locale.ROOT, "wbc: %d of %d image(s) referred for review (top probability"
+                        + " below %s)%n", referred, predictions.size(), minConfidence);
             }
             if (out != null) {
                 System.err.println("wbc: " + predictions.size() + " of " + files.size() + " image(s) classified; written to " + out);
@@ -238,12 +250,23 @@ public final class PredictCommand implements Callable<Integer> {
         return out;
     }
 
-    static String csv(List<String> classes, List<Prediction> predictions) {
+    /** The answer "refer" stands for: below the confidence floor, a person decides. */
+    static final String REFER = "refer";
+
+    static boolean referred(Prediction p, Double minConfidence) {
+        return minConfidence != null && p.probabilities()[p.predicted()] < minConfidence;
+    }
+
+    static String answer(List<String> classes, Prediction p, Double minConfidence) {
+        return referred(p, minConfidence) ? REFER : classes.get(p.predicted());
+    }
+
+    static String csv(List<String> classes, List<Prediction> predictions, Double minConfidence) {
         StringBuilder sb = new StringBuilder("file,predicted,probability");
         classes.forEach(c -> sb.append(",p_").append(c));
         sb.append('\n');
         for (Prediction p : predictions) {
-            sb.append(csvField(p.file())).append(',').append(classes.get(p.predicted())).append(',')
+            sb.append(csvField(p.file())).append(',').append(answer(classes, p, minConfidence)).append(',')
                     .append(format(p.probabilities()[p.predicted()]));
             for (float v : p.probabilities()) {
                 sb.append(',').append(format(v));
@@ -254,7 +277,7 @@ public final class PredictCommand implements Callable<Integer> {
     }
 
     private static Map<String, Object> json(Path model, List<String> classes, List<Prediction> predictions,
-            List<Skipped> skipped, int adapted) {
+            List<Skipped> skipped, int adapted, Double minConfidence) {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (Prediction p : predictions) {
             Map<String, Object> probs = new LinkedHashMap<>();
@@ -263,7 +286,10 @@ public final class PredictCommand implements Callable<Integer> {
             }
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("file", p.file());
-            row.put("predicted", classes.get(p.predicted()));
+            row.put("predicted", answer(classes, p, minConfidence));
+            if (minConfidence != null) {
+                row.put("mostLikely", classes.get(p.predicted()));
+            }
             row.put("probability", (double) p.probabilities()[p.predicted()]);
             row.put("probabilities", probs);
             rows.add(row);
@@ -271,6 +297,9 @@ public final class PredictCommand implements Callable<Integer> {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("model", model.toAbsolutePath().normalize().toString());
         doc.put("classes", classes);
+        if (minConfidence != null) {
+            doc.put("minConfidence", minConfidence);
+        }
         if (adapted > 0) {
             doc.put("adaptBn", Map.of("images", adapted));
         }

@@ -166,6 +166,9 @@ public final class Evaluation {
         return images.size();
     }
 
+    /** Accuracy at coverage and coverage at accuracy ({@link Selective}) of an evaluation. */
+    public static final String SELECTIVE = "selective.json";
+
     /** Name of the list of skipped files ("file: problem" per line) in an evaluation folder. */
     public static final String SKIPPED = "skipped.txt";
 
@@ -207,9 +210,11 @@ public final class Evaluation {
         }
         EvaluationReport.writeJson(r.metrics(), outDir.resolve(RunDir.METRICS));
         Calibration cal = Calibration.of(r.probabilities(), r.truth());
+        Selective sel = Selective.of(r.probabilities(), r.truth());
         org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve("report.txt"),
-                EvaluationReport.toText(r.metrics(), title) + "\n" + cal.line() + "\n");
+                EvaluationReport.toText(r.metrics(), title) + "\n" + cal.line() + "\n" + sel.line() + "\n");
         cal.write(outDir, title);
+        org.wbctransfer.util.Json.write(outDir.resolve(SELECTIVE), sel);
         ConfusionMatrixPlot.writePng(r.metrics().confusionMatrix(), outDir.resolve("confusion.png"), title);
         List<String> classes = r.metrics().classNames();
         StringBuilder sb = new StringBuilder("file,true,predicted");

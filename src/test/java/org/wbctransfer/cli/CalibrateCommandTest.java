@@ -56,7 +56,14 @@ class CalibrateCommandTest {
         }
         WbcCliTest.Result again = WbcCliTest.run("calibrate", run.toString());
         assertThat(again.code()).isEqualTo(2);
-        assertThat(again.err()).contains("already calibrated");
+        assertThat(again.err()).contains("already calibrated").contains("--force refits it");
+        WbcCliTest.Result forced = WbcCliTest.run("calibrate", run.toString(), "--force");
+        assertThat(forced.code()).as(forced.err()).isZero();
+        // Refitted from the same validation probabilities at temperature 1: the same temperature.
+        assertThat(new ObjectMapper().readTree(run.resolve("model/metadata.json").toFile()).path("temperature").asDouble())
+                .isEqualTo(t);
+        assertThat(new ObjectMapper().readTree(run.resolve("eval-test/temperature.json").toFile())
+                .path("testAfter").path("accuracyAtCoverage").has("0.950")).isTrue();
     }
 
     @Test

@@ -446,6 +446,29 @@ class UseCommandsTest {
     }
 
     @Test
+    void predictRefersImagesBelowTheConfidenceFloor() throws Exception {
+        List<String> files = goodImages.stream().map(Path::toString).toList();
+        List<String> args = new ArrayList<>(List.of("predict", bundle.toString()));
+        args.addAll(files);
+        WbcCliTest.Result plain = WbcCliTest.run(args.toArray(String[]::new));
+        assertThat(plain.code()).as(plain.err()).isZero();
+        Map<String, float[]> probs = parseCsv(plain.out().lines().toList());
+        // The floor halfway between the lowest and highest top probability: some answered, some referred.
+        List<Float> tops = probs.values().stream().map(p -> { float m = 0; for (float v : p) { m = Math.max(m, v); } return m; })
+                .sorted().toList();
+        double floor = (tops.get(0) + tops.get(tops.size() - 1)) / 2.0;
+        long below = tops.stream().filter(t -> t < floor).count();
+        args.addAll(List.of("--min-confidence", Double.toString(floor)));
+        WbcCliTest.Result r = WbcCliTest.run(args.toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        long refer = r.out().lines().skip(1).filter(l -> l.split(",")[1].equals("refer")).count();
+        assertThat(refer).isEqualTo(below).isPositive().isLessThan(files.size());
+        assertThat(r.err()).contains(below + " of " + files.size() + " image(s) referred for review");
+        assertThat(WbcCliTest.run("predict", bundle.toString(), files.get(0), "--min-confidence", "1.5").err())
+                .contains("--min-confidence must be between 0 and 1");
+    }
+
+    @Test
     void everyNewCommandHasHelp() {
         for (String c : List.of("export", "predict", "explain", "adapt")) {
             WbcCliTest.Result r = WbcCliTest.run(c, "--help");

@@ -1,0 +1,74 @@
+package org.wbctransfer.evaluation;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Selective classification (issue 18): the model answers only when its top probability is high
+ * enough and refers the rest to a person. Images are ranked by top probability; answering the
+ * most confident fraction c of them (the coverage) gives an accuracy among the answered. Reported:
+ * accuracy at 90, 95 and 99 % coverage, and the largest coverage whose answered images reach 99
+ * and 99.5 % accuracy (0 when none does).
+ */
+public record Selective(Map<String, Double> accuracyAtCoverage, Map<String, Double> coverageAtAccuracy) {
+
+    private static final double[] COVERAGES = {0.90, 0.95, 0.99};
+    private static final double[] ACCURACIES = {0.99, 0.995};
+
+    public static Selective of(float[][] probabilities, int[] truth) {
+        int n = truth.length;
+        Integer[] order = new Integer[n];
+        double[] top = new double[n];
+        boolean[] right = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+            int best = 0;
+            for (int k = 1; k < probabilities[i].length; k++) {
+                if (probabilities[i][k] > probabilities[i][best]) {
+                    best = k;
+                }
+            }
+            top[i] = probabilities[i][best];
+            right[i] = best == truth[i];
+        }
+        // Most confident first; ties keep input order so the figures are reproducible.
+        Arrays.sort(order, (a, b) -> Double.compare(top[b], top[a]));
+        int[] correctPrefix = new int[n + 1];
+        for (int j = 0; j < n; j++) {
+            correctPrefix[j + 1] = correctPrefix[j] + (right[order[j]] ? 1 : 0);
+        }
+        Map<String, Double> atCoverage = new LinkedHashMap<>();
+        for (double c : COVERAGES) {
+            int m = Math.max(1, (int) Math.ceil(c * n));
+            atCoverage.put(key(c), (double) correctPrefix[m] / m);
+        }
+        Map<String, Double> atAccuracy = new LinkedHashMap<>();
+        for (double a : ACCURACIES) {
+            int best = 0;
+            for (int m = 1; m <= n; m++) {
+                if ((double) correctPrefix[m] / m >= a) {
+                    best = m;
+                }
+            }
+            atAccuracy.put(key(a), (double) best / n);
+        }
+        return new Selective(atCoverage, atAccuracy);
+    }
+
+    private static String key(double v) {
+        return String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    /** One line for reports. */
+    public String line() {
+        StringBuilder sb = new StringBuilder("selective: accuracy at coverage");
+        accuracyAtCoverage.forEach((c, a) -> sb.append(String.format(Locale.ROOT, " %.0f %% %.4f,",
+                100 * Double.parseDouble(c), a)));
+        sb.append(" coverage at accuracy");
+        coverageAtAccuracy.forEach((a, c) -> sb.append(String.format(Locale.ROOT, " %s %% %.4f,",
+                String.format(Locale.ROOT, "%.1f", 100 * Double.parseDouble(a)), c)));
+        return sb.substring(0, sb.length() - 1);
+    }
+}
