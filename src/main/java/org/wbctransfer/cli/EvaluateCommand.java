@@ -39,6 +39,10 @@ public final class EvaluateCommand implements Callable<Integer> {
             + " Reports go to eval-<folder>-adapt-bn.")
     boolean adaptBn;
 
+    @Option(names = "--min-confidence", description = "Also report what this confidence floor does: how many images"
+            + " would be answered rather than referred, and the accuracy among the answered")
+    Double minConfidence;
+
     @Mixin
     CacheOption cacheOption;
 
@@ -47,6 +51,9 @@ public final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (minConfidence != null && !(minConfidence > 0 && minConfidence < 1)) {
+            throw new UserException("--min-confidence must be between 0 and 1 (exclusive), got " + minConfidence);
+        }
         Path modelDir = ModelDirs.resolve(model);
         // A bundle is not a run directory: its test metrics are already in its metadata, and it may
         // be shared or read-only, so reports go beside it and its own files are never rewritten.
@@ -62,22 +69,29 @@ public final class EvaluateCommand implements Callable<Integer> {
                     throw new UserException(modelDir + ": model records no training split; use --folder");
                 }
                 if (!bundle && !tta) {
-                    TrainCommand.printEvaluation(Evaluation.testSplit(c, cfg, base, strictOption.strict),
+                    print(Evaluation.testSplit(c, cfg, base, strictOption.strict),
                             RunDir.of(base).testEval());
                     return 0;
                 }
                 String name = RunDir.TEST_EVAL + (tta ? "-tta" : "");
                 Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
-                TrainCommand.printEvaluation(Evaluation.testSplitTo(c, cfg, o, strictOption.strict, tta), o);
+                print(Evaluation.testSplitTo(c, cfg, o, strictOption.strict, tta), o);
                 return 0;
             }
             String name = RunDir.EVAL_PREFIX + folder.toAbsolutePath().normalize().getFileName()
                     + (tta ? "-tta" : "") + (adaptBn ? "-adapt-bn" : "");
             Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
-            TrainCommand.printEvaluation(Evaluation.folder(c, folder, o, cacheOption.dir, strictOption.strict, tta,
+            print(Evaluation.folder(c, folder, o, cacheOption.dir, strictOption.strict, tta,
                     adaptBn, StrictOption::warn), o);
         }
         return 0;
+    }
+
+    private void print(Evaluation.Result r, Path written) {
+        TrainCommand.printEvaluation(r, written);
+        if (minConfidence != null) {
+            System.out.println(org.wbctransfer.evaluation.Selective.atFloor(r.probabilities(), r.truth(), minConfidence));
+        }
     }
 
     /** A folder next to the bundle, named after it: {@code bundles/tiny} gives {@code bundles/tiny<suffix>}. */

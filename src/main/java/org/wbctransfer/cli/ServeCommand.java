@@ -30,6 +30,10 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Inference workers. Default: the number of CPU cores, at most 4")
     int threads = Math.min(4, Runtime.getRuntime().availableProcessors());
 
+    @Option(names = "--min-confidence", description = "Answer 'refer' (for a person to review) when the top"
+            + " probability is below this; the response keeps the probabilities and adds mostLikely and referred")
+    Double minConfidence;
+
     @Option(names = "--max-upload-mb", defaultValue = "10", description = "Largest image accepted, in MB. Default: ${DEFAULT-VALUE}")
     int maxUploadMb;
 
@@ -44,7 +48,10 @@ public final class ServeCommand implements Callable<Integer> {
         if (maxUploadMb < 1 || maxUploadMb > 1000) {
             throw new UserException("--max-upload-mb must be 1..1000, got " + maxUploadMb);
         }
-        ServeOptions options = new ServeOptions(host, port, threads, maxUploadMb * 1_000_000L);
+        if (minConfidence != null && !(minConfidence > 0 && minConfidence < 1)) {
+            throw new UserException("--min-confidence must be between 0 and 1 (exclusive), got " + minConfidence);
+        }
+        ServeOptions options = new ServeOptions(host, port, threads, maxUploadMb * 1_000_000L, minConfidence);
         try (Classifier c = ModelDirs.load(model); WbcServer server = WbcServer.start(c, options)) {
             CountDownLatch stopped = new CountDownLatch(1);
             // Ctrl-C: finish the requests in flight before the JVM exits.

@@ -71,4 +71,28 @@ public record Selective(Map<String, Double> accuracyAtCoverage, Map<String, Doub
                 String.format(Locale.ROOT, "%.1f", 100 * Double.parseDouble(a)), c)));
         return sb.substring(0, sb.length() - 1);
     }
+
+    /**
+     * What a confidence floor does on labelled images: {@code answered of n images answered
+     * (coverage), accuracy among the answered}, one line.
+     */
+    public static String atFloor(float[][] probabilities, int[] truth, double floor) {
+        int answered = 0;
+        int right = 0;
+        for (int i = 0; i < truth.length; i++) {
+            int best = 0;
+            for (int k = 1; k < probabilities[i].length; k++) {
+                if (probabilities[i][k] > probabilities[i][best]) {
+                    best = k;
+                }
+            }
+            if (probabilities[i][best] >= floor) {
+                answered++;
+                right += best == truth[i] ? 1 : 0;
+            }
+        }
+        return String.format(Locale.ROOT, "at --min-confidence %s: %d of %d images answered (coverage %.2f %%), %d referred;"
+                + " accuracy among the answered %s", floor, answered, truth.length, 100.0 * answered / truth.length,
+                truth.length - answered, answered == 0 ? "n/a" : String.format(Locale.ROOT, "%.2f %%", 100.0 * right / answered));
+    }
 }

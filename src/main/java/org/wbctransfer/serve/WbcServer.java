@@ -119,8 +119,15 @@ public final class WbcServer implements AutoCloseable {
         }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("file", upload.name());
-        body.put("predicted", classes.get(o.predicted()));
-        body.put("probability", number(o.probabilities()[o.predicted()]));
+        float top = o.probabilities()[o.predicted()];
+        boolean refer = options.minConfidence() != null && top < options.minConfidence();
+        // Below the floor a person decides: the answer is "refer", the model's guess stays visible.
+        body.put("predicted", refer ? "refer" : classes.get(o.predicted()));
+        if (options.minConfidence() != null) {
+            body.put("mostLikely", classes.get(o.predicted()));
+            body.put("referred", refer);
+        }
+        body.put("probability", number(top));
         body.put("probabilities", probabilities);
         if (o.overlay() != null) {
             body.put("gradcam", "data:image/png;base64," + Base64.getEncoder().encodeToString(Png.bytes(o.overlay())));

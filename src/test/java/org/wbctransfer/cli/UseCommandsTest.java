@@ -388,6 +388,13 @@ class UseCommandsTest {
 
         assertThat(WbcCliTest.run("evaluate", bundle.toString(), "--adapt-bn").err())
                 .contains("--adapt-bn needs --folder");
+        WbcCliTest.Result floored = WbcCliTest.run("evaluate", bundle.toString(), "--folder", tecom.toString(),
+                "--min-confidence", "0.5", "--out", tmp.resolve("floored").toString(), "--cache-dir", tmp.resolve("cache").toString());
+        assertThat(floored.code()).as(floored.err()).isZero();
+        assertThat(floored.out()).containsPattern("at --min-confidence 0.5: \\d+ of 300 images answered");
+        assertThat(floored.out()).contains("selective: accuracy at coverage 90 %").contains("calibration: ECE (15 bins)");
+        assertThat(tmp.resolve("floored/selective.json")).isRegularFile();
+        assertThat(tmp.resolve("floored/reliability.png")).isRegularFile();
 
         // predict --adapt-bn: the same adaptation, so the same classes as evaluate's adapted run, and it says so.
         Path json = tmp.resolve("p.json");

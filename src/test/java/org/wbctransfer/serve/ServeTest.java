@@ -83,6 +83,36 @@ class ServeTest {
     }
 
     @Test
+    void aServerWithAConfidenceFloorRefersTheCellsBelowIt() throws Exception {
+        ModelInput input = new ModelInput(classifier.metadata());
+        float[] tops = new float[cells.size()];
+        for (int i = 0; i < cells.size(); i++) {
+            float[] p = classifier.probabilities(input.load(cells.get(i)), 1, input.size())[0];
+            for (float v : p) {
+                tops[i] = Math.max(tops[i], v);
+            }
+        }
+        float[] sorted = tops.clone();
+        java.util.Arrays.sort(sorted);
+        double floor = (sorted[0] + sorted[sorted.length - 1]) / 2.0;
+        try (WbcServer floored = WbcServer.start(classifier, new ServeOptions("127.0.0.1", 0, 1, MAX_UPLOAD, floor))) {
+            Http h = new Http(floored.url());
+            int referred = 0;
+            for (int i = 0; i < cells.size(); i++) {
+                Path cell = cells.get(i);
+                JsonNode j = h.postMultipart("/api/predict", "image", cell.getFileName().toString(),
+                        Files.readAllBytes(cell)).json();
+                boolean below = tops[i] < floor;
+                assertThat(j.path("referred").asBoolean()).isEqualTo(below);
+                assertThat(j.path("predicted").asText()).isEqualTo(below ? "refer" : j.path("mostLikely").asText());
+                assertThat(classifier.metadata().classIndex(j.path("mostLikely").asText())).isNotNegative();
+                referred += below ? 1 : 0;
+            }
+            assertThat(referred).isPositive().isLessThan(cells.size());
+        }
+    }
+
+    @Test
     void acceptsARawImageBodyAndJudgesTheTypeByContentNotName() throws Exception {
         byte[] cell = Files.readAllBytes(cells.get(2));
         Http.Reply raw = http.postRaw("/api/predict?filename=cell.jpg", "image/png", cell); // a JPEG declared as PNG
