@@ -14,7 +14,6 @@ import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
-import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
@@ -105,37 +104,13 @@ public final class AdaptCommand implements Callable<Integer> {
         try (Classifier c = ModelDirs.load(model)) {
             List<String> classes = c.metadata().classes();
             int size = c.metadata().imageSize();
-            ImageFolder f = ImageFolder.scanEither(labelled, strictOption.strict);
-            f.warnings().forEach(StrictOption::warn);
-            List<String> paths = new ArrayList<>();
-            List<Integer> labels = new ArrayList<>();
-            for (ImageFolder.Item it : f.items()) {
-                int label = c.metadata().classIndex(it.className());
-                if (label < 0) {
-                    StrictOption.warn(labelled.resolve(it.relativePath()) + ": class '" + it.className()
-                            + "' is not one of the model's classes " + classes + "; skipped");
-                    continue;
-                }
-                paths.add(it.relativePath());
-                labels.add(label);
-            }
-            ImageCache cache = ImageCache.open(labelled, paths, size, cacheOption.dir);
+            Evaluation.Labelled l = Evaluation.Labelled.load(c, labelled, cacheOption.dir, strictOption.strict,
+                    StrictOption::warn);
+            ImageCache cache = l.cache();
+            List<BatchLoader.Sample> all = l.samples();
             List<List<BatchLoader.Sample>> byClass = new ArrayList<>();
             classes.forEach(k -> byClass.add(new ArrayList<>()));
-            List<BatchLoader.Sample> all = new ArrayList<>();
-            for (int i = 0; i < paths.size(); i++) {
-                if (cache.pixels(i) == null) {
-                    String line = labelled.resolve(paths.get(i)) + ": " + cache.problem(i);
-                    if (strictOption.strict) {
-                        throw new UserException(line);
-                    }
-                    StrictOption.warn(line + "; skipped");
-                    continue;
-                }
-                BatchLoader.Sample s = new BatchLoader.Sample(i, labels.get(i));
-                byClass.get(s.label()).add(s);
-                all.add(s);
-            }
+            all.forEach(s -> byClass.get(s.label()).add(s));
             List<BatchLoader.Sample> adapt = new ArrayList<>();
             List<BatchLoader.Sample> heldOut = new ArrayList<>();
             Random rng = new Random(seed);

@@ -47,7 +47,7 @@ public final class CalibrateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RunDir dir = RunDir.of(run);
-        if (!Files.isRegularFile(dir.config()) || !Files.isRegularFile(dir.testEval().resolve("predictions.csv"))) {
+        if (!Files.isRegularFile(dir.config()) || !Files.isRegularFile(dir.testEval().resolve(Evaluation.PREDICTIONS))) {
             throw new UserException(run + ": not a finished run (needs config.json and eval-test/predictions.csv)");
         }
         TrainConfig cfg = Json.read(dir.config(), TrainConfig.class);
@@ -72,7 +72,8 @@ public final class CalibrateCommand implements Callable<Integer> {
             Evaluation.Result v = Evaluation.run(raw, data.cache(), val, false);
             double t = TemperatureScaling.fit(v.probabilities(), 1.0, v.truth());
 
-            TestPredictions test = TestPredictions.read(dir.testEval().resolve("predictions.csv"), c.metadata().classes());
+            Evaluation.Saved test = Evaluation.readPredictions(dir.testEval().resolve(Evaluation.PREDICTIONS),
+                    c.metadata().classes());
             Calibration before = Calibration.of(test.probabilities(), test.truth());
             float[][] scaled = TemperatureScaling.rescale(test.probabilities(), 1.0, t);
             Calibration after = Calibration.of(scaled, test.truth());
@@ -106,34 +107,5 @@ public final class CalibrateCommand implements Callable<Integer> {
         m.put("accuracyAtCoverage", s.accuracyAtCoverage());
         m.put("coverageAtAccuracy", s.coverageAtAccuracy());
         return m;
-    }
-
-    /** The probabilities and true classes an evaluation saved in predictions.csv ({@code file,true,predicted,p_...}). */
-    record TestPredictions(float[][] probabilities, int[] truth) {
-        static TestPredictions read(Path csv, List<String> classes) throws java.io.IOException {
-            List<String> lines = Files.readAllLines(csv);
-            int k = classes.size();
-            List<float[]> probs = new ArrayList<>();
-            List<Integer> truth = new ArrayList<>();
-            for (String line : lines.subList(1, lines.size())) {
-                if (line.isBlank()) {
-                    continue;
-                }
-                String[] f = line.split(",");
-                // File names may hold commas: the last k + 2 fields are true, predicted and the probabilities.
-                int n = f.length;
-                int label = classes.indexOf(f[n - k - 2]);
-                if (label < 0) {
-                    throw new UserException(csv + ": unknown class '" + f[n - k - 2] + "'");
-                }
-                float[] p = new float[k];
-                for (int j = 0; j < k; j++) {
-                    p[j] = Float.parseFloat(f[n - k + j]);
-                }
-                probs.add(p);
-                truth.add(label);
-            }
-            return new TestPredictions(probs.toArray(new float[0][]), truth.stream().mapToInt(Integer::intValue).toArray());
-        }
     }
 }

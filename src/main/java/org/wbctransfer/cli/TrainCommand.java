@@ -216,9 +216,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** The metrics as text, then where their reports were written. */
     static void printEvaluation(Evaluation.Result r, Path written) {
-        System.out.println(org.wbctransfer.evaluation.EvaluationReport.toText(r.metrics(), r.title()));
-        System.out.println(org.wbctransfer.evaluation.Calibration.of(r.probabilities(), r.truth()).line());
-        System.out.println(org.wbctransfer.evaluation.Selective.of(r.probabilities(), r.truth()).line());
+        System.out.print(Evaluation.reportText(r));
         System.out.println("evaluation written to " + written);
     }
 }

@@ -96,7 +96,8 @@ public record ImageFolder(Path root, List<String> classNames, List<Item> items, 
         List<String> warnings = new ArrayList<>();
         List<Skipped> skipped = new ArrayList<>();
         List<Item> items = new ArrayList<>();
-        java.util.Set<String> labelled = new java.util.HashSet<>();
+        // Every file a row names, usable or not: a file is "without a row" only if none names it.
+        java.util.Set<String> listed = new java.util.HashSet<>();
         for (int i = 1; i < lines.size(); i++) {
             String line = lines.get(i).strip();
             if (line.isEmpty()) {
@@ -106,6 +107,7 @@ public record ImageFolder(Path root, List<String> classNames, List<Item> items, 
             String file = comma < 0 ? line : line.substring(0, comma).strip();
             String label = comma < 0 ? "" : line.substring(comma + 1).strip();
             String rel = IMAGES + "/" + file;
+            listed.add(file);
             String problem = label.isEmpty() ? "no label (line " + (i + 1) + " of " + LABELS + ")"
                     : !Files.isRegularFile(root.resolve(rel)) ? "listed in " + LABELS + " but not found"
                     : !IMAGE_EXTENSIONS.contains(extension(file)) ? "not an image file extension" : null;
@@ -117,13 +119,11 @@ public record ImageFolder(Path root, List<String> classNames, List<Item> items, 
                 skipped.add(new Skipped(rel, problem));
                 continue;
             }
-            labelled.add(file);
             items.add(new Item(rel, label));
         }
         for (Path f : sortedChildren(root.resolve(IMAGES))) {
             String fn = f.getFileName().toString();
-            if (!fn.startsWith(".") && Files.isRegularFile(f) && !labelled.contains(fn)
-                    && skipped.stream().noneMatch(s -> s.relativePath().equals(IMAGES + "/" + fn))) {
+            if (!fn.startsWith(".") && Files.isRegularFile(f) && !listed.contains(fn)) {
                 if (strict) {
                     throw new UserException(f + ": no row in " + LABELS);
                 }

@@ -52,12 +52,7 @@ public record Calibration(int bins, double ece, double brier, double nll, List<D
         double nll = 0;
         for (int i = 0; i < n; i++) {
             float[] p = probabilities[i];
-            int top = 0;
-            for (int k = 1; k < p.length; k++) {
-                if (p[k] > p[top]) {
-                    top = k;
-                }
-            }
+            int top = org.wbctransfer.model.Classifier.argMax(p);
             // A top probability of exactly 1 belongs to the last bin, as in (lo, hi] binning.
             int b = Math.min((int) (p[top] * bins), bins - 1);
             conf[b] += p[top];

@@ -94,50 +94,10 @@ public final class Evaluation {
      */
     public static Result folder(Classifier c, Path folder, Path outDir, Path cacheDir, boolean strict, boolean tta,
             boolean adaptBn, java.util.function.Consumer<String> warn) throws IOException {
-        org.wbctransfer.data.ImageFolder f = org.wbctransfer.data.ImageFolder.scanEither(folder, strict);
-        f.warnings().forEach(warn);
-        List<String> skipped = new ArrayList<>();
-        f.skipped().forEach(s -> skipped.add(folder.resolve(s.relativePath()) + ": " + s.problem()));
-        List<String> classes = c.metadata().classes();
-        for (String cls : f.classNames()) {
-            if (c.metadata().classIndex(cls) < 0) {
-                long n = f.items().stream().filter(it -> it.className().equals(cls)).count();
-                String problem = "class '" + cls + "' is not one of the model's classes " + classes;
-                if (strict) {
-                    throw new org.wbctransfer.util.UserException(folder.resolve(cls) + ": " + problem);
-                }
-                warn.accept(folder.resolve(cls) + ": " + problem + "; its " + n + " image(s) skipped");
-            }
-        }
-        List<String> paths = new ArrayList<>();
-        List<Integer> labels = new ArrayList<>();
-        for (org.wbctransfer.data.ImageFolder.Item it : f.items()) {
-            int label = c.metadata().classIndex(it.className());
-            if (label < 0) {
-                skipped.add(folder.resolve(it.relativePath()) + ": class '" + it.className() + "' unknown to the model");
-                continue;
-            }
-            paths.add(it.relativePath());
-            labels.add(label);
-        }
-        if (paths.isEmpty()) {
-            throw new org.wbctransfer.util.UserException(folder + ": none of the class folders " + f.classNames()
-                    + " is one of the model's classes " + classes);
-        }
-        ImageCache cache = ImageCache.open(folder, paths, c.metadata().imageSize(), cacheDir);
-        List<BatchLoader.Sample> samples = new ArrayList<>();
-        for (int i = 0; i < paths.size(); i++) {
-            if (cache.pixels(i) == null) {
-                String line = folder.resolve(paths.get(i)) + ": " + cache.problem(i);
-                if (strict) {
-                    throw new org.wbctransfer.util.UserException(line);
-                }
-                warn.accept(line + "; skipped");
-                skipped.add(line);
-            } else {
-                samples.add(new BatchLoader.Sample(i, labels.get(i)));
-            }
-        }
+        Labelled l = Labelled.load(c, folder, cacheDir, strict, warn);
+        ImageCache cache = l.cache();
+        List<BatchLoader.Sample> samples = l.samples();
+        List<String> skipped = l.skipped();
         if (samples.isEmpty()) {
             throw new org.wbctransfer.util.UserException(folder + ": no readable images to evaluate");
         }
@@ -149,6 +109,65 @@ public final class Evaluation {
         Result r = withTitle(run(c, cache, samples, tta), title);
         write(r, paths(cache, samples), skipped, outDir, title);
         return r;
+    }
+
+    /**
+     * The readable images of a labelled folder (class folders, or {@code images/} + {@code labels.csv})
+     * whose class the model knows, decoded at the model's size, with everything left out listed in
+     * {@code skipped} ("file: problem") and passed to {@code warn}: a class the model does not know
+     * (once per class), an unusable or unreadable file. When {@code strict}, the first of them is a
+     * {@link org.wbctransfer.util.UserException}; so is a folder none of whose classes the model knows.
+     */
+    public record Labelled(ImageCache cache, List<BatchLoader.Sample> samples, List<String> skipped) {
+
+        public static Labelled load(Classifier c, Path folder, Path cacheDir, boolean strict,
+                java.util.function.Consumer<String> warn) throws IOException {
+            org.wbctransfer.data.ImageFolder f = org.wbctransfer.data.ImageFolder.scanEither(folder, strict);
+            f.warnings().forEach(warn);
+            List<String> skipped = new ArrayList<>();
+            f.skipped().forEach(s -> skipped.add(folder.resolve(s.relativePath()) + ": " + s.problem()));
+            List<String> classes = c.metadata().classes();
+            for (String cls : f.classNames()) {
+                if (c.metadata().classIndex(cls) < 0) {
+                    long n = f.items().stream().filter(it -> it.className().equals(cls)).count();
+                    String problem = "class '" + cls + "' is not one of the model's classes " + classes;
+                    if (strict) {
+                        throw new org.wbctransfer.util.UserException(folder.resolve(cls) + ": " + problem);
+                    }
+                    warn.accept(folder.resolve(cls) + ": " + problem + "; its " + n + " image(s) skipped");
+                }
+            }
+            List<String> paths = new ArrayList<>();
+            List<Integer> labels = new ArrayList<>();
+            for (org.wbctransfer.data.ImageFolder.Item it : f.items()) {
+                int label = c.metadata().classIndex(it.className());
+                if (label < 0) {
+                    skipped.add(folder.resolve(it.relativePath()) + ": class '" + it.className() + "' unknown to the model");
+                    continue;
+                }
+                paths.add(it.relativePath());
+                labels.add(label);
+            }
+            if (paths.isEmpty()) {
+                throw new org.wbctransfer.util.UserException(folder + ": none of the class folders " + f.classNames()
+                        + " is one of the model's classes " + classes);
+            }
+            ImageCache cache = ImageCache.open(folder, paths, c.metadata().imageSize(), cacheDir);
+            List<BatchLoader.Sample> samples = new ArrayList<>();
+            for (int i = 0; i < paths.size(); i++) {
+                if (cache.pixels(i) == null) {
+                    String line = folder.resolve(paths.get(i)) + ": " + cache.problem(i);
+                    if (strict) {
+                        throw new org.wbctransfer.util.UserException(line);
+                    }
+                    warn.accept(line + "; skipped");
+                    skipped.add(line);
+                } else {
+                    samples.add(new BatchLoader.Sample(i, labels.get(i)));
+                }
+            }
+            return new Labelled(cache, samples, skipped);
+        }
     }
 
     /** {@link Classifier#adaptBatchNorm} on the plain (unaugmented) images of the samples. */
@@ -200,6 +219,49 @@ public final class Evaluation {
         return new Result(m, probs, truth, "");
     }
 
+    /** What report.txt holds and the commands print: the per-class report, then calibration and selective lines. */
+    public static String reportText(Result r) {
+        return reportText(r.metrics(), r.title(), Calibration.of(r.probabilities(), r.truth()),
+                Selective.of(r.probabilities(), r.truth()));
+    }
+
+    private static String reportText(ClassificationMetrics m, String title, Calibration cal, Selective sel) {
+        return EvaluationReport.toText(m, title) + "\n" + cal.line() + "\n" + sel.line() + "\n";
+    }
+
+    /** The name of an evaluation's per-image file: {@code file,true,predicted,p_<class>...}. */
+    public static final String PREDICTIONS = "predictions.csv";
+
+    /** Probabilities and true classes as {@link #write} saved them in {@value #PREDICTIONS}. */
+    public record Saved(float[][] probabilities, int[] truth) {}
+
+    public static Saved readPredictions(Path file, List<String> classes) throws IOException {
+        List<String> lines = java.nio.file.Files.readAllLines(file);
+        int k = classes.size();
+        List<float[]> probs = new ArrayList<>();
+        List<Integer> truth = new ArrayList<>();
+        for (String line : lines.subList(1, lines.size())) {
+            if (line.isBlank()) {
+                continue;
+            }
+            String[] f = line.split(",");
+            // File names are written unquoted and may hold commas: the last k + 2 fields are true,
+            // predicted and the probabilities.
+            int n = f.length;
+            int label = classes.indexOf(f[n - k - 2]);
+            if (label < 0) {
+                throw new org.wbctransfer.util.UserException(file + ": unknown class '" + f[n - k - 2] + "'");
+            }
+            float[] p = new float[k];
+            for (int j = 0; j < k; j++) {
+                p[j] = Float.parseFloat(f[n - k + j]);
+            }
+            probs.add(p);
+            truth.add(label);
+        }
+        return new Saved(probs.toArray(new float[0][]), truth.stream().mapToInt(Integer::intValue).toArray());
+    }
+
     /** Writes the reports, and {@code skipped.txt} when files were skipped (removing a stale one otherwise). */
     public static void write(Result r, List<String> files, List<String> skipped, Path outDir, String title)
             throws IOException {
@@ -211,8 +273,7 @@ public final class Evaluation {
         EvaluationReport.writeJson(r.metrics(), outDir.resolve(RunDir.METRICS));
         Calibration cal = Calibration.of(r.probabilities(), r.truth());
         Selective sel = Selective.of(r.probabilities(), r.truth());
-        org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve("report.txt"),
-                EvaluationReport.toText(r.metrics(), title) + "\n" + cal.line() + "\n" + sel.line() + "\n");
+        org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve("report.txt"), reportText(r.metrics(), title, cal, sel));
         cal.write(outDir, title);
         org.wbctransfer.util.Json.write(outDir.resolve(SELECTIVE), sel);
         ConfusionMatrixPlot.writePng(r.metrics().confusionMatrix(), outDir.resolve("confusion.png"), title);
@@ -228,7 +289,7 @@ public final class Evaluation {
             }
             sb.append('\n');
         }
-        org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve("predictions.csv"), sb.toString());
+        org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve(PREDICTIONS), sb.toString());
     }
 
 

@@ -24,12 +24,7 @@ public record Selective(Map<String, Double> accuracyAtCoverage, Map<String, Doub
         boolean[] right = new boolean[n];
         for (int i = 0; i < n; i++) {
             order[i] = i;
-            int best = 0;
-            for (int k = 1; k < probabilities[i].length; k++) {
-                if (probabilities[i][k] > probabilities[i][best]) {
-                    best = k;
-                }
-            }
+            int best = org.wbctransfer.model.Classifier.argMax(probabilities[i]);
             top[i] = probabilities[i][best];
             right[i] = best == truth[i];
         }
@@ -80,12 +75,7 @@ public record Selective(Map<String, Double> accuracyAtCoverage, Map<String, Doub
         int answered = 0;
         int right = 0;
         for (int i = 0; i < truth.length; i++) {
-            int best = 0;
-            for (int k = 1; k < probabilities[i].length; k++) {
-                if (probabilities[i][k] > probabilities[i][best]) {
-                    best = k;
-                }
-            }
+            int best = org.wbctransfer.model.Classifier.argMax(probabilities[i]);
             if (probabilities[i][best] >= floor) {
                 answered++;
                 right += best == truth[i] ? 1 : 0;

@@ -15,22 +15,12 @@ public final class TemperatureScaling {
 
     /** Probabilities made at temperature {@code from}, as the same logits give them at temperature {@code to}. */
     public static float[][] rescale(float[][] probs, double from, double to) {
-        double power = from / to;
         float[][] out = new float[probs.length][];
         for (int i = 0; i < probs.length; i++) {
-            double[] logp = new double[probs[i].length];
-            double max = Double.NEGATIVE_INFINITY;
-            for (int k = 0; k < logp.length; k++) {
-                logp[k] = power * Math.log(Math.max(probs[i][k], 1e-30));
-                max = Math.max(max, logp[k]);
-            }
-            double sum = 0;
-            for (int k = 0; k < logp.length; k++) {
-                sum += Math.exp(logp[k] - max);
-            }
+            double[] logp = logSoftmax(probs[i], from / to);
             out[i] = new float[logp.length];
             for (int k = 0; k < logp.length; k++) {
-                out[i][k] = (float) (Math.exp(logp[k] - max) / sum);
+                out[i][k] = (float) Math.exp(logp[k]);
             }
         }
         return out;
@@ -38,22 +28,30 @@ public final class TemperatureScaling {
 
     /** Mean negative log-likelihood of the true classes at temperature t (probabilities made at {@code from}). */
     public static double nll(float[][] probs, double from, int[] truth, double t) {
-        double power = from / t;
         double total = 0;
         for (int i = 0; i < probs.length; i++) {
-            double max = Double.NEGATIVE_INFINITY;
-            double[] logp = new double[probs[i].length];
-            for (int k = 0; k < logp.length; k++) {
-                logp[k] = power * Math.log(Math.max(probs[i][k], 1e-30));
-                max = Math.max(max, logp[k]);
-            }
-            double sum = 0;
-            for (double v : logp) {
-                sum += Math.exp(v - max);
-            }
-            total -= logp[truth[i]] - max - Math.log(sum);
+            total -= logSoftmax(probs[i], from / t)[truth[i]];
         }
         return total / probs.length;
+    }
+
+    /** log softmax(power * log p): the log-probabilities of p's logits with the temperature divided by power. */
+    private static double[] logSoftmax(float[] p, double power) {
+        double[] logp = new double[p.length];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int k = 0; k < p.length; k++) {
+            logp[k] = power * Math.log(Math.max(p[k], 1e-30));
+            max = Math.max(max, logp[k]);
+        }
+        double sum = 0;
+        for (double v : logp) {
+            sum += Math.exp(v - max);
+        }
+        double lse = max + Math.log(sum);
+        for (int k = 0; k < p.length; k++) {
+            logp[k] -= lse;
+        }
+        return logp;
     }
 
     /**
