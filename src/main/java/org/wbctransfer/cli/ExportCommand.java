@@ -17,6 +17,7 @@ import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelMetadata;
+import org.wbctransfer.model.OodDetector;
 import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
@@ -71,6 +72,9 @@ public final class ExportCommand implements Callable<Integer> {
         Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
         try {
             Files.copy(modelDir.resolve(Classifier.WEIGHTS), tmp.resolve(Classifier.WEIGHTS));
+            if (Files.isRegularFile(modelDir.resolve(OodDetector.FILE))) {
+                Files.copy(modelDir.resolve(OodDetector.FILE), tmp.resolve(OodDetector.FILE));
+            }
             Json.write(tmp.resolve(Classifier.METADATA), md);
             Json.read(tmp.resolve(Classifier.METADATA), ModelMetadata.class); // still readable as model metadata
             install(tmp, target);
@@ -152,6 +156,9 @@ public final class ExportCommand implements Callable<Integer> {
         export.put("exportedBy", Versions.all().get("wbc-transfer"));
         ArrayNode files = export.putArray("files");
         files.add(Classifier.WEIGHTS).add(Classifier.METADATA);
+        if (Files.isRegularFile(modelDir.resolve(OodDetector.FILE))) {
+            files.add(OodDetector.FILE);
+        }
     }
 
     /**

@@ -17,6 +17,8 @@ import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
 import org.wbctransfer.data.ImageDecoder;
 import org.wbctransfer.data.ImageFolder;
+import org.wbctransfer.evaluation.DifferentialCount;
+import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelInput;
 import org.wbctransfer.util.AtomicFiles;
@@ -75,8 +77,8 @@ public final class PredictCommand implements Callable<Integer> {
     /** Inputs left out, in the order met. */
     private final List<Skipped> skipped = new ArrayList<>();
 
-    /** One classified image. */
-    record Prediction(String file, int predicted, float[] probabilities) {}
+    /** One classified image; {@code ood} is NaN when the model has no out-of-distribution score. */
+    record Prediction(String file, int predicted, float[] probabilities, double ood, boolean outOfDistribution) {}
 
     private record Skipped(Path file, String problem) {}
 
@@ -114,11 +116,12 @@ public final class PredictCommand implements Callable<Integer> {
                 throw new UserException("none of the " + files.size() + " file(s) could be read as an image");
             }
             List<String> classes = c.metadata().classes();
+            DifferentialCount count = count(c, predictions, minConfidence);
             if (out == null) {
                 System.out.print(csv(classes, predictions, minConfidence));
                 System.out.flush();
             } else if (json) {
-                Json.write(out, json(model, classes, predictions, skipped, adapted, minConfidence));
+                Json.write(out, json(model, classes, predictions, skipped, adapted, minConfidence, count));
             } else {
                 AtomicFiles.writeString(out, csv(classes, predictions, minConfidence));
             }
@@ -130,8 +133,39 @@ public final class PredictCommand implements Callable<Integer> {
             if (out != null) {
                 System.err.println("wbc: " + predictions.size() + " of " + files.size() + " image(s) classified; written to " + out);
             }
+            if (predictions.size() > 1) {
+                System.err.print(count.text());
+            }
+            String warning = oodWarning(c.metadata(), count.flagged(), predictions.size());
+            if (warning != null) {
+                StrictOption.warn(warning);
+            }
         }
         return 0;
+    }
+
+    /** The differential count of the classified images (all of them, whatever was referred or flagged). */
+    static DifferentialCount count(Classifier c, List<Prediction> predictions, Double minConfidence) {
+        int[] called = predictions.stream().mapToInt(Prediction::predicted).toArray();
+        int referred = (int) predictions.stream().filter(p -> referred(p, minConfidence)).count();
+        int flagged = (int) predictions.stream().filter(Prediction::outOfDistribution).count();
+        return DifferentialCount.of(c.metadata().classes(), called, c.metadata().validationConfusionCounts(), referred,
+                flagged);
+    }
+
+    /**
+     * The one warning a batch gets when more of it than the model's set fraction looks unlike the
+     * training images; null when it does not, or the model has no out-of-distribution score.
+     */
+    static String oodWarning(org.wbctransfer.model.ModelMetadata md, int flagged, int n) {
+        if (md.ood() == null || n == 0 || (double) flagged / n <= md.ood().warnFraction()) {
+            return null;
+        }
+        return String.format(Locale.ROOT, "%d of %d image(s) (%.0f %%) look out of distribution for this model (score"
+                + " above the %.0fth percentile of its own held-out images; about %.0f %% expected): another microscope,"
+                + " stain, scale or not a white-cell crop? Their answers are not to be trusted; 'wbc adapt' fits the model"
+                + " to a new lab with a few labelled cells", flagged, n, 100.0 * flagged / n, md.ood().percentile(),
+                100 - md.ood().percentile());
     }
 
     private List<Prediction> predict(Classifier c, ModelInput input, List<Path> files) {
@@ -207,9 +241,12 @@ public final class PredictCommand implements Callable<Integer> {
         if (names.isEmpty()) {
             return;
         }
-        float[][] p = c.probabilities(buf, names.size(), input.size());
+        Classifier.Scored s = c.scored(buf, names.size(), input.size(), false);
+        double[] ood = c.oodScore(s);
         for (int i = 0; i < names.size(); i++) {
-            result.add(new Prediction(names.get(i), Classifier.argMax(p[i]), p[i]));
+            float[] p = s.probabilities()[i];
+            double score = ood == null ? Double.NaN : ood[i];
+            result.add(new Prediction(names.get(i), Classifier.argMax(p), p, score, ood != null && c.outOfDistribution(score)));
         }
         names.clear();
     }
@@ -264,6 +301,10 @@ public final class PredictCommand implements Callable<Integer> {
     static String csv(List<String> classes, List<Prediction> predictions, Double minConfidence) {
         StringBuilder sb = new StringBuilder("file,predicted,probability");
         classes.forEach(c -> sb.append(",p_").append(c));
+        boolean ood = !predictions.isEmpty() && !Double.isNaN(predictions.get(0).ood());
+        if (ood) {
+            sb.append(',').append(Evaluation.OOD_SCORE).append(',').append(Evaluation.OOD_FLAG);
+        }
         sb.append('\n');
         for (Prediction p : predictions) {
             sb.append(csvField(p.file())).append(',').append(answer(classes, p, minConfidence)).append(',')
@@ -271,13 +312,16 @@ public final class PredictCommand implements Callable<Integer> {
             for (float v : p.probabilities()) {
                 sb.append(',').append(format(v));
             }
+            if (ood) {
+                sb.append(',').append(String.format(Locale.ROOT, "%.6g", p.ood())).append(',').append(p.outOfDistribution());
+            }
             sb.append('\n');
         }
         return sb.toString();
     }
 
     private static Map<String, Object> json(Path model, List<String> classes, List<Prediction> predictions,
-            List<Skipped> skipped, int adapted, Double minConfidence) {
+            List<Skipped> skipped, int adapted, Double minConfidence, DifferentialCount count) {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (Prediction p : predictions) {
             Map<String, Object> probs = new LinkedHashMap<>();
@@ -292,6 +336,10 @@ public final class PredictCommand implements Callable<Integer> {
             }
             row.put("probability", (double) p.probabilities()[p.predicted()]);
             row.put("probabilities", probs);
+            if (!Double.isNaN(p.ood())) {
+                row.put("oodScore", p.ood());
+                row.put("outOfDistribution", p.outOfDistribution());
+            }
             rows.add(row);
         }
         Map<String, Object> doc = new LinkedHashMap<>();
@@ -303,6 +351,7 @@ public final class PredictCommand implements Callable<Integer> {
         if (adapted > 0) {
             doc.put("adaptBn", Map.of("images", adapted));
         }
+        doc.put("differentialCount", count.toMap());
         doc.put("predictions", rows);
         List<Map<String, Object>> left = new ArrayList<>();
         for (Skipped s : skipped) {

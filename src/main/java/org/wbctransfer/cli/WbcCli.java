@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code wbc} command. */
 @Command(name = "wbc", mixinStandardHelpOptions = true, version = "wbc-transfer 0.1.0",
         description = "White-blood-cell classification with ResNet-18 and transfer learning.",
-        subcommands = {SplitCommand.class, TrainCommand.class, EvaluateCommand.class, ExportCommand.class, AdaptCommand.class, CalibrateCommand.class, PredictCommand.class, ExplainCommand.class, ServeCommand.class, PretrainCommand.class, ExperimentCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {SplitCommand.class, TrainCommand.class, EvaluateCommand.class, ExportCommand.class, AdaptCommand.class, CalibrateCommand.class, OodStudyCommand.class, PredictCommand.class, ExplainCommand.class, ServeCommand.class, PretrainCommand.class, ExperimentCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class WbcCli implements Callable<Integer> {
 
     /** Exit code for bad input: a missing folder, a bad file, an invalid option value. */

@@ -30,7 +30,25 @@ public final class Evaluation {
     private Evaluation() {}
 
 
-    public record Result(ClassificationMetrics metrics, float[][] probabilities, int[] truth, String title) {}
+    /**
+     * What an evaluation found. {@code scores}: the three out-of-distribution scores per image
+     * ({@link org.wbctransfer.model.OodDetector#scores}); {@code ood}: the one the model's metadata
+     * names, with {@code oodThreshold}, or null when the model has none.
+     */
+    public record Result(ClassificationMetrics metrics, float[][] probabilities, int[] truth, String title,
+            double[][] scores, double[] ood, Double oodThreshold) {
+
+        /** Images whose score is above the model's threshold; 0 without a score. */
+        public int flagged() {
+            int n = 0;
+            if (ood != null) {
+                for (double v : ood) {
+                    n += v <= oodThreshold ? 0 : 1;
+                }
+            }
+            return n;
+        }
+    }
 
     /**
      * Evaluates a freshly trained model on the test split of its manifest, writes
@@ -192,7 +210,7 @@ public final class Evaluation {
     public static final String SKIPPED = "skipped.txt";
 
     private static Result withTitle(Result r, String title) {
-        return new Result(r.metrics(), r.probabilities(), r.truth(), title);
+        return new Result(r.metrics(), r.probabilities(), r.truth(), title, r.scores(), r.ood(), r.oodThreshold());
     }
 
     public static Result run(Classifier classifier, ImageCache cache, List<BatchLoader.Sample> samples) {
@@ -203,10 +221,11 @@ public final class Evaluation {
             boolean dihedral) {
         int size = classifier.metadata().imageSize();
         Augmenter plain = new Augmenter(org.wbctransfer.config.Augmentation.none(), classifier.metadata().normalization(), size);
-        float[][] probs;
+        Classifier.Scored scored;
         try (BatchLoader loader = new BatchLoader(cache, samples, plain, false, 64)) {
-            probs = classifier.predict(loader, dihedral);
+            scored = classifier.predict(loader, dihedral);
         }
+        float[][] probs = scored.probabilities();
         int n = samples.size();
         int[] truth = new int[n];
         int[] pred = new int[n];
@@ -216,20 +235,36 @@ public final class Evaluation {
         }
         List<String> classes = classifier.metadata().classes();
         ClassificationMetrics m = ClassificationMetrics.compute(ConfusionMatrix.of(classes, truth, pred), probs, truth);
-        return new Result(m, probs, truth, "");
+        ModelMetadata.Ood ood = classifier.metadata().ood();
+        return new Result(m, probs, truth, "", scored.scores(), classifier.oodScore(scored),
+                ood == null ? null : ood.threshold());
     }
 
     /** What report.txt holds and the commands print: the per-class report, then calibration and selective lines. */
     public static String reportText(Result r) {
-        return reportText(r.metrics(), r.title(), Calibration.of(r.probabilities(), r.truth()),
-                Selective.of(r.probabilities(), r.truth()));
+        return reportText(r, Calibration.of(r.probabilities(), r.truth()), Selective.of(r.probabilities(), r.truth()));
     }
 
-    private static String reportText(ClassificationMetrics m, String title, Calibration cal, Selective sel) {
-        return EvaluationReport.toText(m, title) + "\n" + cal.line() + "\n" + sel.line() + "\n";
+    private static String reportText(Result r, Calibration cal, Selective sel) {
+        return EvaluationReport.toText(r.metrics(), r.title()) + "\n" + cal.line() + "\n" + sel.line() + "\n"
+                + (r.ood() == null ? "" : oodLine(r) + "\n");
     }
 
-    /** The name of an evaluation's per-image file: {@code file,true,predicted,p_<class>...}. */
+    /** How many images the model's out-of-distribution score flags, one line. */
+    public static String oodLine(Result r) {
+        int n = r.truth().length;
+        return String.format(java.util.Locale.ROOT, "out of distribution: %d of %d images flagged (%.2f %%; score above %.4g)",
+                r.flagged(), n, 100.0 * r.flagged() / n, r.oodThreshold());
+    }
+
+    /** The risk-coverage curve of an evaluation ({@link Selective#writeCurve}). */
+    public static final String RISK_COVERAGE = "risk-coverage.png";
+
+    /** The columns predictions.csv (and predict's output) adds when the model has an out-of-distribution score. */
+    public static final String OOD_SCORE = "ood_score";
+    public static final String OOD_FLAG = "out_of_distribution";
+
+    /** The name of an evaluation's per-image file: {@code file,true,predicted,p_<class>...[,ood_score,out_of_distribution]}. */
     public static final String PREDICTIONS = "predictions.csv";
 
     /** Probabilities and true classes as {@link #write} saved them in {@value #PREDICTIONS}. */
@@ -238,6 +273,8 @@ public final class Evaluation {
     public static Saved readPredictions(Path file, List<String> classes) throws IOException {
         List<String> lines = java.nio.file.Files.readAllLines(file);
         int k = classes.size();
+        // Out-of-distribution columns, when present, follow the probabilities.
+        int tail = !lines.isEmpty() && lines.get(0).endsWith("," + OOD_FLAG) ? 2 : 0;
         List<float[]> probs = new ArrayList<>();
         List<Integer> truth = new ArrayList<>();
         for (String line : lines.subList(1, lines.size())) {
@@ -247,7 +284,7 @@ public final class Evaluation {
             String[] f = line.split(",");
             // File names are written unquoted and may hold commas: the last k + 2 fields are true,
             // predicted and the probabilities.
-            int n = f.length;
+            int n = f.length - tail;
             int label = classes.indexOf(f[n - k - 2]);
             if (label < 0) {
                 throw new org.wbctransfer.util.UserException(file + ": unknown class '" + f[n - k - 2] + "'");
@@ -273,19 +310,27 @@ public final class Evaluation {
         EvaluationReport.writeJson(r.metrics(), outDir.resolve(RunDir.METRICS));
         Calibration cal = Calibration.of(r.probabilities(), r.truth());
         Selective sel = Selective.of(r.probabilities(), r.truth());
-        org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve("report.txt"), reportText(r.metrics(), title, cal, sel));
+        org.wbctransfer.util.AtomicFiles.writeString(outDir.resolve("report.txt"), reportText(r, cal, sel));
         cal.write(outDir, title);
+        Selective.writeCurve(r.probabilities(), r.truth(), outDir.resolve(RISK_COVERAGE), title);
         org.wbctransfer.util.Json.write(outDir.resolve(SELECTIVE), sel);
         ConfusionMatrixPlot.writePng(r.metrics().confusionMatrix(), outDir.resolve("confusion.png"), title);
         List<String> classes = r.metrics().classNames();
         StringBuilder sb = new StringBuilder("file,true,predicted");
         classes.forEach(c -> sb.append(",p_").append(c));
+        if (r.ood() != null) {
+            sb.append(',').append(OOD_SCORE).append(',').append(OOD_FLAG);
+        }
         sb.append('\n');
         for (int i = 0; i < r.truth().length; i++) {
             sb.append(files.get(i)).append(',').append(classes.get(r.truth()[i])).append(',')
                     .append(classes.get(Classifier.argMax(r.probabilities()[i])));
             for (float p : r.probabilities()[i]) {
                 sb.append(',').append(String.format(java.util.Locale.ROOT, "%.5f", p));
+            }
+            if (r.ood() != null) {
+                sb.append(',').append(String.format(java.util.Locale.ROOT, "%.6g", r.ood()[i])).append(',')
+                        .append(!(r.ood()[i] <= r.oodThreshold()));
             }
             sb.append('\n');
         }

@@ -19,21 +19,7 @@ public record Selective(Map<String, Double> accuracyAtCoverage, Map<String, Doub
 
     public static Selective of(float[][] probabilities, int[] truth) {
         int n = truth.length;
-        Integer[] order = new Integer[n];
-        double[] top = new double[n];
-        boolean[] right = new boolean[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-            int best = org.wbctransfer.model.Classifier.argMax(probabilities[i]);
-            top[i] = probabilities[i][best];
-            right[i] = best == truth[i];
-        }
-        // Most confident first; ties keep input order so the figures are reproducible.
-        Arrays.sort(order, (a, b) -> Double.compare(top[b], top[a]));
-        int[] correctPrefix = new int[n + 1];
-        for (int j = 0; j < n; j++) {
-            correctPrefix[j + 1] = correctPrefix[j] + (right[order[j]] ? 1 : 0);
-        }
+        int[] correctPrefix = correctPrefix(probabilities, truth);
         Map<String, Double> atCoverage = new LinkedHashMap<>();
         for (double c : COVERAGES) {
             int m = Math.max(1, (int) Math.ceil(c * n));
@@ -50,6 +36,55 @@ public record Selective(Map<String, Double> accuracyAtCoverage, Map<String, Doub
             atAccuracy.put(key(a), (double) best / n);
         }
         return new Selective(atCoverage, atAccuracy);
+    }
+
+    /**
+     * Correct answers among the m most confident images, for m = 0..n: images ranked by top
+     * probability, most confident first; ties keep input order so the figures are reproducible.
+     */
+    private static int[] correctPrefix(float[][] probabilities, int[] truth) {
+        int n = truth.length;
+        Integer[] order = new Integer[n];
+        double[] top = new double[n];
+        boolean[] right = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+            int best = org.wbctransfer.model.Classifier.argMax(probabilities[i]);
+            top[i] = probabilities[i][best];
+            right[i] = best == truth[i];
+        }
+        Arrays.sort(order, (a, b) -> Double.compare(top[b], top[a]));
+        int[] correctPrefix = new int[n + 1];
+        for (int j = 0; j < n; j++) {
+            correctPrefix[j + 1] = correctPrefix[j] + (right[order[j]] ? 1 : 0);
+        }
+        return correctPrefix;
+    }
+
+    /**
+     * The risk-coverage curve as a PNG: the error rate among the answered images against the
+     * fraction answered, answering the most confident first.
+     */
+    public static void writeCurve(float[][] probabilities, int[] truth, java.nio.file.Path file, String title)
+            throws java.io.IOException {
+        int n = truth.length;
+        int[] correct = correctPrefix(probabilities, truth);
+        int points = Math.min(n, 400);
+        double[] xs = new double[points];
+        double[] ys = new double[points];
+        for (int j = 0; j < points; j++) {
+            int m = Math.max(1, (int) Math.round((j + 1) * (double) n / points));
+            xs[j] = (double) m / n;
+            ys[j] = 100.0 * (m - correct[m]) / m;
+        }
+        org.knowm.xchart.XYChart chart = new org.knowm.xchart.XYChartBuilder().width(520).height(420)
+                .title(title.length() > 70 ? title.substring(0, 70) + "…" : title)
+                .xAxisTitle("coverage (fraction answered, most confident first)").yAxisTitle("error among the answered (%)")
+                .build();
+        chart.getStyler().setXAxisMin(0.0).setXAxisMax(1.0).setYAxisMin(0.0).setLegendVisible(false);
+        chart.addSeries("risk", xs, ys).setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
+        org.wbctransfer.util.AtomicFiles.writeBytes(file, org.knowm.xchart.BitmapEncoder.getBitmapBytes(chart,
+                org.knowm.xchart.BitmapEncoder.BitmapFormat.PNG));
     }
 
     private static String key(double v) {

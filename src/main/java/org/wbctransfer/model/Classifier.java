@@ -35,15 +35,18 @@ public final class Classifier implements AutoCloseable {
     private final Model model;
     private final SequentialBlock block;
     private final ModelMetadata metadata;
+    /** What the Mahalanobis out-of-distribution score needs besides the network; null when not fitted. */
+    private final OodDetector detector;
     /** Whether inference runs channels-last (see {@link #useChannelsLast}). */
     private boolean channelsLast;
     /** The network inference runs: block with BatchNorm folded in, built on first use. */
     private FoldedResNet inference;
 
-    private Classifier(Model model, SequentialBlock block, ModelMetadata metadata) {
+    private Classifier(Model model, SequentialBlock block, ModelMetadata metadata, OodDetector detector) {
         this.model = model;
         this.block = block;
         this.metadata = metadata;
+        this.detector = detector;
     }
 
     /**
@@ -76,7 +79,7 @@ public final class Classifier implements AutoCloseable {
 
     /** Wraps a block trained in this process; the classifier takes ownership of the model. */
     public static Classifier of(Model model, SequentialBlock block, ModelMetadata metadata) {
-        return new Classifier(model, block, metadata);
+        return new Classifier(model, block, metadata, null);
     }
 
     public static Classifier load(Path dir) {
@@ -99,7 +102,19 @@ public final class Classifier implements AutoCloseable {
             model.close();
             throw new UserException(weights + ": cannot load weights (" + e.getMessage() + ")", e);
         }
-        return new Classifier(model, block, md);
+        OodDetector detector = null;
+        Path oodFile = dir.resolve(OodDetector.FILE);
+        if (md.ood() != null && md.ood().kind() == OodDetector.Score.MAHALANOBIS) {
+            if (!Files.isRegularFile(oodFile)) {
+                model.close();
+                throw new UserException(dir + ": metadata names a Mahalanobis out-of-distribution score but "
+                        + OodDetector.FILE + " is missing");
+            }
+            detector = OodDetector.load(oodFile);
+        } else if (Files.isRegularFile(oodFile)) {
+            detector = OodDetector.load(oodFile);
+        }
+        return new Classifier(model, block, md, detector);
     }
 
     public void save(Path dir) throws IOException {
@@ -109,6 +124,9 @@ public final class Classifier implements AutoCloseable {
                 block.saveParameters(out);
             }
         });
+        if (detector != null) {
+            detector.save(dir.resolve(OodDetector.FILE));
+        }
         Json.write(dir.resolve(METADATA), metadata);
     }
 
@@ -126,22 +144,26 @@ public final class Classifier implements AutoCloseable {
     }
 
     /**
-     * Class probabilities for every sample of the loader, in the loader's sample order; with
+     * Class probabilities and out-of-distribution scores for every sample of the loader, in the loader's sample order; with
      * {@code dihedral} the softmax is averaged over the eight
      * flips and right-angle rotations of each image. Cells have no up or left, and training already
      * augments with exactly these views, so averaging them removes orientation noise at 8x the cost.
      */
-    public float[][] predict(BatchLoader loader, boolean dihedral) {
+    public Scored predict(BatchLoader loader, boolean dihedral) {
         float[][] out = new float[loader.size()][];
+        double[][] scores = new double[OodDetector.Score.values().length][loader.size()];
         Iterator<Batch> it = loader.epoch(0, 0, false);
         while (it.hasNext()) {
             Batch b = it.next();
-            float[][] p = probabilities(b.images(), b.size(), b.imageSize(), dihedral);
+            Scored p = scored(b.images(), b.size(), b.imageSize(), dihedral);
             for (int k = 0; k < b.size(); k++) {
-                out[b.samples()[k]] = p[k];
+                out[b.samples()[k]] = p.probabilities()[k];
+                for (int s = 0; s < scores.length; s++) {
+                    scores[s][b.samples()[k]] = p.scores()[s][k];
+                }
             }
         }
-        return out;
+        return new Scored(out, scores);
     }
 
     /** Batches that {@link #adaptBatchNorm} averages over, so the source statistics' weight falls below 0.9^60. */
@@ -211,9 +233,14 @@ public final class Classifier implements AutoCloseable {
 
     /** The pooled features (n x 512) of n normalized NCHW images, as the head reads them. */
     public float[][] features(float[] images, int n, int size) {
+        return features(images, n, size, false);
+    }
+
+    /** With {@code everyStage}, every stage's pooled output ({@link FoldedResNet#stageFeatures}, n x 1024). */
+    public float[][] features(float[] images, int n, int size, boolean everyStage) {
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
-            NDArray f = inference().features(x);
+            NDArray f = everyStage ? inference().stageFeatures(x) : inference().features(x);
             int d = (int) f.getShape().get(1);
             float[] flat = f.toFloatArray();
             float[][] out = new float[n][d];
@@ -243,7 +270,63 @@ public final class Classifier implements AutoCloseable {
 
     /** A classifier with other metadata and the same network; this one must not be used afterwards. */
     public Classifier withMetadata(ModelMetadata md) {
-        return new Classifier(model, block, md);
+        return new Classifier(model, block, md, detector);
+    }
+
+    /** The same network with another out-of-distribution detector; this one must not be used afterwards. */
+    public Classifier withDetector(OodDetector d) {
+        return new Classifier(model, block, metadata, d);
+    }
+
+    public OodDetector detector() {
+        return detector;
+    }
+
+    /**
+     * Probabilities of a batch and its out-of-distribution scores ({@link OodDetector#scores}: all
+     * three, {@code scores[kind.ordinal()][image]}), from one forward pass. With {@code dihedral} the
+     * probabilities are averaged over the eight views and the scores read the image as given.
+     */
+    public record Scored(float[][] probabilities, double[][] scores) {}
+
+    public Scored scored(float[] images, int n, int size, boolean dihedral) {
+        int k = metadata.classes().size();
+        try (NDManager sub = model.getNDManager().newSubManager()) {
+            NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
+            FoldedResNet net = inference();
+            NDArray stages = net.stageFeatures(x);
+            NDArray logits = net.logits(stages.get(":, " + (stages.getShape().get(1) - ResNet18.FEATURES) + ":"));
+            float t = (float) metadata.softmaxTemperature();
+            NDArray probs = scaled(logits, t).softmax(1);
+            if (dihedral) {
+                for (int view = 1; view < 8; view++) {
+                    NDArray v = view >= 4 ? x.flip(3) : x;
+                    probs = probs.add(scaled(net.forward(v.rotate90(view % 4, new int[] {2, 3})), t).softmax(1));
+                }
+                probs = probs.div(8f);
+            }
+            double[][] scores = OodDetector.scores(detector, rows(stages.toFloatArray(), n), rows(logits.toFloatArray(), n));
+            return new Scored(rows(probs.toFloatArray(), n), scores);
+        }
+    }
+
+    /** The out-of-distribution score the metadata names, per image of a {@link Scored}; null when none is set. */
+    public double[] oodScore(Scored s) {
+        return metadata.ood() == null ? null : s.scores()[metadata.ood().kind().ordinal()];
+    }
+
+    /** Whether a score from {@link #oodScore} is above the threshold fitted on held-out training-distribution images. */
+    public boolean outOfDistribution(double score) {
+        return metadata.ood() != null && !(score <= metadata.ood().threshold());
+    }
+
+    private static float[][] rows(float[] flat, int n) {
+        int d = flat.length / n;
+        float[][] out = new float[n][d];
+        for (int i = 0; i < n; i++) {
+            System.arraycopy(flat, i * d, out[i], 0, d);
+        }
+        return out;
     }
 
     /** Softmax outputs for n normalized images laid out as NCHW floats. */

@@ -1,6 +1,8 @@
 package org.wbctransfer.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
@@ -87,22 +89,53 @@ public final class FoldedResNet implements AutoCloseable {
 
     /** Logits for a batch (N, 3, H, W); intermediate arrays live in the input's manager. */
     public NDArray forward(NDArray input) {
-        return Linear.linear(features(input), headWeight, headBias).singletonOrThrow();
+        return logits(features(input));
+    }
+
+    /** The head applied to pooled features (N, 512). */
+    public NDArray logits(NDArray features) {
+        return Linear.linear(features, headWeight, headBias).singletonOrThrow();
     }
 
     /** The pooled features (N, 512) the head reads. */
     public NDArray features(NDArray input) {
+        return run(input, false);
+    }
+
+    /**
+     * The global average of every stage's output, concatenated: stem (64), layer1 (64), layer2
+     * (128), layer3 (256), layer4 (512), so (N, 1024), the last 512 being {@link #features}. Early
+     * stages see colour and texture, where another microscope's images differ first.
+     */
+    public NDArray stageFeatures(NDArray input) {
+        return run(input, true);
+    }
+
+    private NDArray run(NDArray input, boolean everyStage) {
         NDArray x = channelsLast ? Formats.channelsLast(input) : input;
         x = Activation.relu(stem.apply(x));
         x = Pool.maxPool2d(x, new Shape(3, 3), new Shape(2, 2), new Shape(1, 1), false);
-        for (Basic b : blocks) {
+        List<NDArray> pooled = new java.util.ArrayList<>();
+        if (everyStage) {
+            pooled.add(pool(x));
+        }
+        for (int i = 0; i < blocks.size(); i++) {
+            Basic b = blocks.get(i);
             NDArray y = Activation.relu(b.conv1().apply(x));
             y = b.conv2().apply(y);
             NDArray shortcut = b.shortcut() == null ? x : b.shortcut().apply(x);
             x = Activation.relu(y.add(shortcut));
+            if (everyStage && i % 2 == 1 && i < blocks.size() - 1) {
+                pooled.add(pool(x));
+            }
         }
-        x = Pool.globalAvgPool2d(x);
-        return x.reshape(x.getShape().get(0), -1);
+        pooled.add(pool(x));
+        return pooled.size() == 1 ? pooled.get(0) : NDArrays.concat(new NDList(pooled.toArray(new NDArray[0])), 1);
+    }
+
+    private static NDArray pool(NDArray x) {
+        NDArray p = Pool.globalAvgPool2d(x);
+        return p.reshape(p.getShape().get(0), -1);
     }
 
     @Override

@@ -23,8 +23,9 @@ public record ModelMetadata(
         Provenance provenance,
         Map<String, Object> metrics,
         String intendedUse,
-        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-        Double temperature) {
+        Double temperature,
+        Ood ood,
+        List<List<Long>> validationConfusion) {
 
     public static final String FORMAT = "wbc-transfer-model/1";
     public static final String INTENDED_USE =
@@ -47,7 +48,7 @@ public record ModelMetadata(
 
     public ModelMetadata withMetrics(Map<String, Object> newMetrics) {
         return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
-                newMetrics, intendedUse, temperature);
+                newMetrics, intendedUse, temperature, ood, validationConfusion);
     }
 
     /**
@@ -57,7 +58,54 @@ public record ModelMetadata(
      */
     public ModelMetadata withTemperature(Double t) {
         return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
-                metrics, intendedUse, t);
+                metrics, intendedUse, t, ood, validationConfusion);
+    }
+
+    /** With the out-of-distribution score {@code wbc calibrate} chose and fitted; null removes it. */
+    public ModelMetadata withOod(Ood o) {
+        return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
+                metrics, intendedUse, temperature, o, validationConfusion);
+    }
+
+    /**
+     * The out-of-distribution score the model reports ({@link OodDetector}): an image whose score is
+     * above {@code threshold} (the {@code percentile}-th percentile of the scores of held-out images
+     * from the training distribution) is flagged; a folder with more than {@code warnFraction} of
+     * its images flagged gets a warning. {@code file} holds what the score needs besides the
+     * network (class means and precision for Mahalanobis).
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Ood(String score, double threshold, double percentile, double warnFraction, String fittedOn,
+            int fitImages, int thresholdImages, String file) {
+
+        public OodDetector.Score kind() {
+            return OodDetector.Score.of(score);
+        }
+    }
+
+    /**
+     * With the confusion counts of the validation carve-out ([true][predicted], {@code wbc calibrate}),
+     * which the differential count corrects with.
+     */
+    public ModelMetadata withValidationConfusion(long[][] counts) {
+        List<List<Long>> rows = new java.util.ArrayList<>();
+        for (long[] r : counts) {
+            rows.add(java.util.Arrays.stream(r).boxed().toList());
+        }
+        return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
+                metrics, intendedUse, temperature, ood, rows);
+    }
+
+    /** {@link #validationConfusion} as an array; null when the model has none. */
+    public long[][] validationConfusionCounts() {
+        if (validationConfusion == null) {
+            return null;
+        }
+        long[][] out = new long[validationConfusion.size()][];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = validationConfusion.get(i).stream().mapToLong(Long::longValue).toArray();
+        }
+        return out;
     }
 
     public double softmaxTemperature() {

@@ -35,7 +35,8 @@ final class InferencePool implements AutoCloseable {
     static final int OVERLAY_SIZE = 256;
 
     /** One classified image; {@code overlay} only when Grad-CAM was asked for. */
-    record Outcome(int predicted, float[] probabilities, BufferedImage overlay) {}
+    /** {@code ood}: the model's out-of-distribution score, NaN when it has none. */
+    record Outcome(int predicted, float[] probabilities, BufferedImage overlay, double ood, boolean outOfDistribution) {}
 
     /** Every worker is busy and the queue is full. */
     static final class BusyException extends Exception {
@@ -89,13 +90,17 @@ final class InferencePool implements AutoCloseable {
         float[] x = buffers.get();
         // The same steps as ModelInput.load, so a served prediction equals 'wbc predict' on the file.
         input.normalize(original, x);
+        Classifier.Scored s = locked(gradCamAlone.readLock(), () -> classifier.scored(x, 1, input.size(), false));
+        double[] ood = classifier.oodScore(s);
+        double score = ood == null ? Double.NaN : ood[0];
+        boolean flagged = ood != null && classifier.outOfDistribution(score);
         if (!gradCam) {
-            float[] p = locked(gradCamAlone.readLock(), () -> classifier.probabilities(x, 1, input.size())[0]);
-            return new Outcome(Classifier.argMax(p), p, null);
+            float[] p = s.probabilities()[0];
+            return new Outcome(Classifier.argMax(p), p, null, score, flagged);
         }
         GradCam.Result r = locked(gradCamAlone.writeLock(), () -> GradCam.compute(classifier, x, -1));
         return new Outcome(Classifier.argMax(r.probabilities()), r.probabilities(),
-                Overlay.over(original, r, OVERLAY_SIZE));
+                Overlay.over(original, r, OVERLAY_SIZE), score, flagged);
     }
 
     private static <T> T locked(Lock lock, Supplier<T> work) {

@@ -18,6 +18,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.wbctransfer.data.ImageDecoder;
 import org.wbctransfer.model.Classifier;
+import org.wbctransfer.evaluation.DifferentialCount;
 import org.wbctransfer.model.ModelMetadata;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.Png;
@@ -64,6 +65,7 @@ public final class WbcServer implements AutoCloseable {
                 .result(page));
         app.get("/api/model", ctx -> json(ctx, 200, modelInfo()));
         app.post("/api/predict", this::predict);
+        app.post("/api/differential", this::differential);
         app.exception(ApiError.class, (e, ctx) -> json(ctx, e.status, Map.of("error", e.getMessage())));
         app.exception(Exception.class, (e, ctx) -> {
             LOG.error("request {} {} failed", ctx.method(), ctx.path(), e);
@@ -129,8 +131,59 @@ public final class WbcServer implements AutoCloseable {
         }
         body.put("probability", number(top));
         body.put("probabilities", probabilities);
+        if (!Double.isNaN(o.ood())) {
+            body.put("oodScore", o.ood());
+            body.put("outOfDistribution", o.outOfDistribution());
+            if (o.outOfDistribution()) {
+                body.put("warning", OOD_WARNING);
+            }
+        }
         if (o.overlay() != null) {
             body.put("gradcam", "data:image/png;base64," + Base64.getEncoder().encodeToString(Png.bytes(o.overlay())));
+        }
+        json(ctx, 200, body);
+    }
+
+    static final String OOD_WARNING = "This image looks unlike the images the model was trained on (out-of-distribution"
+            + " score above its threshold): another microscope, stain or scale, or not a single white cell. Do not trust"
+            + " the answer.";
+
+    /**
+     * The differential count of a smear's cells the page classified one by one: a JSON body
+     * {@code {"predicted": [class, ...], "referred": n, "flagged": n}} with each cell's most likely
+     * class; the answer is {@link DifferentialCount#toMap} plus a warning when too many were flagged.
+     */
+    private void differential(Context ctx) {
+        com.fasterxml.jackson.databind.JsonNode req;
+        try {
+            req = org.wbctransfer.util.Json.MAPPER.readTree(ctx.bodyAsBytes());
+        } catch (IOException e) {
+            throw new ApiError(400, "body must be JSON: " + e.getMessage());
+        }
+        if (req == null || !req.path("predicted").isArray() || req.path("predicted").isEmpty()) {
+            throw new ApiError(400, "body must hold \"predicted\": a non-empty list of class names");
+        }
+        ModelMetadata md = classifier.metadata();
+        com.fasterxml.jackson.databind.JsonNode list = req.path("predicted");
+        if (list.size() > 100_000) {
+            throw new ApiError(413, "at most 100000 cells per count");
+        }
+        int[] called = new int[list.size()];
+        for (int i = 0; i < called.length; i++) {
+            int k = md.classIndex(list.get(i).asText());
+            if (k < 0) {
+                throw new ApiError(400, "unknown class '" + list.get(i).asText() + "'; the model's classes are " + md.classes());
+            }
+            called[i] = k;
+        }
+        int referred = Math.max(0, req.path("referred").asInt(0));
+        int flagged = Math.max(0, req.path("flagged").asInt(0));
+        Map<String, Object> body = new LinkedHashMap<>(DifferentialCount.of(md.classes(), called,
+                md.validationConfusionCounts(), referred, flagged).toMap());
+        if (md.ood() != null && (double) flagged / called.length > md.ood().warnFraction()) {
+            body.put("warning", String.format(java.util.Locale.ROOT, "%d of %d images (%.0f %%) look out of distribution"
+                    + " for this model: another microscope, stain or scale? The count is not to be trusted.", flagged,
+                    called.length, 100.0 * flagged / called.length));
         }
         json(ctx, 200, body);
     }
@@ -233,6 +286,13 @@ public final class WbcServer implements AutoCloseable {
         info.put("intendedUse", md.intendedUse() != null ? md.intendedUse() : ModelMetadata.INTENDED_USE);
         info.put("metrics", md.metrics() != null ? md.metrics() : Map.of());
         info.put("maxUploadBytes", options.maxUploadBytes());
+        if (md.ood() != null) {
+            info.put("ood", Map.of("score", md.ood().score(), "threshold", md.ood().threshold(),
+                    "warnFraction", md.ood().warnFraction()));
+        }
+        if (options.minConfidence() != null) {
+            info.put("minConfidence", options.minConfidence());
+        }
         return info;
     }
 

@@ -276,7 +276,7 @@ public final class WbcTrainer {
         }
         ModelMetadata md = new ModelMetadata(ModelMetadata.FORMAT, "resnet18", p.manifest().classNames(),
                 List.of(3, size, size), p.norm(), config, provenance.withBestEpoch(run.best().epoch + 1), null,
-                ModelMetadata.INTENDED_USE, null);
+                ModelMetadata.INTENDED_USE, null, null, null);
         Classifier classifier = Classifier.of(model, block, md);
         classifier.save(dir.model());
         return classifier;

@@ -50,7 +50,7 @@ class ClassifierTest {
         block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, SIZE, SIZE));
         WeightInit.apply(block, 7);
         ModelMetadata md = new ModelMetadata(ModelMetadata.FORMAT, "resnet18", List.of("a", "b", "c", "d", "e"),
-                List.of(3, SIZE, SIZE), Normalization.imagenet(), null, null, Map.of(), ModelMetadata.INTENDED_USE, null);
+                List.of(3, SIZE, SIZE), Normalization.imagenet(), null, null, Map.of(), ModelMetadata.INTENDED_USE, null, null, null);
         float[] img = new float[3 * SIZE * SIZE];
         Random rnd = new Random(3);
         for (int i = 0; i < img.length; i++) {
