@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.util.AtomicFiles;
@@ -37,7 +38,7 @@ public final class Classifier implements AutoCloseable {
     private final ModelMetadata metadata;
     /** Whether inference runs channels-last (see {@link #useChannelsLast}). */
     private boolean channelsLast;
-    /** The network inference runs: block with BatchNorm folded in, built on first use. */
+    /** The network inference runs: block with BatchNorm folded in, built on first use; unused with GroupNorm. */
     private FoldedResNet inference;
 
     private Classifier(Model model, SequentialBlock block, ModelMetadata metadata) {
@@ -74,6 +75,30 @@ public final class Classifier implements AutoCloseable {
         return inference;
     }
 
+    /**
+     * GroupNorm normalises each image by its own statistics, so unlike BatchNorm's fixed scale and
+     * shift it cannot be folded into a convolution: such a model runs its block as trained.
+     */
+    private boolean folds() {
+        return metadata.norm() == TrainConfig.Norm.BATCH;
+    }
+
+    /** Logits for a batch (N, 3, H, W); intermediate arrays live in the input's manager. */
+    private NDArray logits(NDArray x) {
+        return folds() ? inference().forward(x) : unfolded(block, x);
+    }
+
+    /** The pooled features (N, 512) the head reads. */
+    private NDArray pooled(NDArray x) {
+        return folds() ? inference().features(x) : unfolded(ResNet18.backboneOf(block), x);
+    }
+
+    private NDArray unfolded(ai.djl.nn.Block net, NDArray x) {
+        NDArray in = channelsLast ? Formats.channelsLast(x) : x;
+        return net.forward(new ai.djl.training.ParameterStore(x.getManager(), false), new ai.djl.ndarray.NDList(in), false)
+                .singletonOrThrow();
+    }
+
     /** Wraps a block trained in this process; the classifier takes ownership of the model. */
     public static Classifier of(Model model, SequentialBlock block, ModelMetadata metadata) {
         return new Classifier(model, block, metadata);
@@ -89,7 +114,7 @@ public final class Classifier implements AutoCloseable {
         if (!Files.isRegularFile(weights)) {
             throw new UserException(dir + ": model directory has no " + WEIGHTS);
         }
-        SequentialBlock block = ResNet18.classifier(md.classes().size());
+        SequentialBlock block = ResNet18.classifier(md.classes().size(), md.norm());
         Model model = Model.newInstance("wbc-resnet18", Devices.compute());
         model.setBlock(block);
         block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, md.imageSize(), md.imageSize()));
@@ -158,12 +183,14 @@ public final class Classifier implements AutoCloseable {
      * updates the running statistics by an exponential average (weight 0.1 per batch in DJL's
      * PyTorch engine), over seeded shuffles of the images until {@value #ADAPT_BATCHES} batches of
      * {@value #ADAPT_BATCH} have been seen. The weights are changed in place: this classifier then
-     * predicts for the target domain.
+     * predicts for the target domain. A GroupNorm model has no such statistics and is refused
+     * ({@link #requireBatchNorm}).
      *
      * @param images normalized CHW images at the model's size (at most {@link #ADAPT_MAX_IMAGES}; at least 16)
      * @return the number of batches averaged
      */
     public synchronized int adaptBatchNorm(List<float[]> images) {
+        requireBatchNorm();
         if (images.size() < 16) {
             throw new UserException("--adapt-bn needs at least 16 readable images of the target domain, got " + images.size());
         }
@@ -199,6 +226,17 @@ public final class Classifier implements AutoCloseable {
         return ADAPT_BATCHES;
     }
 
+    /**
+     * Refuses test-time BatchNorm adaptation of a GroupNorm model, whose normalisation already
+     * follows each image: silently doing nothing would let a user believe the model was adapted.
+     */
+    public void requireBatchNorm() {
+        if (metadata.norm() != TrainConfig.Norm.BATCH) {
+            throw new UserException("--adapt-bn: this model uses GroupNorm, which keeps no BatchNorm statistics to"
+                    + " re-estimate (it normalises each image by its own)");
+        }
+    }
+
     /** At most {@link #ADAPT_MAX_IMAGES} of n items, evenly spaced, in order: the ones adaptation reads. */
     public static List<Integer> adaptationSample(int n) {
         List<Integer> out = new java.util.ArrayList<>();
@@ -213,7 +251,7 @@ public final class Classifier implements AutoCloseable {
     public float[][] features(float[] images, int n, int size) {
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
-            NDArray f = inference().features(x);
+            NDArray f = pooled(x);
             int d = (int) f.getShape().get(1);
             float[] flat = f.toFloatArray();
             float[][] out = new float[n][d];
@@ -255,13 +293,12 @@ public final class Classifier implements AutoCloseable {
         int k = metadata.classes().size();
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
-            FoldedResNet net = inference();
             float t = (float) metadata.softmaxTemperature();
-            NDArray probs = scaled(net.forward(x), t).softmax(1);
+            NDArray probs = scaled(logits(x), t).softmax(1);
             if (dihedral) {
                 for (int view = 1; view < 8; view++) {
                     NDArray v = view >= 4 ? x.flip(3) : x;
-                    probs = probs.add(scaled(net.forward(v.rotate90(view % 4, new int[] {2, 3})), t).softmax(1));
+                    probs = probs.add(scaled(logits(v.rotate90(view % 4, new int[] {2, 3})), t).softmax(1));
                 }
                 probs = probs.div(8f);
             }
