@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import org.wbctransfer.config.Augmentation;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
@@ -128,7 +129,12 @@ public final class AdaptCommand implements Callable<Integer> {
             if (adapt.isEmpty()) {
                 throw new UserException(labelled + ": no readable labelled cell of the model's classes " + classes);
             }
-            int bnImages = noAdaptBn ? 0 : Evaluation.adaptBatchNorm(c, cache, all);
+            // GroupNorm has no statistics to re-estimate, and the user did not ask for it by name.
+            boolean batchNorm = c.metadata().norm() == TrainConfig.Norm.BATCH;
+            if (!noAdaptBn && !batchNorm) {
+                System.err.println("wbc: GroupNorm model: no BatchNorm statistics to re-estimate; refitting the head only");
+            }
+            int bnImages = noAdaptBn || !batchNorm ? 0 : Evaluation.adaptBatchNorm(c, cache, all);
 
             Augmenter views = new Augmenter(new Augmentation(true, Augmentation.Rotation.RIGHT_ANGLE, 0, 0, 0, 0, 0, 0),
                     c.metadata().normalization(), size);

@@ -102,6 +102,9 @@ public final class PredictCommand implements Callable<Integer> {
             if (channelsLast) {
                 c.useChannelsLast();
             }
+            if (adaptBn) {
+                c.requireBatchNorm(); // before any image is decoded
+            }
             ModelInput input = new ModelInput(c.metadata());
             List<Path> files = collect(inputs, this::skip);
             if (files.isEmpty()) {

@@ -115,6 +115,11 @@ public final class TrainCommand implements Callable<Integer> {
     @Mixin
     CacheOption cacheOption;
 
+    @Option(names = "--norm", defaultValue = Defaults.NORM, description = "Normalisation layers: batch (torchvision's"
+            + " BatchNorm) or group (GroupNorm, 32 groups: no statistics of the training images' activations, for"
+            + " transfer to other microscopes; not with --init, backbones are BatchNorm). Default: ${DEFAULT-VALUE}")
+    String norm;
+
     @Option(names = "--init", description = "Fine-tune from this pre-trained backbone bundle ('wbc pretrain') with a new head")
     Path init;
 
@@ -211,7 +216,8 @@ public final class TrainCommand implements Callable<Integer> {
                 .optClassWeighted(!noClassWeights).optCacheDir(cacheOption.dir)
                 .optInit(init, backboneLrScale)
                 .optFreeze(freezeStages, unfreezeEpoch)
-                .optPseudoLabels(teacher, pseudoThreshold).build();
+                .optPseudoLabels(teacher, pseudoThreshold)
+                .optNorm(TrainConfig.Norm.parse(norm)).build();
     }
 
     /** The metrics as text, then where their reports were written. */

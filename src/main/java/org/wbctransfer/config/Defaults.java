@@ -15,6 +15,8 @@ public final class Defaults {
     /** Working resolution in pixels. */
     public static final int IMAGE_SIZE = 64;
     public static final int BATCH = 64;
+    /** Normalisation layers of the network ({@link TrainConfig.Norm}): torchvision's BatchNorm. */
+    public static final String NORM = "batch";
     /** ResNet-18 downsamples 32x: smaller inputs leave no spatial map; larger ones do not fit a CPU's time. */
     public static final int MIN_IMAGE_SIZE = 32;
     public static final int MAX_IMAGE_SIZE = 512;

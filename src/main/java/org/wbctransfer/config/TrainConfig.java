@@ -1,6 +1,9 @@
 package org.wbctransfer.config;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.annotation.JsonValue;
+import java.util.Locale;
 
 /**
  * Everything that determines a training run; saved as {@code config.json} in the run directory
@@ -30,6 +33,8 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  * @param pseudoTeacher model directory whose confident predictions label the split's other
  *     training images for this run (self-training), or null
  * @param pseudoThreshold smallest top probability of the teacher for an image to be used
+ * @param norm the network's normalisation layers; configs written before it existed read as
+ *     BatchNorm, the only kind there was
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainConfig(
@@ -54,7 +59,43 @@ public record TrainConfig(
         int freezeStages,
         int unfreezeEpoch,
         String pseudoTeacher,
-        double pseudoThreshold) {
+        double pseudoThreshold,
+        Norm norm) {
+
+    /**
+     * BatchNorm (torchvision's ResNet) or GroupNorm ({@code model.GroupNorm}), which keeps no
+     * statistics of the training images' activations: the one a new microscope's images cannot
+     * disagree with.
+     */
+    public enum Norm {
+        BATCH, GROUP;
+
+        @JsonValue
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        @JsonCreator
+        public static Norm parse(String id) {
+            for (Norm n : values()) {
+                if (n.id().equalsIgnoreCase(id)) {
+                    return n;
+                }
+            }
+            throw new org.wbctransfer.util.UserException("unknown normalisation '" + id + "' (expected batch or group)");
+        }
+
+        @Override
+        public String toString() {
+            return id();
+        }
+    }
+
+    public TrainConfig {
+        if (norm == null) {
+            norm = Norm.parse(Defaults.NORM);
+        }
+    }
 
     /** Without self-training. */
     public static Builder builder() {
@@ -87,6 +128,7 @@ public record TrainConfig(
         private int unfreezeEpoch;
         private String pseudoTeacher;
         private double pseudoThreshold;
+        private Norm norm = Norm.parse(Defaults.NORM);
 
         private Builder() {}
 
@@ -183,6 +225,11 @@ public record TrainConfig(
             return this;
         }
 
+        public Builder optNorm(Norm norm) {
+            this.norm = norm;
+            return this;
+        }
+
         public TrainConfig build() {
             if (dataRoot == null || subset == null) {
                 throw new IllegalStateException("setData and setSubset are required");
@@ -193,7 +240,7 @@ public record TrainConfig(
             int unfreeze = freezeStages > 0 && unfreezeEpoch == 0 ? e : unfreezeEpoch;
             TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, e, learningRate,
                     weightDecay, warm, 0.01, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, init,
-                    scale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold);
+                    scale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm);
             c.validate();
             return c;
         }
@@ -215,6 +262,8 @@ public record TrainConfig(
         require(backboneLrScale >= 0 && backboneLrScale <= 10, "backbone learning-rate scale must be in [0, 10]");
         require(pseudoTeacher == null || (pseudoThreshold >= 0 && pseudoThreshold < 1),
                 "pseudo-label threshold must be in [0, 1), got " + pseudoThreshold);
+        require(norm == Norm.BATCH || init == null, "a GroupNorm network cannot start from a pre-trained backbone:"
+                + " backbone bundles are BatchNorm networks; train GroupNorm from scratch (no --init or pretrain)");
     }
 
     private static void require(boolean ok, String message) {

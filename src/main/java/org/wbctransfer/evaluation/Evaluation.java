@@ -112,6 +112,9 @@ public final class Evaluation {
      */
     public static Result folder(Classifier c, Path folder, Path outDir, Path cacheDir, boolean strict, boolean tta,
             boolean adaptBn, java.util.function.Consumer<String> warn) throws IOException {
+        if (adaptBn) {
+            c.requireBatchNorm(); // before the folder is decoded
+        }
         Labelled l = Labelled.load(c, folder, cacheDir, strict, warn);
         ImageCache cache = l.cache();
         List<BatchLoader.Sample> samples = l.samples();

@@ -346,6 +346,7 @@ public final class ExperimentRunner {
                 .optPseudoLabels(teacher, a.threshold())
                 .optClassWeighted(a.weighted())
                 .optAugmentation(a.augmentationOrStandard())
+                .optNorm(a.normOrBatch())
                 .build();
     }
 }

@@ -61,12 +61,18 @@ public record ExperimentSpec(String name, String description, String data, Integ
      * plain cross-entropy instead of the class-weighted one (default true). {@code chosenOn} says
      * that the recipe was chosen after looking at test figures, and on which (e.g. "split 0's test").
      * {@code augmentation} overrides fields of the standard augmentation by their config.json names
-     * (e.g. {@code {zoomMin: 0.5, zoomMax: 2, stain: 0.05}}).
+     * (e.g. {@code {zoomMin: 0.5, zoomMax: 2, stain: 0.05}}). {@code norm: group} trains the
+     * GroupNorm network (from scratch only: pre-trained backbones are BatchNorm); default batch.
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Arm(String name, String pretrain, Double lr, Double backboneLrScale, Integer freezeStages,
             Integer unfreezeEpoch, Double epochsScale, List<String> subsets, String teacher, Double pseudoThreshold,
-            Integer epochs, Boolean classWeighted, String chosenOn, Map<String, Object> augmentation) {
+            Integer epochs, Boolean classWeighted, String chosenOn, Map<String, Object> augmentation,
+            org.wbctransfer.config.TrainConfig.Norm norm) {
+
+        public org.wbctransfer.config.TrainConfig.Norm normOrBatch() {
+            return norm != null ? norm : org.wbctransfer.config.TrainConfig.Norm.parse(Defaults.NORM);
+        }
 
         /** The standard augmentation with this arm's overrides; an unknown field is a {@link UserException}. */
         public org.wbctransfer.config.Augmentation augmentationOrStandard() {
@@ -194,6 +200,17 @@ public record ExperimentSpec(String name, String description, String data, Integ
                 }
             }
             a.augmentationOrStandard(); // a bad override fails here, before any cell runs
+            if (a.normOrBatch() != org.wbctransfer.config.TrainConfig.Norm.BATCH) {
+                // Either would fail only after cells (and a pre-training) had run.
+                if (a.pretrain() != null) {
+                    throw new UserException(nameOrPath + ": arm '" + a.name() + "' has norm " + a.norm()
+                            + " and pretrain '" + a.pretrain() + "': pre-trained backbones are BatchNorm networks");
+                }
+                s.outside().stream().filter(OutsideSet::adapt).findFirst().ifPresent(o -> {
+                    throw new UserException(nameOrPath + ": outside set '" + o.name() + "' has adaptBn, but arm '"
+                            + a.name() + "' (norm " + a.norm() + ") has no BatchNorm statistics to adapt");
+                });
+            }
             earlier.put(a.name(), a);
         }
         return s;

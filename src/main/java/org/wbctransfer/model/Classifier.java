@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
+import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.util.AtomicFiles;
@@ -39,7 +40,7 @@ public final class Classifier implements AutoCloseable {
     private final OodDetector detector;
     /** Whether inference runs channels-last (see {@link #useChannelsLast}). */
     private boolean channelsLast;
-    /** The network inference runs: block with BatchNorm folded in, built on first use. */
+    /** The network inference runs: block with BatchNorm folded in, built on first use; unused with GroupNorm. */
     private FoldedResNet inference;
 
     private Classifier(Model model, SequentialBlock block, ModelMetadata metadata, OodDetector detector) {
@@ -77,6 +78,55 @@ public final class Classifier implements AutoCloseable {
         return inference;
     }
 
+    /**
+     * GroupNorm normalises each image by its own statistics, so unlike BatchNorm's fixed scale and
+     * shift it cannot be folded into a convolution: such a model runs its block as trained.
+     */
+    private boolean folds() {
+        return metadata.norm() == TrainConfig.Norm.BATCH;
+    }
+
+    /** Logits for a batch (N, 3, H, W); intermediate arrays live in the input's manager. */
+    private NDArray logits(NDArray x) {
+        return folds() ? inference().forward(x) : unfolded(block, x);
+    }
+
+    /** The pooled features (N, 512) the head reads. */
+    private NDArray pooled(NDArray x) {
+        return folds() ? inference().features(x) : unfolded(ResNet18.backboneOf(block), x);
+    }
+
+    /** Every stage's pooled output ({@link FoldedResNet#stageFeatures}), folded or not. */
+    private NDArray stages(NDArray x) {
+        if (folds()) {
+            return inference().stageFeatures(x);
+        }
+        ai.djl.training.ParameterStore ps = new ai.djl.training.ParameterStore(x.getManager(), false);
+        NDArray y = channelsLast ? Formats.channelsLast(x) : x;
+        List<NDArray> pooled = new java.util.ArrayList<>();
+        List<ai.djl.nn.Block> children = ResNet18.backboneOf(block).getChildren().values();
+        // stem and layer1..layer4; the last child is the pooling the head reads, which pooling each stage repeats.
+        for (int i = 0; i < children.size() - 1; i++) {
+            y = children.get(i).forward(ps, new ai.djl.ndarray.NDList(y), false).singletonOrThrow();
+            NDArray p = ai.djl.nn.pooling.Pool.globalAvgPool2d(y);
+            pooled.add(p.reshape(p.getShape().get(0), -1));
+        }
+        return ai.djl.ndarray.NDArrays.concat(new ai.djl.ndarray.NDList(pooled.toArray(new NDArray[0])), 1);
+    }
+
+    /** The head applied to pooled features (N, 512). */
+    private NDArray head(NDArray features) {
+        return folds() ? inference().logits(features)
+                : ResNet18.headOf(block).forward(new ai.djl.training.ParameterStore(features.getManager(), false),
+                        new ai.djl.ndarray.NDList(features), false).singletonOrThrow();
+    }
+
+    private NDArray unfolded(ai.djl.nn.Block net, NDArray x) {
+        NDArray in = channelsLast ? Formats.channelsLast(x) : x;
+        return net.forward(new ai.djl.training.ParameterStore(x.getManager(), false), new ai.djl.ndarray.NDList(in), false)
+                .singletonOrThrow();
+    }
+
     /** Wraps a block trained in this process; the classifier takes ownership of the model. */
     public static Classifier of(Model model, SequentialBlock block, ModelMetadata metadata) {
         return new Classifier(model, block, metadata, null);
@@ -92,7 +142,7 @@ public final class Classifier implements AutoCloseable {
         if (!Files.isRegularFile(weights)) {
             throw new UserException(dir + ": model directory has no " + WEIGHTS);
         }
-        SequentialBlock block = ResNet18.classifier(md.classes().size());
+        SequentialBlock block = ResNet18.classifier(md.classes().size(), md.norm());
         Model model = Model.newInstance("wbc-resnet18", Devices.compute());
         model.setBlock(block);
         block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, md.imageSize(), md.imageSize()));
@@ -180,12 +230,14 @@ public final class Classifier implements AutoCloseable {
      * updates the running statistics by an exponential average (weight 0.1 per batch in DJL's
      * PyTorch engine), over seeded shuffles of the images until {@value #ADAPT_BATCHES} batches of
      * {@value #ADAPT_BATCH} have been seen. The weights are changed in place: this classifier then
-     * predicts for the target domain.
+     * predicts for the target domain. A GroupNorm model has no such statistics and is refused
+     * ({@link #requireBatchNorm}).
      *
      * @param images normalized CHW images at the model's size (at most {@link #ADAPT_MAX_IMAGES}; at least 16)
      * @return the number of batches averaged
      */
     public synchronized int adaptBatchNorm(List<float[]> images) {
+        requireBatchNorm();
         if (images.size() < 16) {
             throw new UserException("--adapt-bn needs at least 16 readable images of the target domain, got " + images.size());
         }
@@ -221,6 +273,17 @@ public final class Classifier implements AutoCloseable {
         return ADAPT_BATCHES;
     }
 
+    /**
+     * Refuses test-time BatchNorm adaptation of a GroupNorm model, whose normalisation already
+     * follows each image: silently doing nothing would let a user believe the model was adapted.
+     */
+    public void requireBatchNorm() {
+        if (metadata.norm() != TrainConfig.Norm.BATCH) {
+            throw new UserException("--adapt-bn: this model uses GroupNorm, which keeps no BatchNorm statistics to"
+                    + " re-estimate (it normalises each image by its own)");
+        }
+    }
+
     /** At most {@link #ADAPT_MAX_IMAGES} of n items, evenly spaced, in order: the ones adaptation reads. */
     public static List<Integer> adaptationSample(int n) {
         List<Integer> out = new java.util.ArrayList<>();
@@ -240,7 +303,7 @@ public final class Classifier implements AutoCloseable {
     public float[][] features(float[] images, int n, int size, boolean everyStage) {
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
-            NDArray f = everyStage ? inference().stageFeatures(x) : inference().features(x);
+            NDArray f = everyStage ? stages(x) : pooled(x);
             int d = (int) f.getShape().get(1);
             float[] flat = f.toFloatArray();
             float[][] out = new float[n][d];
@@ -293,15 +356,14 @@ public final class Classifier implements AutoCloseable {
         int k = metadata.classes().size();
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
-            FoldedResNet net = inference();
-            NDArray stages = net.stageFeatures(x);
-            NDArray logits = net.logits(stages.get(":, " + (stages.getShape().get(1) - ResNet18.FEATURES) + ":"));
+            NDArray stages = stages(x);
+            NDArray logits = head(stages.get(":, " + (stages.getShape().get(1) - ResNet18.FEATURES) + ":"));
             float t = (float) metadata.softmaxTemperature();
             NDArray probs = scaled(logits, t).softmax(1);
             if (dihedral) {
                 for (int view = 1; view < 8; view++) {
                     NDArray v = view >= 4 ? x.flip(3) : x;
-                    probs = probs.add(scaled(net.forward(v.rotate90(view % 4, new int[] {2, 3})), t).softmax(1));
+                    probs = probs.add(scaled(logits(v.rotate90(view % 4, new int[] {2, 3})), t).softmax(1));
                 }
                 probs = probs.div(8f);
             }
@@ -338,13 +400,12 @@ public final class Classifier implements AutoCloseable {
         int k = metadata.classes().size();
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
-            FoldedResNet net = inference();
             float t = (float) metadata.softmaxTemperature();
-            NDArray probs = scaled(net.forward(x), t).softmax(1);
+            NDArray probs = scaled(logits(x), t).softmax(1);
             if (dihedral) {
                 for (int view = 1; view < 8; view++) {
                     NDArray v = view >= 4 ? x.flip(3) : x;
-                    probs = probs.add(scaled(net.forward(v.rotate90(view % 4, new int[] {2, 3})), t).softmax(1));
+                    probs = probs.add(scaled(logits(v.rotate90(view % 4, new int[] {2, 3})), t).softmax(1));
                 }
                 probs = probs.div(8f);
             }

@@ -108,6 +108,14 @@ public record ModelMetadata(
         return out;
     }
 
+    /**
+     * The network's normalisation, from the training config it records; metadata without one
+     * (written before GroupNorm existed, or by hand) describes the BatchNorm network.
+     */
+    public TrainConfig.Norm norm() {
+        return training != null ? training.norm() : TrainConfig.Norm.parse(org.wbctransfer.config.Defaults.NORM);
+    }
+
     public double softmaxTemperature() {
         return temperature == null ? 1.0 : temperature;
     }

@@ -13,6 +13,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.pooling.Pool;
 import java.util.List;
+import org.wbctransfer.config.TrainConfig;
 
 /**
  * torchvision's ResNet-18 (BasicBlock x [2, 2, 2, 2], 11,689,512 parameters with the 1000-class
@@ -22,6 +23,10 @@ import java.util.List;
  * <p>The network is a {@link SequentialBlock} of two children, the backbone (image to a 512-d
  * feature vector) and the head (a linear classifier), so pre-trained backbones can be moved
  * between tasks and heads replaced.
+ *
+ * <p>With {@link TrainConfig.Norm#GROUP} every BatchNorm is a {@link GroupNorm} of 32 groups
+ * instead (the ResNet-GN of Wu and He 2018); the parameters come in the same order, less the
+ * running statistics, so the same number are trained.
  */
 public final class ResNet18 {
 
@@ -34,6 +39,10 @@ public final class ResNet18 {
     /** Backbone plus a linear head for {@code numClasses} classes. */
     public static SequentialBlock classifier(int numClasses) {
         return classifier(backbone(), numClasses);
+    }
+
+    public static SequentialBlock classifier(int numClasses, TrainConfig.Norm norm) {
+        return classifier(backbone(norm), numClasses);
     }
 
     /** A classifier around an existing (for example pre-trained) backbone. */
@@ -55,9 +64,13 @@ public final class ResNet18 {
 
     /** Image (N, 3, H, W) to features (N, 512); H and W may be any size from 32 up. */
     public static ResNetBackbone backbone() {
+        return backbone(TrainConfig.Norm.BATCH);
+    }
+
+    public static ResNetBackbone backbone(TrainConfig.Norm norm) {
         SequentialBlock stem = new SequentialBlock()
                 .add(conv(64, 7, 2, 3))
-                .add(bn())
+                .add(norm(norm))
                 .add(Activation.reluBlock())
                 .add(Pool.maxPool2dBlock(new Shape(3, 3), new Shape(2, 2), new Shape(1, 1)));
         ResNetBackbone net = new ResNetBackbone();
@@ -67,8 +80,8 @@ public final class ResNet18 {
         for (int s = 0; s < widths.length; s++) {
             SequentialBlock layer = new SequentialBlock();
             int stride = s == 0 ? 1 : 2;
-            layer.add(basicBlock(in, widths[s], stride));
-            layer.add(basicBlock(widths[s], widths[s], 1));
+            layer.add(basicBlock(in, widths[s], stride, norm));
+            layer.add(basicBlock(widths[s], widths[s], 1, norm));
             net.add(layer);
             in = widths[s];
         }
@@ -76,15 +89,15 @@ public final class ResNet18 {
         return net;
     }
 
-    private static Block basicBlock(int in, int out, int stride) {
+    private static Block basicBlock(int in, int out, int stride, TrainConfig.Norm norm) {
         SequentialBlock main = new SequentialBlock()
                 .add(conv(out, 3, stride, 1))
-                .add(bn())
+                .add(norm(norm))
                 .add(Activation.reluBlock())
                 .add(conv(out, 3, 1, 1))
-                .add(bn());
+                .add(norm(norm));
         Block shortcut = (stride != 1 || in != out)
-                ? new SequentialBlock().add(conv(out, 1, stride, 0)).add(bn())
+                ? new SequentialBlock().add(conv(out, 1, stride, 0)).add(norm(norm))
                 : Blocks.identityBlock();
         return new ParallelBlock(ResNet18::addRelu, List.of(main, shortcut));
     }
@@ -104,7 +117,10 @@ public final class ResNet18 {
                 .build();
     }
 
-    private static Block bn() {
+    private static Block norm(TrainConfig.Norm norm) {
+        if (norm == TrainConfig.Norm.GROUP) {
+            return new GroupNorm();
+        }
         // torchvision: eps 1e-5, momentum 0.1 (DJL counts momentum the other way round).
         return BatchNorm.builder().optEpsilon(1e-5f).optMomentum(0.9f).build();
     }

@@ -10,7 +10,7 @@ import java.util.Random;
 /**
  * torchvision's initialization for ResNet, drawn from a Java generator seeded by the run seed so
  * that initial weights are identical on every machine: convolutions He-normal (fan-out, ReLU
- * gain), BatchNorm scale 1 and shift 0, linear layers and biases uniform(+-1/sqrt(fan-in)).
+ * gain), BatchNorm and GroupNorm scale 1 and shift 0, linear layers and biases uniform(+-1/sqrt(fan-in)).
  */
 public final class WeightInit {
 

@@ -215,7 +215,7 @@ public final class WbcTrainer {
             backbone = BackboneBundle.load(Path.of(config.init()), model.getNDManager(), size);
             provenance = provenance.withPretraining(config.init(), BackboneBundle.readMetadata(Path.of(config.init())));
         } else {
-            backbone = ResNet18.backbone();
+            backbone = ResNet18.backbone(config.norm());
         }
         if (!resume) {
             Json.write(dir.provenance(), provenance);

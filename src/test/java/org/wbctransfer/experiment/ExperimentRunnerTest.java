@@ -209,15 +209,38 @@ class ExperimentRunnerTest {
     }
 
     @Test
+    void anArmChoosesGroupNormFromScratchAndNothingThatNeedsBatchNorm() throws Exception {
+        Path f = tmp.resolve("n.yaml");
+        String head = "name: x\ndata: " + TestData.raabin() + "\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\n";
+        Files.writeString(f, head + "arms: [{name: b}, {name: gn, norm: group, augmentation: {stain: 0.05}}]\n");
+        ExperimentRunner r = new ExperimentRunner(ExperimentSpec.load(f.toString()), tmp, tmp.resolve("cache"), false, false);
+        List<ExperimentRunner.Plan> plan = r.plan();
+        assertThat(r.config(find(plan, "b", "WBC_1", 0), null).norm()).isEqualTo(TrainConfig.Norm.BATCH);
+        TrainConfig gn = r.config(find(plan, "gn", "WBC_1", 0), null);
+        assertThat(gn.norm()).isEqualTo(TrainConfig.Norm.GROUP);
+        assertThat(gn.augmentation().stain()).isEqualTo(0.05);
+
+        Files.writeString(f, head + "arms: [{name: gn, norm: group, pretrain: enhanced}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageContaining("arm 'gn' has norm group and pretrain 'enhanced': pre-trained backbones are BatchNorm");
+        Files.writeString(f, head + "arms: [{name: gn, norm: group}]\noutsideSets: [{name: pbc, path: p, adaptBn: true}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageContaining("outside set 'pbc' has adaptBn, but arm 'gn' (norm group) has no BatchNorm statistics");
+        Files.writeString(f, head + "arms: [{name: gn, norm: layer}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageContaining("unknown normalisation 'layer' (expected batch or group)");
+    }
+
+    @Test
     void aModelIsNotScoredOnImagesItsPreTrainingRead() {
         Path wbcSeg = TestData.datasets().resolve("wbc-seg");
         ExperimentSpec.Arm enhanced = new ExperimentSpec.Arm("e", "enhanced", null, null, null, null, null, null, null,
-                null, null, null, null, null);
+                null, null, null, null, null, null);
         // The enhanced chain's masks stage reads all of wbc-seg.
         assertThat(ExperimentRunner.seenByPretraining(enhanced, wbcSeg.resolve("tecom"))).isEqualTo("masks");
         assertThat(ExperimentRunner.seenByPretraining(enhanced, TestData.datasets().resolve("pbc"))).isNull();
         ExperimentSpec.Arm scratch = new ExperimentSpec.Arm("b", null, null, null, null, null, null, null, null,
-                null, null, null, null, null);
+                null, null, null, null, null, null);
         assertThat(ExperimentRunner.seenByPretraining(scratch, wbcSeg.resolve("tecom"))).isNull();
     }
 
