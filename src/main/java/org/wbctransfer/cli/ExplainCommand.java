@@ -63,7 +63,7 @@ public final class ExplainCommand implements Callable<Integer> {
             }
             BufferedImage original;
             try {
-                original = ImageDecoder.read(image);
+                original = ImageDecoder.read(image, Math.max(size, c.metadata().imageSize()));
             } catch (ImageDecoder.BadImageException e) {
                 throw new UserException(image + ": " + e.getMessage());
             }
