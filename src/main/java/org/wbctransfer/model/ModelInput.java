@@ -18,11 +18,11 @@ public final class ModelInput {
     private final Augmenter plain;
 
     public ModelInput(ModelMetadata md) {
-        if (md.normalization() == null || md.inputShape() == null) {
+        if (md.inputNormalization() == null || (md.inputShape() == null && (md.preprocessing() == null || !md.preprocessing().complete()))) {
             throw new org.wbctransfer.util.UserException("model metadata lacks its input shape or normalization");
         }
         this.size = md.imageSize();
-        this.plain = new Augmenter(Augmentation.none(), md.normalization(), size);
+        this.plain = new Augmenter(Augmentation.none(), md.inputNormalization(), size);
     }
 
     public int size() {
