@@ -98,6 +98,7 @@ public final class PredictCommand implements Callable<Integer> {
                 throw new UserException(out + ": output must end in .csv or .json");
             }
             json = ext.equals("json");
+            OutFile.check(out, "predict --out");
         }
         try (Classifier c = ModelDirs.load(model)) {
             if (channelsLast) {
@@ -259,12 +260,13 @@ public final class PredictCommand implements Callable<Integer> {
         List<Path> out = new ArrayList<>();
         for (Path in : inputs) {
             if (!Files.exists(in)) {
-                onProblem.accept(in, "file not found");
+                onProblem.accept(in, ImageFolder.whyMissing(in));
                 continue;
             }
             List<Path> found = new ArrayList<>();
             if (Files.isDirectory(in)) {
-                found.addAll(ImageFolder.findImages(in, (f, why) -> onProblem.accept(f, "cannot read (" + why + ")")));
+                found.addAll(ImageFolder.findImages(in, (f, why) -> onProblem.accept(f, "cannot read (" + why + ")"),
+                        onProblem));
             } else {
                 found.add(in); // named explicitly: let the decoder judge the content, whatever the extension
             }
