@@ -38,7 +38,7 @@ public final class SoakPredict {
         if (cache.size() != size) {
             throw new IllegalArgumentException("cache is at " + cache.size() + " px, the model at " + size);
         }
-        Augmenter plain = new Augmenter(Augmentation.none(), classifier.metadata().normalization(), size);
+        Augmenter plain = new Augmenter(Augmentation.none(), classifier.metadata().inputNormalization(), size);
         long done = 0;
         long lastPrinted = 0;
         long t0 = System.nanoTime();

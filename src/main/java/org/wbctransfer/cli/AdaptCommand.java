@@ -137,7 +137,7 @@ public final class AdaptCommand implements Callable<Integer> {
             int bnImages = noAdaptBn || !batchNorm ? 0 : Evaluation.adaptBatchNorm(c, cache, all);
 
             Augmenter views = new Augmenter(new Augmentation(true, Augmentation.Rotation.RIGHT_ANGLE, 0, 0, 0, 0, 0, 0),
-                    c.metadata().normalization(), size);
+                    c.metadata().inputNormalization(), size);
             int per = 3 * size * size;
             float[] buf = new float[adapt.size() * VIEWS * per];
             int[] y = new int[adapt.size() * VIEWS];
@@ -184,7 +184,7 @@ public final class AdaptCommand implements Callable<Integer> {
                 record.put("heldOut", metrics);
             }
             Files.createDirectories(target.getParent());
-            Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
+            Path tmp = org.wbctransfer.util.AtomicFiles.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
             try {
                 // The source's test metrics describe the unadapted model; the held-out figures replace them.
                 c.withMetadata(c.metadata().withMetrics(metrics)).save(tmp);

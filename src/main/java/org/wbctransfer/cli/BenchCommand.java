@@ -106,6 +106,7 @@ public final class BenchCommand implements Callable<Integer> {
         if (batch < 2 || steps < 1 || pipelineImages < 2 || sizes.length == 0) {
             throw new UserException("need --batch >= 2, --steps >= 1, --pipeline-images >= 2 and at least one size");
         }
+        OutFile.check(out, "bench --out");
         for (int s : sizes) {
             if (s < 32) {
                 throw new UserException("image sizes must be at least 32, got " + s);

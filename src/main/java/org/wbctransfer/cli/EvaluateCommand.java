@@ -1,5 +1,6 @@
 package org.wbctransfer.cli;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.wbctransfer.config.RunDir;
@@ -64,7 +65,10 @@ public final class EvaluateCommand implements Callable<Integer> {
                 if (adaptBn) {
                     throw new UserException("--adapt-bn needs --folder (the target images to adapt to)");
                 }
-                TrainConfig cfg = c.metadata().training();
+                // A run's config.json holds the absolute paths; a model's metadata records them
+                // relative to where training ran (so a bundle works from the same folder).
+                TrainConfig cfg = !bundle && Files.isRegularFile(RunDir.of(base).config())
+                        ? RunDir.of(base).resumeConfig() : c.metadata().training();
                 if (cfg == null) {
                     throw new UserException(modelDir + ": model records no training split; use --folder");
                 }

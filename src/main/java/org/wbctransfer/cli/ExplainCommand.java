@@ -32,7 +32,7 @@ public final class ExplainCommand implements Callable<Integer> {
     @Parameters(index = "1", description = "Image file")
     Path image;
 
-    @Option(names = {"-o", "--out"}, description = "Overlay PNG. Default: <image name>-gradcam.png in the current folder")
+    @Option(names = {"-o", "--out"}, description = "Overlay image, .png or .jpg. Default: <image name>-gradcam.png in the current folder")
     Path out;
 
     @Option(names = "--class", description = "Class to explain. Default: the predicted class")
@@ -46,8 +46,10 @@ public final class ExplainCommand implements Callable<Integer> {
         if (size < 16 || size > 4096) {
             throw new UserException("--size must be 16..4096, got " + size);
         }
+        OutFile.check(out, "explain --out");
+        String format = out == null ? "png" : imageFormat(out);
         if (!Files.exists(image)) {
-            throw new UserException(image + ": file not found");
+            throw new UserException(image + ": " + org.wbctransfer.data.ImageFolder.whyMissing(image));
         }
         if (!Files.isRegularFile(image)) {
             throw new UserException(image + ": not a file");
@@ -63,7 +65,7 @@ public final class ExplainCommand implements Callable<Integer> {
             }
             BufferedImage original;
             try {
-                original = ImageDecoder.read(image);
+                original = ImageDecoder.read(image, Math.max(size, c.metadata().imageSize()));
             } catch (ImageDecoder.BadImageException e) {
                 throw new UserException(image + ": " + e.getMessage());
             }
@@ -73,7 +75,7 @@ public final class ExplainCommand implements Callable<Integer> {
             GradCam.Result r = GradCam.compute(c, x, target);
             BufferedImage overlay = Overlay.over(original, r, size);
             Path o = out != null ? out : Path.of(stem(image.getFileName().toString()) + "-gradcam.png");
-            AtomicFiles.writeBytes(o, Png.bytes(overlay));
+            AtomicFiles.writeBytes(o, format.equals("png") ? Png.bytes(overlay) : jpeg(overlay));
             int predicted = Classifier.argMax(r.probabilities());
             System.out.printf(Locale.ROOT, "%s: predicted %s (%s); Grad-CAM for %s (layer4 %dx%d)%n", image,
                     classes.get(predicted), PredictCommand.format(r.probabilities()[predicted]),
@@ -91,6 +93,33 @@ public final class ExplainCommand implements Callable<Integer> {
             System.out.println("overlay written to " + o);
         }
         return 0;
+    }
+
+    /** The overlay's format by --out's extension: PNG, or JPEG; anything else is refused up front. */
+    private static String imageFormat(Path out) {
+        String ext = org.wbctransfer.data.ImageFolder.extension(out.getFileName().toString());
+        return switch (ext) {
+            case "png" -> "png";
+            case "jpg", "jpeg" -> "jpeg";
+            default -> throw new UserException(out + ": the overlay is written as PNG (.png) or JPEG (.jpg, .jpeg), not '"
+                    + (ext.isEmpty() ? "no extension" : "." + ext) + "'");
+        };
+    }
+
+    /** JPEG at quality 0.92: the overlay's heat map has no hard edges that would ring. */
+    static byte[] jpeg(BufferedImage img) throws java.io.IOException {
+        javax.imageio.ImageWriter w = javax.imageio.ImageIO.getImageWritersByFormatName("jpeg").next();
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (javax.imageio.stream.ImageOutputStream o = javax.imageio.ImageIO.createImageOutputStream(bytes)) {
+            w.setOutput(o);
+            javax.imageio.ImageWriteParam p = w.getDefaultWriteParam();
+            p.setCompressionMode(javax.imageio.ImageWriteParam.MODE_EXPLICIT);
+            p.setCompressionQuality(0.92f);
+            w.write(null, new javax.imageio.IIOImage(img, null, null), p);
+        } finally {
+            w.dispose();
+        }
+        return bytes.toByteArray();
     }
 
     private static String stem(String name) {

@@ -18,6 +18,9 @@ import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelMetadata;
 import org.wbctransfer.model.OodDetector;
+import org.wbctransfer.model.Preprocessing;
+import org.wbctransfer.config.TrainConfig;
+import java.util.List;
 import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
@@ -31,12 +34,6 @@ import picocli.CommandLine.Parameters;
         description = "Copy a run's model (weights.params + metadata.json) into a standalone bundle folder, adding"
                 + " the run's test metrics, the preprocessing and a weights checksum to metadata.json.")
 public final class ExportCommand implements Callable<Integer> {
-
-    /** How to feed the weights, for users outside this tool (the metadata's numbers fill it in). */
-    static final String PREPROCESSING = "Decode to RGB; centre-crop to a square; resize to inputShape by repeated"
-            + " halving with bilinear filtering; scale to [0, 1]; subtract normalization.mean and divide by"
-            + " normalization.std per channel; NCHW float32. Outputs are logits in the order of 'classes'; softmax"
-            + " gives probabilities.";
 
     @Parameters(index = "0", description = "Run directory (from 'wbc train') or a model folder")
     Path run;
@@ -69,11 +66,17 @@ public final class ExportCommand implements Callable<Integer> {
         complete(md, modelDir, runDir);
 
         Files.createDirectories(target.getParent());
-        Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
+        Path tmp = org.wbctransfer.util.AtomicFiles.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
         try {
-            Files.copy(modelDir.resolve(Classifier.WEIGHTS), tmp.resolve(Classifier.WEIGHTS));
+            // Through a stream, not Files.copy, which would give the copy the source's mode (runs
+            // wrote 0600 before): a bundle is meant to be shared, so it gets the umask's.
+            try (java.io.OutputStream o = Files.newOutputStream(tmp.resolve(Classifier.WEIGHTS), java.nio.file.StandardOpenOption.CREATE_NEW)) {
+                Files.copy(modelDir.resolve(Classifier.WEIGHTS), o);
+            }
             if (Files.isRegularFile(modelDir.resolve(OodDetector.FILE))) {
-                Files.copy(modelDir.resolve(OodDetector.FILE), tmp.resolve(OodDetector.FILE));
+                try (java.io.OutputStream o = Files.newOutputStream(tmp.resolve(OodDetector.FILE), java.nio.file.StandardOpenOption.CREATE_NEW)) {
+                    Files.copy(modelDir.resolve(OodDetector.FILE), o);
+                }
             }
             Json.write(tmp.resolve(Classifier.METADATA), md);
             Json.read(tmp.resolve(Classifier.METADATA), ModelMetadata.class); // still readable as model metadata
@@ -146,12 +149,27 @@ public final class ExportCommand implements Callable<Integer> {
         if (metrics.isEmpty()) {
             md.remove("metrics");
         }
-        if (!md.hasNonNull("preprocessing")) {
-            md.put("preprocessing", PREPROCESSING);
+        // Models from before the block (a sentence, or nothing) get it, from their own numbers.
+        if (!md.path("preprocessing").isObject()) {
+            ModelMetadata typed = Json.MAPPER.treeToValue(md, ModelMetadata.class);
+            md.set("preprocessing", Json.MAPPER.valueToTree(
+                    Preprocessing.of(typed.imageSize(), typed.inputNormalization())));
+        }
+        // Older models recorded the training machine's absolute paths; a bundle keeps them relative.
+        if (md.path("training").isObject()) {
+            ObjectNode training = (ObjectNode) md.get("training");
+            Path cwd = Path.of("").toAbsolutePath();
+            for (String field : List.of("dataRoot", "manifest", "cacheDir", "init", "pseudoTeacher")) {
+                if (training.path(field).isTextual()) {
+                    training.put(field, TrainConfig.relative(cwd, training.get(field).asText()));
+                }
+            }
         }
         ObjectNode export = md.putObject("export");
         export.put("exportedAt", Instant.now().toString());
-        export.put("sourceRun", runDir.toAbsolutePath().normalize().toString());
+        // The run's folder name only: its absolute path is the exporting machine's business.
+        Path source = runDir.toAbsolutePath().normalize().getFileName();
+        export.put("sourceRun", source == null ? "" : source.toString());
         export.put("weightsSha256", Hashing.sha256(modelDir.resolve(Classifier.WEIGHTS)));
         export.put("exportedBy", Versions.all().get("wbc-transfer"));
         ArrayNode files = export.putArray("files");

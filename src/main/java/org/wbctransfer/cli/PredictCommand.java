@@ -74,6 +74,9 @@ public final class PredictCommand implements Callable<Integer> {
     /** Inputs --adapt-bn already decoded and normalized, by position in the file list: decoded once. */
     private final Map<Integer, float[]> decoded = new java.util.HashMap<>();
 
+    /** Warnings for images too small to classify reliably, by position in the file list. */
+    private final Map<Integer, String> smallImages = new java.util.HashMap<>();
+
     /** Inputs left out, in the order met. */
     private final List<Skipped> skipped = new ArrayList<>();
 
@@ -97,6 +100,7 @@ public final class PredictCommand implements Callable<Integer> {
                 throw new UserException(out + ": output must end in .csv or .json");
             }
             json = ext.equals("json");
+            OutFile.check(out, "predict --out");
         }
         try (Classifier c = ModelDirs.load(model)) {
             if (channelsLast) {
@@ -177,6 +181,7 @@ public final class PredictCommand implements Callable<Integer> {
         float[] buf = new float[batch * per];
         List<String> names = new ArrayList<>();
         List<Skipped> held = new ArrayList<>();
+        List<String> heldNotes = new ArrayList<>();
         ProgressBar bar = !progress.bars() ? null : new ProgressBarBuilder().setTaskName("predict").setInitialMax(files.size())
                 .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500)
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).continuousUpdate().build();
@@ -185,10 +190,19 @@ public final class PredictCommand implements Callable<Integer> {
                 Path f = files.get(i);
                 try {
                     float[] ready = decoded.remove(i);
+                    String small;
                     if (ready != null) {
                         System.arraycopy(ready, 0, buf, names.size() * per, per);
+                        small = smallImages.remove(i);
                     } else {
-                        input.normalize(input.decode(f), buf, names.size() * per);
+                        small = load(input, f, buf, names.size() * per);
+                    }
+                    if (small != null) {
+                        if (bar == null) {
+                            StrictOption.warn(f + ": " + small);
+                        } else {
+                            heldNotes.add(f + ": " + small);
+                        }
                     }
                     names.add(f.toString());
                 } catch (ImageDecoder.BadImageException e) {
@@ -216,6 +230,7 @@ public final class PredictCommand implements Callable<Integer> {
                 bar.close();
             }
             held.forEach(w -> StrictOption.warn(w.file() + ": " + w.problem()));
+            heldNotes.forEach(StrictOption::warn);
         }
         return result;
     }
@@ -224,12 +239,15 @@ public final class PredictCommand implements Callable<Integer> {
      * Decodes the adaptation sample of the inputs (unreadable ones are left for {@link #predict} to
      * report), keeps them for prediction, and re-estimates the model's BatchNorm statistics on them.
      */
-    private static int adapt(Classifier c, ModelInput input, List<Path> files, Map<Integer, float[]> decoded) {
+    private int adapt(Classifier c, ModelInput input, List<Path> files, Map<Integer, float[]> decoded) {
         List<float[]> images = new ArrayList<>();
         for (int i : Classifier.adaptationSample(files.size())) {
             try {
                 float[] x = new float[input.floats()];
-                input.normalize(input.decode(files.get(i)), x, 0);
+                String small = load(input, files.get(i), x, 0);
+                if (small != null) {
+                    smallImages.put(i, small);
+                }
                 images.add(x);
                 decoded.put(i, x);
             } catch (ImageDecoder.BadImageException e) {
@@ -238,6 +256,16 @@ public final class PredictCommand implements Callable<Integer> {
         }
         c.adaptBatchNorm(images);
         return images.size();
+    }
+
+    /**
+     * Decodes one image into buf at offset; returns the warning for an image too small to
+     * classify reliably (it is still classified), or null.
+     */
+    private static String load(ModelInput input, Path f, float[] buf, int offset) throws ImageDecoder.BadImageException {
+        java.awt.image.BufferedImage img = input.read(f);
+        input.normalize(img, buf, offset);
+        return ImageDecoder.smallImageWarning(img, input.size());
     }
 
     private static void flush(Classifier c, ModelInput input, float[] buf, List<String> names, List<Prediction> result) {
@@ -272,12 +300,13 @@ public final class PredictCommand implements Callable<Integer> {
         List<Path> out = new ArrayList<>();
         for (Path in : inputs) {
             if (!Files.exists(in)) {
-                onProblem.accept(in, "file not found");
+                onProblem.accept(in, ImageFolder.whyMissing(in));
                 continue;
             }
             List<Path> found = new ArrayList<>();
             if (Files.isDirectory(in)) {
-                found.addAll(ImageFolder.findImages(in, (f, why) -> onProblem.accept(f, "cannot read (" + why + ")")));
+                found.addAll(ImageFolder.findImages(in, (f, why) -> onProblem.accept(f, "cannot read (" + why + ")"),
+                        onProblem));
             } else {
                 found.add(in); // named explicitly: let the decoder judge the content, whatever the extension
             }

@@ -51,6 +51,7 @@ public final class ServeCommand implements Callable<Integer> {
         if (minConfidence != null && !(minConfidence > 0 && minConfidence < 1)) {
             throw new UserException("--min-confidence must be between 0 and 1 (exclusive), got " + minConfidence);
         }
+        WbcServer.resolveHost(host);
         ServeOptions options = new ServeOptions(host, port, threads, maxUploadMb * 1_000_000L, minConfidence);
         try (Classifier c = ModelDirs.load(model); WbcServer server = WbcServer.start(c, options)) {
             CountDownLatch stopped = new CountDownLatch(1);

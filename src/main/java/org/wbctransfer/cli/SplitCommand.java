@@ -49,6 +49,7 @@ public final class SplitCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Defaults.checkImageSize(imageSize, "--image-size");
+        OutFile.check(out, "split --out");
         // Checked before any image is decoded.
         java.util.regex.Pattern pattern = groupBy == null ? null : SplitManifest.compileGroupBy(groupBy, "--group-by");
         SplitManifest m = SplitData.draw(data, seed, pattern, imageSize, cacheOption.dir, strictOption.strict, StrictOption::warn);

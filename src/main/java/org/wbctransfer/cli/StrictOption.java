@@ -17,6 +17,6 @@ final class StrictOption {
     boolean strict;
 
     static void warn(String message) {
-        System.err.println("wbc: warning: " + message);
+        org.wbctransfer.util.Warnings.warn(message);
     }
 }

@@ -12,6 +12,7 @@ import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
+import org.wbctransfer.model.Classifier;
 import org.wbctransfer.training.ProgressListener;
 import org.wbctransfer.training.PseudoLabels;
 import org.wbctransfer.training.TrainingListener;
@@ -161,7 +162,19 @@ public final class TrainCommand implements Callable<Integer> {
             runDir = Path.of("runs", sub + "-seed" + seed);
         }
         if (resume) {
-            return train(RunDir.of(runDir).resumeConfig());
+            RunDir dir = RunDir.of(runDir);
+            if (dir.state() == RunDir.State.FINISHED && Files.isRegularFile(dir.model().resolve(Classifier.METADATA))) {
+                // Resuming would re-save the model (losing a fitted temperature) and read the test
+                // split a second time: a model's test images are looked at once.
+                System.out.println(runDir + ": already trained and tested; nothing to resume (model in "
+                        + dir.model() + ", test evaluation in " + dir.testEval() + ")");
+                Path report = dir.testEval().resolve("report.txt");
+                if (Files.isRegularFile(report)) {
+                    System.out.print(Files.readString(report));
+                }
+                return 0;
+            }
+            return train(dir.resumeConfig());
         }
         boolean fresh = !Files.exists(runDir);
         try {

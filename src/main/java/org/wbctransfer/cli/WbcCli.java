@@ -7,10 +7,18 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** Entry point of the {@code wbc} command. */
-@Command(name = "wbc", mixinStandardHelpOptions = true, version = "wbc-transfer 0.1.0",
+@Command(name = "wbc", mixinStandardHelpOptions = true, versionProvider = WbcCli.Version.class,
         description = "White-blood-cell classification with ResNet-18 and transfer learning.",
         subcommands = {SplitCommand.class, TrainCommand.class, EvaluateCommand.class, ExportCommand.class, AdaptCommand.class, CalibrateCommand.class, OodStudyCommand.class, PredictCommand.class, ExplainCommand.class, ServeCommand.class, PretrainCommand.class, ExperimentCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class WbcCli implements Callable<Integer> {
+
+    /** {@code wbc -V}: the version models record in their metadata, from one place. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"wbc-transfer " + org.wbctransfer.util.Versions.wbc()};
+        }
+    }
 
     /** Exit code for bad input: a missing folder, a bad file, an invalid option value. */
     public static final int EXIT_USER_ERROR = 2;

@@ -235,7 +235,8 @@ public record TrainConfig(
                 throw new IllegalStateException("setData and setSubset are required");
             }
             int e = epochs != null ? epochs : Subset.parse(subset).defaultEpochs();
-            double warm = warmupEpochs != null ? warmupEpochs : 0.05 * e;
+            // 5 * e / 100, not 0.05 * e: the latter records 0.6000000000000001 for 12 epochs.
+            double warm = warmupEpochs != null ? warmupEpochs : e * 5 / 100.0;
             double scale = backboneLrScale != null ? backboneLrScale : (init != null ? 0.1 : 1.0);
             int unfreeze = freezeStages > 0 && unfreezeEpoch == 0 ? e : unfreezeEpoch;
             TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, e, learningRate,
@@ -244,6 +245,32 @@ public record TrainConfig(
             c.validate();
             return c;
         }
+    }
+
+    /**
+     * This config with its paths relative to {@code base} (absolute paths stay as they are when no
+     * relative form exists, e.g. another drive): what a model's metadata.json records, so a bundle
+     * does not carry the training machine's folder layout; config.json keeps the absolute ones.
+     */
+    public TrainConfig relativeTo(java.nio.file.Path base) {
+        return new TrainConfig(relative(base, dataRoot), relative(base, manifest), subset, imageSize, batchSize, epochs,
+                learningRate, weightDecay, warmupEpochs, finalLrFraction, seed, augmentation, valPercent, minValSubset,
+                classWeighted, relative(base, cacheDir), relative(base, init), backboneLrScale, freezeStages, unfreezeEpoch,
+                relative(base, pseudoTeacher), pseudoThreshold, norm);
+    }
+
+    /** A path relative to base, with '/' as separator; null stays null. */
+    public static String relative(java.nio.file.Path base, String path) {
+        if (path == null) {
+            return null;
+        }
+        java.nio.file.Path p = java.nio.file.Path.of(path);
+        java.nio.file.Path b = base.toAbsolutePath().normalize();
+        if (!p.isAbsolute() || !java.util.Objects.equals(p.getRoot(), b.getRoot())) {
+            return path;
+        }
+        String rel = b.relativize(p.normalize()).toString().replace(java.io.File.separatorChar, '/');
+        return rel.isEmpty() ? "." : rel;
     }
 
     /** Configs written before fine-tuning existed read 0 here; that meant one learning rate. */

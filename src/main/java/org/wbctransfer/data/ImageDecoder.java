@@ -14,8 +14,8 @@ import javax.imageio.stream.ImageInputStream;
 
 /**
  * Decodes an image file of any common type into a square RGB array of a fixed size. Grey, 16-bit
- * and transparent PNGs and CMYK JPEGs (which ImageIO converts since Java 11) become 8-bit RGB
- * (transparent pixels white). Problems come back as {@link BadImageException} with a one-line message that
+ * and transparent PNGs and CMYK JPEGs ({@link AdobeCmyk}) become 8-bit RGB (transparent pixels
+ * white). Problems come back as {@link BadImageException} with a one-line message that
  * names what is wrong, so callers can skip the file and report it.
  */
 public final class ImageDecoder {
@@ -58,38 +58,85 @@ public final class ImageDecoder {
     private ImageDecoder() {}
 
     public static BufferedImage read(Path file) throws BadImageException {
-        long size;
+        return read(file, 0);
+    }
+
+    /**
+     * Reads an image that will be shrunk to {@code size} x {@code size} (0: kept whole): one much
+     * larger than that is decoded subsampled, its centre square only (see {@link #subsampling}).
+     */
+    public static BufferedImage read(Path file, int size) throws BadImageException {
+        long bytes;
         try {
-            size = Files.size(file);
+            bytes = Files.size(file);
         } catch (IOException e) {
             throw new BadImageException("cannot read file (" + e.getMessage() + ")");
         }
-        if (size == 0) {
+        if (bytes == 0) {
             throw new BadImageException("empty file");
         }
         try {
-            return decode(ImageIO.createImageInputStream(file.toFile()), "file");
+            return decode(ImageIO.createImageInputStream(file.toFile()), "file", size);
+        } catch (IOException e) {
+            throw new BadImageException("not a readable image (" + e.getMessage() + ")");
+        }
+    }
+
+    public static BufferedImage read(byte[] bytes) throws BadImageException {
+        return read(bytes, 0);
+    }
+
+    /**
+     * Decodes an image held in memory (an upload). The type is judged by the content (the
+     * decoders' magic-byte checks), never by a name, with the same limits as {@link #read(Path, int)}.
+     */
+    public static BufferedImage read(byte[] bytes, int size) throws BadImageException {
+        if (bytes.length == 0) {
+            throw new BadImageException("empty image");
+        }
+        try {
+            return decode(ImageIO.createImageInputStream(new ByteArrayInputStream(bytes)), "image", size);
         } catch (IOException e) {
             throw new BadImageException("not a readable image (" + e.getMessage() + ")");
         }
     }
 
     /**
-     * Decodes an image held in memory (an upload). The type is judged by the content (the
-     * decoders' magic-byte checks), never by a name, with the same limits as {@link #read(Path)}.
+     * Images whose shorter side is at least this many times the target side are decoded
+     * subsampled. Below it they decode whole, as every microscope crop in the study's data does, so
+     * their pixels (and a model's predictions) do not depend on this shortcut.
      */
-    public static BufferedImage read(byte[] bytes) throws BadImageException {
-        if (bytes.length == 0) {
-            throw new BadImageException("empty image");
+    static final int SUBSAMPLE_FROM = 16;
+    /** A subsampled decode keeps at least this many times the target side, so the halving that follows still filters. */
+    static final int SUBSAMPLE_TO = 4;
+
+    /**
+     * The source subsampling step for an image of w x h shrunk to size: 1 (every pixel) unless the
+     * shorter side is at least {@value #SUBSAMPLE_FROM} x size; then the largest step that keeps
+     * {@value #SUBSAMPLE_TO} x size pixels on the side, so the decoded centre square holds at most
+     * about 16 times the model's input area instead of, say, 8000 x 8000 pixels for a 64 px model.
+     */
+    static int subsampling(long w, long h, int size) {
+        long side = Math.min(w, h);
+        if (size <= 0 || side < (long) SUBSAMPLE_FROM * size) {
+            return 1;
         }
-        try {
-            return decode(ImageIO.createImageInputStream(new ByteArrayInputStream(bytes)), "image");
-        } catch (IOException e) {
-            throw new BadImageException("not a readable image (" + e.getMessage() + ")");
-        }
+        return (int) (side / ((long) SUBSAMPLE_TO * size));
     }
 
-    private static BufferedImage decode(ImageInputStream stream, String what) throws BadImageException {
+    /** Images smaller than this on a side are upscaled so much that a prediction on them means little. */
+    public static final int MIN_SIDE = 16;
+
+    /** A warning for an image too small to classify reliably (below {@value #MIN_SIDE} px on a side), or null. */
+    public static String smallImageWarning(BufferedImage img, int size) {
+        if (Math.min(img.getWidth(), img.getHeight()) >= Math.min(MIN_SIDE, size)) {
+            return null;
+        }
+        return "only " + img.getWidth() + "x" + img.getHeight() + " pixels, upscaled to " + size
+                + " px; the prediction may be unreliable";
+    }
+
+    private static BufferedImage decode(ImageInputStream stream, String what, int size) throws BadImageException {
         try (ImageInputStream in = stream) {
             if (in == null) {
                 throw new BadImageException("cannot open " + what);
@@ -117,7 +164,15 @@ public final class ImageDecoder {
                         truncation.add(warning);
                     }
                 });
-                BufferedImage img = reader.read(0);
+                javax.imageio.ImageReadParam param = reader.getDefaultReadParam();
+                int step = subsampling(w, h, size);
+                if (step > 1) {
+                    int side = (int) Math.min(w, h);
+                    // Only the centre square: resizeSquare would crop the rest away anyway.
+                    param.setSourceRegion(new java.awt.Rectangle((int) (w - side) / 2, (int) (h - side) / 2, side, side));
+                    param.setSourceSubsampling(step, step, 0, 0);
+                }
+                BufferedImage img = AdobeCmyk.applies(reader) ? AdobeCmyk.read(reader, param) : reader.read(0, param);
                 if (img == null) {
                     throw new BadImageException("decoder returned no image");
                 }
@@ -133,8 +188,8 @@ public final class ImageDecoder {
         } catch (IOException | RuntimeException e) {
             String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().strip();
             if (msg.contains("Unsupported Image Type")) {
-                // ImageIO converts CMYK and YCCK JPEGs itself; what it refuses is a colour layout it
-                // cannot map to RGB (e.g. four components with an Adobe transform it does not know).
+                // CMYK and YCCK JPEGs are converted (AdobeCmyk); what is left is a colour layout
+                // that cannot be mapped to RGB (e.g. four components with Adobe transform 1, YCbCr).
                 throw new BadImageException("unsupported colour type (" + msg + "); save the image as RGB");
             }
             throw new BadImageException("not a readable image (" + msg.lines().findFirst().orElse("") + ")");
@@ -143,7 +198,7 @@ public final class ImageDecoder {
 
     /** Decodes and resizes to size x size, returning interleaved RGB bytes (HWC). */
     public static byte[] decodeRgb(Path file, int size) throws BadImageException {
-        return toRgb(resizeSquare(read(file), size));
+        return toRgb(resizeSquare(read(file, size), size));
     }
 
     /**

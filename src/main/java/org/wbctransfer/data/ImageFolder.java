@@ -157,6 +157,14 @@ public record ImageFolder(Path root, List<String> classNames, List<Item> items, 
             if (name.startsWith(".") || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
                 continue;
             }
+            if (hasLineBreak(name)) {
+                String problem = "folder name holds a line break, which a split manifest cannot hold; rename it";
+                if (strict) {
+                    throw new UserException(printable(dir.toString()) + ": " + problem);
+                }
+                warnings.add(printable(dir.toString()) + ": " + problem + "; class left out");
+                continue;
+            }
             for (String seen : classes) {
                 if (seen.equalsIgnoreCase(name)) {
                     throw new UserException(dir + ": class folders '" + seen + "' and '" + name
@@ -179,17 +187,19 @@ public record ImageFolder(Path root, List<String> classNames, List<Item> items, 
                 }
                 String problem = null;
                 if (Files.isSymbolicLink(f) && !Files.exists(f)) {
-                    problem = "broken symbolic link";
+                    problem = whyMissing(f);
                 } else if (!Files.isRegularFile(f)) {
                     continue; // a sub-folder, or a link to one (possibly back up the tree)
                 } else if (!IMAGE_EXTENSIONS.contains(extension(fn))) {
                     problem = "not an image file extension";
+                } else if (hasLineBreak(fn)) {
+                    problem = "file name holds a line break, which a split manifest cannot hold; rename it";
                 }
                 if (problem != null) {
                     if (strict) {
-                        throw new UserException(f + ": " + problem);
+                        throw new UserException(printable(f.toString()) + ": " + problem);
                     }
-                    warnings.add(f + ": " + problem + "; skipped");
+                    warnings.add(printable(f.toString()) + ": " + problem + "; skipped");
                     skipped.add(new Skipped(cls + "/" + fn, problem));
                     continue;
                 }
@@ -264,6 +274,20 @@ public record ImageFolder(Path root, List<String> classNames, List<Item> items, 
      */
     public static List<Path> findImages(Path root, java.util.function.BiConsumer<Path, String> onUnreadable)
             throws IOException {
+        return findImages(root, onUnreadable, (file, why) -> { });
+    }
+
+    /** Image types people keep beside their JPEGs that ImageIO cannot read. */
+    public static final Set<String> UNSUPPORTED_IMAGE_EXTENSIONS = Set.of("webp", "heic", "heif", "avif", "jxl", "jp2",
+            "j2k", "jpx", "svg", "psd", "dng", "cr2", "nef", "arw", "ico");
+
+    /**
+     * As {@link #findImages(Path, java.util.function.BiConsumer)}, and files of an image type this
+     * tool cannot read (WebP, HEIC...) go to {@code onUnsupported} with the reason instead of being
+     * passed over in silence; other files (notes, CSVs) are still ignored.
+     */
+    public static List<Path> findImages(Path root, java.util.function.BiConsumer<Path, String> onUnreadable,
+            java.util.function.BiConsumer<Path, String> onUnsupported) throws IOException {
         List<Path> out = new ArrayList<>();
         Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
             @Override
@@ -275,8 +299,11 @@ public record ImageFolder(Path root, List<String> classNames, List<Item> items, 
             @Override
             public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes a) {
                 // .DS_Store, editor swap files and our own temp files start with a dot.
-                if (a.isRegularFile() && !hidden(file) && IMAGE_EXTENSIONS.contains(extension(file.getFileName().toString()))) {
+                String ext = extension(file.getFileName().toString());
+                if (a.isRegularFile() && !hidden(file) && IMAGE_EXTENSIONS.contains(ext)) {
                     out.add(file);
+                } else if (a.isRegularFile() && !hidden(file) && UNSUPPORTED_IMAGE_EXTENSIONS.contains(ext)) {
+                    onUnsupported.accept(file, "unsupported image type (." + ext + "); convert it to PNG or JPEG");
                 }
                 return java.nio.file.FileVisitResult.CONTINUE;
             }
@@ -293,6 +320,59 @@ public record ImageFolder(Path root, List<String> classNames, List<Item> items, 
 
     private static boolean hidden(Path p) {
         return p.getFileName() != null && p.getFileName().toString().startsWith(".");
+    }
+
+    /**
+     * A split manifest is read line by line (as Java reads lines: at LF, CR or CRLF), so a name
+     * holding either cannot be one of its rows, quoted or not.
+     */
+    static boolean hasLineBreak(String name) {
+        return name.indexOf('\n') >= 0 || name.indexOf('\r') >= 0;
+    }
+
+    /** A name shown on one line: line breaks and other control characters as \\n, \\r, \\uXXXX. */
+    public static String printable(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (Character.isISOControl(c)) {
+                        sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Why a path that does not exist (as Files.exists sees it, following links) is missing: a
+     * symbolic link loop, a broken link, or simply no such file. "file not found" for a loop
+     * would send the user looking for a file that is right there.
+     */
+    public static String whyMissing(Path p) {
+        try {
+            p.toRealPath();
+        } catch (java.nio.file.FileSystemException e) {
+            String reason = String.valueOf(e.getReason()).toLowerCase(Locale.ROOT);
+            if (reason.contains("too many levels of symbolic links")) {
+                return "symbolic link loop";
+            }
+            if (Files.isSymbolicLink(p)) {
+                return "broken symbolic link";
+            }
+            return e instanceof java.nio.file.NoSuchFileException ? "file not found"
+                    : "cannot read (" + (e.getReason() == null ? e.getClass().getSimpleName() : e.getReason()) + ")";
+        } catch (IOException e) {
+            return "cannot read (" + e.getMessage() + ")";
+        }
+        return "file not found";
     }
 
     /** Lower-case extension without the dot, or "" when there is none. */

@@ -527,7 +527,8 @@ public record SplitManifest(long seed, List<String> classNames, List<Entry> entr
     }
 
     static String csvField(String s) {
-        if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0) {
+        // A row starting with '#' would read back as a comment: a class folder named "#2" is quoted.
+        if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && !s.startsWith("#")) {
             return s;
         }
         return '"' + s.replace("\"", "\"\"") + '"';

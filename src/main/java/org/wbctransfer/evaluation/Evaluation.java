@@ -89,7 +89,7 @@ public final class Evaluation {
         if (strict && !skipped.isEmpty()) {
             throw new org.wbctransfer.util.UserException(skipped.get(0));
         }
-        skipped.forEach(s -> LOG.warn("skipped {}", s));
+        skipped.forEach(s -> org.wbctransfer.util.Warnings.warn(s + "; skipped"));
         if (samples.isEmpty()) {
             throw new org.wbctransfer.util.UserException(config.manifest() + ": no readable test images");
         }
@@ -194,7 +194,7 @@ public final class Evaluation {
     /** {@link Classifier#adaptBatchNorm} on the plain (unaugmented) images of the samples. */
     public static int adaptBatchNorm(Classifier c, ImageCache cache, List<BatchLoader.Sample> samples) {
         int size = c.metadata().imageSize();
-        Augmenter plain = new Augmenter(org.wbctransfer.config.Augmentation.none(), c.metadata().normalization(), size);
+        Augmenter plain = new Augmenter(org.wbctransfer.config.Augmentation.none(), c.metadata().inputNormalization(), size);
         List<float[]> images = new ArrayList<>();
         for (int i : Classifier.adaptationSample(samples.size())) {
             float[] x = new float[3 * size * size];
@@ -223,7 +223,7 @@ public final class Evaluation {
     public static Result run(Classifier classifier, ImageCache cache, List<BatchLoader.Sample> samples,
             boolean dihedral) {
         int size = classifier.metadata().imageSize();
-        Augmenter plain = new Augmenter(org.wbctransfer.config.Augmentation.none(), classifier.metadata().normalization(), size);
+        Augmenter plain = new Augmenter(org.wbctransfer.config.Augmentation.none(), classifier.metadata().inputNormalization(), size);
         Classifier.Scored scored;
         try (BatchLoader loader = new BatchLoader(cache, samples, plain, false, 64)) {
             scored = classifier.predict(loader, dihedral);

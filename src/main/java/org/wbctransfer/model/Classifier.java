@@ -21,6 +21,7 @@ import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
 
@@ -35,7 +36,8 @@ public final class Classifier implements AutoCloseable {
 
     private final Model model;
     private final SequentialBlock block;
-    private final ModelMetadata metadata;
+    /** Replaced only by {@link #save}, which records the checksum of the weights it wrote. */
+    private volatile ModelMetadata metadata;
     /** What the Mahalanobis out-of-distribution score needs besides the network; null when not fitted. */
     private final OodDetector detector;
     /** Whether inference runs channels-last (see {@link #useChannelsLast}). */
@@ -142,41 +144,96 @@ public final class Classifier implements AutoCloseable {
         if (!Files.isRegularFile(weights)) {
             throw new UserException(dir + ": model directory has no " + WEIGHTS);
         }
+        if (md.classes() == null || md.classes().isEmpty()) {
+            throw new UserException(meta + ": lists no classes");
+        }
+        if (md.inputShape() == null && (md.preprocessing() == null || !md.preprocessing().complete())) {
+            throw new UserException(meta + ": gives no input size (inputShape or preprocessing.size)");
+        }
         SequentialBlock block = ResNet18.classifier(md.classes().size(), md.norm());
         Model model = Model.newInstance("wbc-resnet18", Devices.compute());
         model.setBlock(block);
         block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, md.imageSize(), md.imageSize()));
-        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(weights)))) {
+        // The checksum is taken from the bytes the parameters are read from: one pass over the file.
+        java.security.MessageDigest digest = Hashing.sha256();
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(
+                new java.security.DigestInputStream(Files.newInputStream(weights), digest), 1 << 20))) {
             block.loadParameters(model.getNDManager(), in);
-        } catch (IOException | MalformedModelException e) {
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+        } catch (IOException | MalformedModelException | RuntimeException e) {
             model.close();
-            throw new UserException(weights + ": cannot load weights (" + e.getMessage() + ")", e);
+            throw new UserException(weights + ": cannot load weights (" + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
+        }
+        try {
+            String expected = expectedSha256(meta, md);
+            String actual = java.util.HexFormat.of().formatHex(digest.digest());
+            if (expected != null && !expected.equalsIgnoreCase(actual)) {
+                throw new UserException(weights + ": checksum mismatch (sha256 " + actual + ", " + METADATA
+                        + " records " + expected + "); the weights are damaged or from another model");
+            }
+            long outputs = ResNet18.headOf(block).getParameters().get(0).getValue().getArray().getShape().get(0);
+            if (outputs != md.classes().size()) {
+                throw new UserException(meta + ": lists " + md.classes().size() + " classes but the network in " + WEIGHTS
+                        + " has " + outputs + " outputs");
+            }
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
         }
         OodDetector detector = null;
         Path oodFile = dir.resolve(OodDetector.FILE);
-        if (md.ood() != null && md.ood().kind() == OodDetector.Score.MAHALANOBIS) {
-            if (!Files.isRegularFile(oodFile)) {
-                model.close();
+        try {
+            if (md.ood() != null && md.ood().kind() == OodDetector.Score.MAHALANOBIS && !Files.isRegularFile(oodFile)) {
                 throw new UserException(dir + ": metadata names a Mahalanobis out-of-distribution score but "
                         + OodDetector.FILE + " is missing");
             }
-            detector = OodDetector.load(oodFile);
-        } else if (Files.isRegularFile(oodFile)) {
-            detector = OodDetector.load(oodFile);
+            if (Files.isRegularFile(oodFile)) {
+                detector = OodDetector.load(oodFile);
+                if (detector.dimension() != ResNet18.STAGE_FEATURES || detector.classes() != md.classes().size()) {
+                    throw new UserException(oodFile + ": fitted on " + detector.dimension() + " features and "
+                            + detector.classes() + " classes; this network has " + ResNet18.STAGE_FEATURES + " and "
+                            + md.classes().size());
+                }
+            }
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
         }
         return new Classifier(model, block, md, detector);
     }
 
+    /**
+     * The weights' checksum the metadata records: its own (models saved since schema 2) or the one
+     * 'wbc export' put under export; null for older models, which load unchecked.
+     */
+    private static String expectedSha256(Path meta, ModelMetadata md) {
+        if (md.weightsSha256() != null) {
+            return md.weightsSha256();
+        }
+        try {
+            com.fasterxml.jackson.databind.JsonNode sha = Json.MAPPER.readTree(meta.toFile()).path("export").path("weightsSha256");
+            return sha.isTextual() ? sha.asText() : null;
+        } catch (IOException e) {
+            throw new UserException(meta + ": cannot read (" + e.getMessage() + ")", e);
+        }
+    }
+
+    /** Writes weights.params and metadata.json, the latter with the checksum of the former. */
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
+        java.security.MessageDigest digest = Hashing.sha256();
         AtomicFiles.write(dir.resolve(WEIGHTS), tmp -> {
-            try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20))) {
+            digest.reset();
+            try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(
+                    new java.security.DigestOutputStream(Files.newOutputStream(tmp), digest), 1 << 20))) {
                 block.saveParameters(out);
             }
         });
         if (detector != null) {
             detector.save(dir.resolve(OodDetector.FILE));
         }
+        // Later rewrites of metadata.json (test metrics, temperature) start from this one and keep it.
+        metadata = metadata.withWeightsSha256(java.util.HexFormat.of().formatHex(digest.digest()));
         Json.write(dir.resolve(METADATA), metadata);
     }
 

@@ -18,11 +18,11 @@ public final class ModelInput {
     private final Augmenter plain;
 
     public ModelInput(ModelMetadata md) {
-        if (md.normalization() == null || md.inputShape() == null) {
+        if (md.inputNormalization() == null || (md.inputShape() == null && (md.preprocessing() == null || !md.preprocessing().complete()))) {
             throw new org.wbctransfer.util.UserException("model metadata lacks its input shape or normalization");
         }
         this.size = md.imageSize();
-        this.plain = new Augmenter(Augmentation.none(), md.normalization(), size);
+        this.plain = new Augmenter(Augmentation.none(), md.inputNormalization(), size);
     }
 
     public int size() {
@@ -38,13 +38,22 @@ public final class ModelInput {
         return ImageDecoder.decodeRgb(file, size);
     }
 
+    /** The image as {@link #decode} reads it (subsampled when far larger than the model's input), not yet resized. */
+    public BufferedImage read(Path file) throws ImageDecoder.BadImageException {
+        return ImageDecoder.read(file, size);
+    }
+
     public void normalize(byte[] rgb, float[] out, int offset) {
         plain.plain(rgb, out, offset);
     }
 
     /** An image already decoded (an upload, or a file also drawn on), as {@link #load} would read it. */
     public void normalize(BufferedImage image, float[] out) {
-        normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(image, size)), out, 0);
+        normalize(image, out, 0);
+    }
+
+    public void normalize(BufferedImage image, float[] out, int offset) {
+        normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(image, size)), out, offset);
     }
 
     /** One image as CHW floats. */

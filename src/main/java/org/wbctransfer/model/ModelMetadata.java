@@ -9,31 +9,68 @@ import org.wbctransfer.data.Normalization;
 
 /**
  * {@code metadata.json} of a model directory: what a user of the weights must know to feed them
- * correctly (classes in output order, input size, normalization) and where they came from.
+ * correctly (classes in output order, input size, normalization, the {@link Preprocessing}
+ * block) and where they came from.
+ *
+ * @param schemaVersion the layout of this file: {@value #SCHEMA_VERSION} adds schemaVersion,
+ *     version, preprocessing as an object and weightsSha256; absent (null) in older bundles
+ * @param version the wbc-transfer build that wrote the weights (what {@code wbc -V} prints)
+ * @param weightsSha256 SHA-256 of weights.params, checked when the model is loaded; absent in
+ *     older bundles, which load unchecked
+ * @param ood the out-of-distribution score ({@code wbc calibrate}); null when none was fitted
+ * @param validationConfusion confusion counts of the validation carve-out, [true][predicted]
+ *     ({@code wbc calibrate}), which the differential count corrects with; null when none
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record ModelMetadata(
         String format,
+        Integer schemaVersion,
+        String version,
         String architecture,
         List<String> classes,
         List<Integer> inputShape,
         Normalization normalization,
+        Preprocessing preprocessing,
         TrainConfig training,
         Provenance provenance,
         Map<String, Object> metrics,
         String intendedUse,
         Double temperature,
+        String weightsSha256,
         Ood ood,
         List<List<Long>> validationConfusion) {
 
     public static final String FORMAT = "wbc-transfer-model/1";
+    public static final int SCHEMA_VERSION = 2;
     public static final String INTENDED_USE =
             "Research on white-blood-cell image classification and transfer learning. Not a medical device;"
                     + " not for diagnosis or treatment decisions.";
 
+    /** Metadata of the current schema for a model trained by this build. */
+    public ModelMetadata(String format, String architecture, List<String> classes, List<Integer> inputShape,
+            Normalization normalization, TrainConfig training, Provenance provenance, Map<String, Object> metrics,
+            String intendedUse, Double temperature) {
+        this(format, SCHEMA_VERSION, org.wbctransfer.util.Versions.wbc(), architecture, classes, inputShape,
+                normalization, inputShape == null || normalization == null ? null
+                        : Preprocessing.of(inputShape.get(inputShape.size() - 1), normalization),
+                training, provenance, metrics, intendedUse, temperature, null, null, null);
+    }
+
+    /** The input side: the preprocessing block's when it has one, else (old bundles) the last of inputShape. */
     public int imageSize() {
+        if (preprocessing != null && preprocessing.complete()) {
+            return preprocessing.size();
+        }
         return inputShape.get(inputShape.size() - 1);
+    }
+
+    /** Mean and std the input is normalized with: the preprocessing block's, else (old bundles) normalization. */
+    public Normalization inputNormalization() {
+        if (preprocessing != null && preprocessing.complete()) {
+            return preprocessing.normalization();
+        }
+        return normalization;
     }
 
     /** The output index of a class named case-insensitively; -1 when the model has no such class. */
@@ -47,8 +84,8 @@ public record ModelMetadata(
     }
 
     public ModelMetadata withMetrics(Map<String, Object> newMetrics) {
-        return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
-                newMetrics, intendedUse, temperature, ood, validationConfusion);
+        return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
+                preprocessing, training, provenance, newMetrics, intendedUse, temperature, weightsSha256, ood, validationConfusion);
     }
 
     /**
@@ -57,14 +94,20 @@ public record ModelMetadata(
      * Null (models never calibrated) means 1.
      */
     public ModelMetadata withTemperature(Double t) {
-        return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
-                metrics, intendedUse, t, ood, validationConfusion);
+        return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
+                preprocessing, training, provenance, metrics, intendedUse, t, weightsSha256, ood, validationConfusion);
+    }
+
+    /** The checksum of the weights file saved with this metadata. */
+    public ModelMetadata withWeightsSha256(String sha) {
+        return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
+                preprocessing, training, provenance, metrics, intendedUse, temperature, sha, ood, validationConfusion);
     }
 
     /** With the out-of-distribution score {@code wbc calibrate} chose and fitted; null removes it. */
     public ModelMetadata withOod(Ood o) {
-        return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
-                metrics, intendedUse, temperature, o, validationConfusion);
+        return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
+                preprocessing, training, provenance, metrics, intendedUse, temperature, weightsSha256, o, validationConfusion);
     }
 
     /**
@@ -83,17 +126,14 @@ public record ModelMetadata(
         }
     }
 
-    /**
-     * With the confusion counts of the validation carve-out ([true][predicted], {@code wbc calibrate}),
-     * which the differential count corrects with.
-     */
+    /** With the validation confusion counts, [true][predicted]. */
     public ModelMetadata withValidationConfusion(long[][] counts) {
         List<List<Long>> rows = new java.util.ArrayList<>();
         for (long[] r : counts) {
             rows.add(java.util.Arrays.stream(r).boxed().toList());
         }
-        return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
-                metrics, intendedUse, temperature, ood, rows);
+        return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
+                preprocessing, training, provenance, metrics, intendedUse, temperature, weightsSha256, ood, rows);
     }
 
     /** {@link #validationConfusion} as an array; null when the model has none. */

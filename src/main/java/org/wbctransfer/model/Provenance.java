@@ -47,6 +47,36 @@ public record Provenance(
                 skippedCount, modelSelection, versions, device, memoryFormat, bundle, record, bestEpoch);
     }
 
+    /**
+     * This record as a model's metadata.json carries it: the backbone bundle relative to base and
+     * the skipped files relative to the data root, so no absolute path of the training machine
+     * travels with the model (provenance.json in the run directory keeps them).
+     */
+    public Provenance relativeTo(java.nio.file.Path base, String dataRoot) {
+        return new Provenance(seed, manifestSha256, manifestSeed, manifestGroupBy, subset, trainImages, validationImages,
+                trainImagesPerClass, relativeTeacher(base), classWeights, underRoot(skippedImages, dataRoot),
+                underRoot(skippedTestImages, dataRoot), skippedAtSplit, skippedCount, modelSelection, versions, device,
+                memoryFormat, org.wbctransfer.config.TrainConfig.relative(base, pretrainedBackbone), pretraining, bestEpoch);
+    }
+
+    private Map<String, Object> relativeTeacher(java.nio.file.Path base) {
+        if (pseudoLabels == null || !(pseudoLabels.get("teacher") instanceof String t)) {
+            return pseudoLabels;
+        }
+        Map<String, Object> m = new java.util.LinkedHashMap<>(pseudoLabels);
+        m.put("teacher", org.wbctransfer.config.TrainConfig.relative(base, t));
+        return m;
+    }
+
+    /** "file: problem" lines with the data root's prefix cut off the files under it. */
+    private static List<String> underRoot(List<String> lines, String dataRoot) {
+        if (lines == null || dataRoot == null) {
+            return lines;
+        }
+        String prefix = java.nio.file.Path.of(dataRoot).toAbsolutePath().normalize() + java.io.File.separator;
+        return lines.stream().map(l -> l.startsWith(prefix) ? l.substring(prefix.length()) : l).toList();
+    }
+
     public Provenance withBestEpoch(int epoch) {
         return new Provenance(seed, manifestSha256, manifestSeed, manifestGroupBy, subset, trainImages, validationImages,
                 trainImagesPerClass, pseudoLabels, classWeights, skippedImages, skippedTestImages, skippedAtSplit,

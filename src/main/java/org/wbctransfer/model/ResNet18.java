@@ -31,6 +31,8 @@ import org.wbctransfer.config.TrainConfig;
 public final class ResNet18 {
 
     public static final int FEATURES = 512;
+    /** The pooled outputs of the stem and the four layers together (64 + 64 + 128 + 256 + 512). */
+    public static final int STAGE_FEATURES = 1024;
     /** Backbone children: stem, layer1..layer4, pooling. Freezing counts stages in this order. */
     public static final int BACKBONE_STAGES = 5;
 

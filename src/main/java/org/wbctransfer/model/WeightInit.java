@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.util.Pair;
-import java.nio.FloatBuffer;
 import java.util.Random;
 
 /**
@@ -47,13 +46,25 @@ public final class WeightInit {
                 case GAMMA, RUNNING_VAR -> java.util.Arrays.fill(v, 1f);
                 default -> { } // BETA, RUNNING_MEAN: zeros
             }
-            a.set(FloatBuffer.wrap(v));
+            fill(a, v);
         }
     }
 
     private static void uniform(float[] v, Random rng, double bound) {
         for (int i = 0; i < v.length; i++) {
             v[i] = (float) ((rng.nextDouble() * 2 - 1) * bound);
+        }
+    }
+
+    /**
+     * Overwrites every element of {@code target} with {@code values} (row-major). Through an
+     * indexed assignment, not NDArray.set(Buffer): DJL's native set enters libtorch's deprecated
+     * AutoNonVariableTypeMode, which prints a C++ warning on stderr that no setting silences
+     * (libtorch reads TORCH_CPP_LOG_LEVEL only when Python initialises it). Same values, bit for bit.
+     */
+    static void fill(NDArray target, float[] values) {
+        try (NDArray src = target.getManager().create(values, target.getShape())) {
+            target.set(new ai.djl.ndarray.index.NDIndex("..."), src);
         }
     }
 }

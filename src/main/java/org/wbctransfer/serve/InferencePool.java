@@ -86,7 +86,8 @@ final class InferencePool implements AutoCloseable {
     }
 
     private Outcome run(byte[] bytes, boolean gradCam) throws ImageDecoder.BadImageException {
-        BufferedImage original = ImageDecoder.read(bytes);
+        // Decoded at no more than the overlay or the input needs: a huge upload is subsampled.
+        BufferedImage original = ImageDecoder.read(bytes, gradCam ? Math.max(OVERLAY_SIZE, input.size()) : input.size());
         float[] x = buffers.get();
         // The same steps as ModelInput.load, so a served prediction equals 'wbc predict' on the file.
         input.normalize(original, x);

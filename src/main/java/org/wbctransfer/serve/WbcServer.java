@@ -57,6 +57,11 @@ public final class WbcServer implements AutoCloseable {
             // Request threads mostly wait for a worker; a bound keeps a flood of connections from
             // growing threads without limit (Jetty queues the rest).
             config.jetty.threadPool = new QueuedThreadPool(Math.max(16, 4 * options.threads()), 4, 60_000);
+            // A known route with another method is a 405 (answered below as JSON), not "no such route".
+            config.http.prefer405over404 = true;
+            JsonErrorHandler jetty = new JsonErrorHandler();
+            config.jetty.modifyServer(server -> server.setErrorHandler(jetty));
+            config.jetty.modifyServletContextHandler(handler -> handler.setErrorHandler(jetty));
         });
         app.get("/", ctx -> ctx.contentType("text/html; charset=utf-8")
                 // The page is self-contained: no scripts, styles or images from anywhere else.
@@ -72,19 +77,67 @@ public final class WbcServer implements AutoCloseable {
             json(ctx, 500, Map.of("error", "internal error; see the server log"));
         });
         app.error(404, ctx -> json(ctx, 404, Map.of("error", "no such route: " + ctx.method() + " " + ctx.path())));
+        app.error(405, ctx -> {
+            String allowed = ALLOWED.getOrDefault(ctx.path(), "GET");
+            ctx.header("Allow", allowed);
+            json(ctx, 405, Map.of("error", ctx.method() + " is not allowed on " + ctx.path() + "; use " + allowed));
+        });
         app.before(ctx -> ctx.header("X-Content-Type-Options", "nosniff"));
+    }
+
+    /** The method each route answers, for a 405's Allow header and message. */
+    private static final Map<String, String> ALLOWED = Map.of("/", "GET", "/api/model", "GET", "/api/predict", "POST");
+
+    /**
+     * Checks that --host names an address; before the model is loaded, so a typo costs no wait.
+     * Without it Jetty's bind failure for an unknown name reads "Port already in use".
+     */
+    public static void resolveHost(String host) {
+        try {
+            java.net.InetAddress.getByName(host);
+        } catch (java.net.UnknownHostException e) {
+            throw new UserException("--host " + host + ": cannot be resolved to an address");
+        }
     }
 
     /** Starts serving; the caller keeps ownership of the classifier and closes it after this. */
     public static WbcServer start(Classifier classifier, ServeOptions options) {
+        resolveHost(options.host());
         WbcServer s = new WbcServer(classifier, options);
         try {
             s.app.start(options.host(), options.port());
         } catch (RuntimeException e) {
             s.close();
-            throw new UserException("cannot listen on " + options.host() + ":" + options.port() + " (" + e.getMessage() + ")", e);
+            throw new UserException("cannot listen on " + options.host() + ":" + options.port() + " (" + bindProblem(e, options)
+                    + ")", e);
         }
         return s;
+    }
+
+    /**
+     * What went wrong binding, from the socket's own exception: Javalin words every bind failure
+     * as "Port already in use", also for an address that is not this machine's.
+     */
+    private static String bindProblem(RuntimeException e, ServeOptions options) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (t instanceof java.net.BindException || t instanceof java.net.SocketException) {
+                if (m.contains("already in use")) {
+                    return "port " + options.port() + " is already in use";
+                }
+                if (m.contains("Cannot assign requested address")) {
+                    return options.host() + " is not an address of this machine";
+                }
+                if (m.contains("Permission denied")) {
+                    return "no permission to listen on port " + options.port();
+                }
+                return m;
+            }
+            if (t instanceof java.nio.channels.UnresolvedAddressException) {
+                return options.host() + " cannot be resolved to an address";
+            }
+        }
+        return UserException.firstLine(String.valueOf(e.getMessage()));
     }
 
     public int port() {
@@ -282,7 +335,7 @@ public final class WbcServer implements AutoCloseable {
         info.put("classes", md.classes());
         info.put("inputSize", md.imageSize());
         info.put("inputShape", md.inputShape());
-        info.put("normalization", md.normalization());
+        info.put("normalization", md.inputNormalization());
         info.put("intendedUse", md.intendedUse() != null ? md.intendedUse() : ModelMetadata.INTENDED_USE);
         info.put("metrics", md.metrics() != null ? md.metrics() : Map.of());
         info.put("maxUploadBytes", options.maxUploadBytes());

@@ -153,11 +153,9 @@ public final class WbcTrainer {
             throw new UserException(skipped.isEmpty() ? skippedTest.get(0) : skipped.get(0));
         }
         for (String s : skipped) {
-            LOG.warn("skipped {}", s);
+            org.wbctransfer.util.Warnings.warn(s + "; skipped");
         }
-        for (String s : skippedTest) {
-            LOG.warn("skipped test image {}", s);
-        }
+        // Unreadable test images are warned about once, by the test evaluation that leaves them out.
         if (trainSamples.size() < 2) {
             throw new UserException(config.manifest() + ": subset " + config.subset() + " has fewer than 2 usable training images");
         }
@@ -274,9 +272,12 @@ public final class WbcTrainer {
         if (Files.isRegularFile(dir.best())) {
             Checkpoints.load(dir.best(), block, null, model.getNDManager());
         }
+        // Paths relative to where the command ran (as the user named them, usually the project root).
+        Path cwd = Path.of("").toAbsolutePath();
         ModelMetadata md = new ModelMetadata(ModelMetadata.FORMAT, "resnet18", p.manifest().classNames(),
-                List.of(3, size, size), p.norm(), config, provenance.withBestEpoch(run.best().epoch + 1), null,
-                ModelMetadata.INTENDED_USE, null, null, null);
+                List.of(3, size, size), p.norm(), config.relativeTo(cwd),
+                provenance.withBestEpoch(run.best().epoch + 1).relativeTo(cwd, config.dataRoot()), null,
+                ModelMetadata.INTENDED_USE, null);
         Classifier classifier = Classifier.of(model, block, md);
         classifier.save(dir.model());
         return classifier;

@@ -58,16 +58,48 @@ public final class AtomicFiles {
         return deleted;
     }
 
+    /**
+     * A new, empty temp folder in {@code dir} named prefix + random digits, with the permissions
+     * the process's umask gives (Files.createTempDirectory makes it 0700, so a bundle renamed
+     * into place from it was unreadable to everyone else).
+     */
+    public static Path createTempDirectory(Path dir, String prefix) throws IOException {
+        return createUnique(dir, prefix, "", true);
+    }
+
+    /**
+     * Creates prefix + random digits + suffix in dir with default attributes: 0666 (files) or
+     * 0777 (folders) less the umask, as any other program's output. Files.createTempFile would
+     * make it 0600, and the rename would carry that to the result.
+     */
+    private static Path createUnique(Path dir, String prefix, String suffix, boolean folder) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            long n = java.util.concurrent.ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE;
+            Path p = (dir == null ? Path.of("") : dir).resolve(prefix + n + suffix);
+            try {
+                return folder ? Files.createDirectory(p) : Files.createFile(p);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (attempt >= 100) {
+                    throw e;
+                }
+            }
+        }
+    }
+
     public static void write(Path target, IOConsumer<Path> writerToTemp) throws IOException {
         Objects.requireNonNull(target, "target");
         Objects.requireNonNull(writerToTemp, "writerToTemp");
         Path absolute = target.toAbsolutePath();
+        if (Files.isDirectory(absolute)) {
+            // The rename would replace an empty folder, or fail naming our temp file.
+            throw new UserException(target + ": is a folder, not a file");
+        }
         Path dir = absolute.getParent();
         if (dir != null) {
             Files.createDirectories(dir);
         }
         // Leading dot keeps half-written files out of casual listings and globs like *.json.
-        Path tmp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
+        Path tmp = createUnique(dir, "." + absolute.getFileName() + ".", ".tmp", false);
         boolean moved = false;
         try {
             writerToTemp.accept(tmp);

@@ -8,10 +8,36 @@ import java.util.Map;
 public final class Versions {
     private Versions() {}
 
+    private static final String WBC = readVersion();
+
+    /**
+     * This build's version (the pom's, filtered into wbc-version.properties): what {@code wbc -V}
+     * prints and what models and runs record. "dev" only when the resource is missing or was not
+     * filtered (classes compiled outside Maven).
+     */
+    public static String wbc() {
+        return WBC;
+    }
+
+    private static String readVersion() {
+        try (java.io.InputStream in = Versions.class.getResourceAsStream("/wbc-version.properties")) {
+            if (in != null) {
+                java.util.Properties p = new java.util.Properties();
+                p.load(in);
+                String v = p.getProperty("version", "");
+                if (!v.isBlank() && !v.contains("${")) {
+                    return v.strip();
+                }
+            }
+        } catch (java.io.IOException e) {
+            // fall through: an unreadable resource is as good as none
+        }
+        return "dev";
+    }
+
     public static Map<String, String> all() {
         Map<String, String> m = new LinkedHashMap<>();
-        Package p = Versions.class.getPackage();
-        m.put("wbc-transfer", p != null && p.getImplementationVersion() != null ? p.getImplementationVersion() : "dev");
+        m.put("wbc-transfer", wbc());
         m.put("djl", Engine.getDjlVersion());
         Engine e = Engine.getInstance();
         m.put("engine", e.getEngineName() + " " + e.getVersion());

@@ -135,6 +135,32 @@ class BadInputCommandsTest {
     }
 
     @Test
+    void splitLeavesOutANameWithALineBreakAndTrainReadsEveryManifestSplitWrites() throws Exception {
+        Path data = tmp.resolve("data");
+        for (int i = 0; i < 3; i++) {
+            BadInputCorpus.goodImage(data.resolve("A"), "a" + i, i, 0);
+            // A class folder whose rows start with '#', which a reader would take for comments.
+            BadInputCorpus.goodImage(data.resolve("#B"), "b" + i, 10 + i, 1);
+        }
+        Path broken = BadInputCorpus.goodImage(data.resolve("A"), "two\nlines", 20, 0);
+        Path manifest = tmp.resolve("split.csv");
+        WbcCliTest.Result r = WbcCliTest.run("split", "--data", data.toString(), "--out", manifest.toString(),
+                "--image-size", "32", "--cache-dir", cache(tmp).toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(broken.getFileName().toString()).isEqualTo("two\nlines.png");
+        assertThat(warnings(r)).containsExactly("wbc: warning: " + data.resolve("A") + "/two\\nlines.png: file name holds"
+                + " a line break, which a split manifest cannot hold; rename it; skipped");
+        SplitManifest m = SplitManifest.read(manifest);
+        assertThat(m.classNames()).containsExactly("#B", "A");
+        assertThat(m.entries()).hasSize(6);
+        assertThat(m.skipped()).singleElement().asString().startsWith("A/two lines");
+        WbcCliTest.Result t = WbcCliTest.run("train", "--data", data.toString(), "--manifest", manifest.toString(),
+                "--epochs", "1", "--image-size", "32", "--batch", "4", "--run-dir", tmp.resolve("run").toString(),
+                "--cache-dir", cache(tmp).toString(), "--no-progress", "--no-evaluate");
+        assertThat(t.code()).as(t.err()).isZero();
+    }
+
+    @Test
     void splitOfMissingOrAmbiguousFoldersIsAUserError() throws Exception {
         assertThat(userError(WbcCliTest.run("split", "--data", tmp.resolve("missing").toString(), "--out",
                 tmp.resolve("s.csv").toString(), "--cache-dir", cache(tmp).toString()))).contains("folder not found");
@@ -186,6 +212,14 @@ class BadInputCommandsTest {
                 cache(tmp).toString(), "--strict");
         assertThat(userError(m)).isEqualTo("wbc: error: " + victim + ": empty file");
         assertThat(runDir).doesNotExist();
+
+        // Without --strict: one warning in the documented format, no log line.
+        WbcCliTest.Result lenient = WbcCliTest.run("train", "--data", data.toString(), "--manifest", manifest.toString(),
+                "--epochs", "1", "--image-size", "32", "--batch", "4", "--run-dir", runDir.toString(), "--cache-dir",
+                cache(tmp).toString(), "--no-progress", "--no-evaluate");
+        assertThat(lenient.code()).as(lenient.err()).isZero();
+        assertThat(warnings(lenient)).containsExactly("wbc: warning: " + victim + ": empty file; skipped");
+        assertThat(lenient.err()).doesNotContain(" WARN ");
     }
 
     @Test
@@ -297,6 +331,64 @@ class BadInputCommandsTest {
         assertThat(strict.out()).isEmpty();
         WbcCliTest.Result missing = WbcCliTest.run("predict", run.toString(), tmp.resolve("gone.jpg").toString(), "--strict");
         assertThat(userError(missing)).isEqualTo("wbc: error: " + tmp.resolve("gone.jpg") + ": file not found");
+    }
+
+    @Test
+    void predictWarnsAboutUnreadableImageTypesLinkLoopsAndTinyImages() throws Exception {
+        assertThat(trained.code()).isZero();
+        Path dir = tmp.resolve("mixed");
+        Path good = BadInputCorpus.goodImage(dir, "cell", 3, 0);
+        Path webp = Files.write(dir.resolve("cell.webp"), "RIFF\0\0\0\0WEBPVP8 ".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        Path tiny = BadInputCorpus.write(BadInputCorpus.noise(10, 1), "png", dir.resolve("tiny.png"));
+        Path a = Files.createSymbolicLink(tmp.resolve("a.png"), tmp.resolve("b.png"));
+        Files.createSymbolicLink(tmp.resolve("b.png"), a);
+        WbcCliTest.Result r = WbcCliTest.run("predict", run.toString(), dir.toString(), a.toString(), "--no-progress");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out().lines().skip(1).map(l -> l.split(",")[0]).toList())
+                .containsExactly(good.toString(), tiny.toString());
+        assertThat(warnings(r)).containsExactlyInAnyOrder(
+                "wbc: warning: " + webp + ": unsupported image type (.webp); convert it to PNG or JPEG",
+                "wbc: warning: " + tiny + ": only 10x10 pixels, upscaled to 32 px; the prediction may be unreliable",
+                "wbc: warning: " + a + ": symbolic link loop");
+        assertThat(userError(WbcCliTest.run("explain", run.toString(), a.toString(), "--out", tmp.resolve("o.png").toString())))
+                .isEqualTo("wbc: error: " + a + ": symbolic link loop");
+    }
+
+    @Test
+    void aFolderGivenAsOutIsRefusedBeforeAnyImageIsDecoded() throws Exception {
+        assertThat(trained.code()).isZero();
+        Path folder = Files.createDirectories(tmp.resolve("results"));
+        Path freshCache = tmp.resolve("fresh-cache");
+        String split = userError(WbcCliTest.run("split", "--data", corpus.root().toString(), "--out", folder.toString(),
+                "--cache-dir", freshCache.toString()));
+        assertThat(split).isEqualTo("wbc: error: " + folder + ": is a folder; split --out needs a file name (e.g. "
+                + folder.resolve("out.csv") + ")");
+        assertThat(freshCache).doesNotExist();
+        Path img = corpus.valid().get(0);
+        assertThat(userError(WbcCliTest.run("explain", run.toString(), img.toString(), "--out", folder.toString())))
+                .isEqualTo("wbc: error: " + folder + ": is a folder; explain --out needs a file name (e.g. "
+                        + folder.resolve("out.png") + ")");
+        Path csvFolder = Files.createDirectories(tmp.resolve("p.csv"));
+        assertThat(userError(WbcCliTest.run("predict", run.toString(), img.toString(), "--out", csvFolder.toString())))
+                .startsWith("wbc: error: " + csvFolder + ": is a folder; predict --out needs a file name");
+        assertThat(listing(folder)).isEmpty();
+        assertThat(listing(csvFolder)).isEmpty();
+    }
+
+    @Test
+    void explainWritesJpegBytesForAJpgNameAndRefusesOtherTypes() throws Exception {
+        assertThat(trained.code()).isZero();
+        Path img = corpus.valid().get(0);
+        Path jpg = tmp.resolve("overlay.jpg");
+        WbcCliTest.Result r = WbcCliTest.run("explain", run.toString(), img.toString(), "--out", jpg.toString(), "--size", "32");
+        assertThat(r.code()).as(r.err()).isZero();
+        byte[] b = Files.readAllBytes(jpg);
+        assertThat(new int[] {b[0] & 0xff, b[1] & 0xff}).containsExactly(0xff, 0xd8);
+        assertThat(javax.imageio.ImageIO.read(jpg.toFile()).getWidth()).isEqualTo(32);
+        assertThat(userError(WbcCliTest.run("explain", run.toString(), img.toString(), "--out", tmp.resolve("o.gif").toString())))
+                .isEqualTo("wbc: error: " + tmp.resolve("o.gif") + ": the overlay is written as PNG (.png) or JPEG (.jpg, .jpeg),"
+                        + " not '.gif'");
+        assertThat(tmp.resolve("o.gif")).doesNotExist();
     }
 
     // --- explain ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,7 +90,7 @@ class UseCommandsTest {
             assertThat(m.path("testPerClassF1").path(pc.path("name").asText()).asDouble())
                     .isCloseTo(pc.path("f1").asDouble(), within(1e-12));
         }
-        assertThat(md.path("preprocessing").asText()).contains("centre-crop");
+        assertThat(md.path("preprocessing").path("description").asText()).contains("centre-crop");
         assertThat(md.path("training").path("imageSize").asInt()).isEqualTo(64);
         assertThat(md.path("provenance").path("manifestSha256").asText()).isNotEmpty();
         assertThat(md.path("export").path("weightsSha256").asText())
@@ -99,6 +100,140 @@ class UseCommandsTest {
         try (Stream<Path> s = Files.list(bundle.getParent())) {
             assertThat(s.map(p -> p.getFileName().toString()).toList()).containsExactly("tiny");
         }
+    }
+
+    @Test
+    void exportedMetadataRecordsTheBuildTheSchemaAndAPreprocessingBlockButNoAbsolutePaths() throws Exception {
+        JsonNode md = new ObjectMapper().readTree(bundle.resolve("metadata.json").toFile());
+        assertThat(md.path("schemaVersion").asInt()).isEqualTo(2);
+        assertThat(md.path("version").asText()).isEqualTo(org.wbctransfer.util.Versions.wbc()).isNotEqualTo("dev");
+        JsonNode pre = md.path("preprocessing");
+        assertThat(pre.path("size").asInt()).isEqualTo(64);
+        assertThat(pre.path("channelOrder").asText()).isEqualTo("RGB");
+        assertThat(pre.path("layout").asText()).isEqualTo("NCHW");
+        assertThat(pre.path("crop").asText()).isEqualTo("centre square");
+        assertThat(pre.path("valueRange").toString()).isEqualTo("[0.0,1.0]");
+        for (String k : List.of("mean", "std")) {
+            assertThat(pre.path(k).size()).isEqualTo(3);
+            for (int c = 0; c < 3; c++) {
+                assertThat(pre.path(k).get(c).asDouble()).isEqualTo(md.path("normalization").path(k).get(c).asDouble());
+            }
+        }
+        assertThat(md.path("weightsSha256").asText()).isEqualTo(Hashing.sha256(bundle.resolve("weights.params")));
+        // The training machine's folders stay on it: paths relative to where training ran.
+        JsonNode training = md.path("training");
+        for (String k : List.of("dataRoot", "manifest", "cacheDir")) {
+            assertThat(training.path(k).asText()).as(k).isNotEmpty().doesNotStartWith("/");
+        }
+        assertThat(Path.of(training.path("dataRoot").asText()).toAbsolutePath().normalize())
+                .isEqualTo(TestData.raabin().toAbsolutePath().normalize());
+        assertThat(md.path("export").path("sourceRun").asText()).isEqualTo("run");
+        List<String> absolute = new ArrayList<>();
+        absolutePaths(md, "", absolute);
+        assertThat(absolute).isEmpty();
+    }
+
+    /** Text values anywhere in the tree that start with the file system's root, with their JSON path. */
+    private static void absolutePaths(JsonNode n, String at, List<String> out) {
+        if (n.isTextual() && n.asText().startsWith("/")) {
+            out.add(at + " = " + n.asText());
+        }
+        n.fields().forEachRemaining(e -> absolutePaths(e.getValue(), at + "." + e.getKey(), out));
+        for (int i = 0; n.isArray() && i < n.size(); i++) {
+            absolutePaths(n.get(i), at + "[" + i + "]", out);
+        }
+    }
+
+    @Test
+    void bundleFilesGetTheUmasksPermissionsNotOwnerOnly() throws Exception {
+        // What any program's new file and folder get here (0644 and 0755 under umask 022).
+        var file = Files.getPosixFilePermissions(Files.createFile(tmp.resolve("probe")));
+        var folder = Files.getPosixFilePermissions(Files.createDirectory(tmp.resolve("probe-dir")));
+        assertThat(file).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ);
+        assertThat(Files.getPosixFilePermissions(bundle)).isEqualTo(folder);
+        assertThat(Files.getPosixFilePermissions(bundle.resolve("weights.params"))).isEqualTo(file);
+        assertThat(Files.getPosixFilePermissions(bundle.resolve("metadata.json"))).isEqualTo(file);
+        assertThat(Files.getPosixFilePermissions(run.resolve("model/weights.params"))).isEqualTo(file);
+    }
+
+    /** A copy of the bundle with one byte of a weight changed (the file still loads as parameters). */
+    private Path damagedCopy(String name) throws Exception {
+        Path copy = Files.createDirectories(tmp.resolve(name));
+        Files.copy(bundle.resolve("metadata.json"), copy.resolve("metadata.json"));
+        byte[] w = Files.readAllBytes(bundle.resolve("weights.params"));
+        w[w.length - 3] ^= 0x01; // a low mantissa bit of the head's last bias
+        Files.write(copy.resolve("weights.params"), w);
+        return copy;
+    }
+
+    @Test
+    void weightsThatDoNotMatchTheirChecksumAreRefusedByPredictAndServe() throws Exception {
+        Path bad = damagedCopy("damaged");
+        WbcCliTest.Result p = WbcCliTest.run("predict", bad.toString(), goodImages.get(0).toString(), "--no-progress");
+        assertThat(p.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+        assertThat(p.out()).isEmpty();
+        assertThat(p.err().strip().lines().toList()).singleElement().asString()
+                .startsWith("wbc: error: " + bad.resolve("weights.params") + ": checksum mismatch");
+        WbcCliTest.Result s = WbcCliTest.run("serve", bad.toString(), "--port", "0");
+        assertThat(s.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+        assertThat(s.out()).doesNotContain("serving");
+        assertThat(s.err().strip().lines().toList()).singleElement().asString().contains("checksum mismatch");
+
+        // A bundle from before the checksum (neither field) loads unchecked.
+        ObjectNode md = (ObjectNode) new ObjectMapper().readTree(bad.resolve("metadata.json").toFile());
+        md.remove("weightsSha256");
+        ((ObjectNode) md.get("export")).remove("weightsSha256");
+        Files.writeString(bad.resolve("metadata.json"), md.toString());
+        WbcCliTest.Result old = WbcCliTest.run("predict", bad.toString(), goodImages.get(0).toString(), "--no-progress");
+        assertThat(old.code()).as(old.err()).isZero();
+        // Only export's checksum (bundles exported before schema 2) is checked too.
+        md.remove("export");
+        ObjectNode export = md.putObject("export");
+        export.put("weightsSha256", Hashing.sha256(bundle.resolve("weights.params")));
+        Files.writeString(bad.resolve("metadata.json"), md.toString());
+        assertThat(WbcCliTest.run("predict", bad.toString(), goodImages.get(0).toString()).err())
+                .contains("checksum mismatch");
+    }
+
+    @Test
+    void aClassListThatDoesNotMatchTheNetworkIsAOneLineError() throws Exception {
+        Path copy = Files.createDirectories(tmp.resolve("three"));
+        Files.copy(bundle.resolve("weights.params"), copy.resolve("weights.params"));
+        ObjectNode md = (ObjectNode) new ObjectMapper().readTree(bundle.resolve("metadata.json").toFile());
+        md.putArray("classes").add("Basophil").add("Eosinophil").add("Lymphocyte");
+        Files.writeString(copy.resolve("metadata.json"), md.toString());
+        WbcCliTest.Result r = WbcCliTest.run("predict", copy.toString(), goodImages.get(0).toString(), "--no-progress");
+        assertThat(r.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+        assertThat(r.err().strip().lines().toList()).singleElement().isEqualTo("wbc: error: "
+                + copy.resolve("metadata.json") + ": lists 3 classes but the network in weights.params has 5 outputs");
+    }
+
+    @Test
+    void resumingAFinishedRunReadsNoTestImageAgainAndRewritesNothing() throws Exception {
+        Path copy = tmp.resolve("finished");
+        try (Stream<Path> s = Files.walk(run)) {
+            for (Path p : s.toList()) {
+                Path to = copy.resolve(run.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(to);
+                } else {
+                    Files.copy(p, to, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+                }
+            }
+        }
+        // Unreadable test images would be warned about (or fail) if the test split were read again.
+        Path testImages = Files.createDirectories(tmp.resolve("no-data"));
+        ObjectNode cfg = (ObjectNode) new ObjectMapper().readTree(copy.resolve("config.json").toFile());
+        cfg.put("dataRoot", testImages.toString());
+        Files.writeString(copy.resolve("config.json"), cfg.toString());
+        var before = Files.getLastModifiedTime(copy.resolve("eval-test/predictions.csv"));
+        String metadata = Files.readString(copy.resolve("model/metadata.json"));
+        WbcCliTest.Result r = WbcCliTest.run("train", "--resume", "--run-dir", copy.toString(), "--no-progress");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).startsWith(copy + ": already trained and tested; nothing to resume");
+        assertThat(r.out()).contains(Files.readString(copy.resolve("eval-test/report.txt")));
+        assertThat(Files.getLastModifiedTime(copy.resolve("eval-test/predictions.csv"))).isEqualTo(before);
+        assertThat(copy.resolve("model/metadata.json")).hasContent(metadata);
     }
 
     @Test

@@ -224,4 +224,68 @@ class ImageDecoderTest {
                     .as("pixel %d", i).containsExactly(0, 255, 0);
         }
     }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 2})
+    void adobeCmykAndYcckJpegsKeepTheirMidTones(int transform) throws Exception {
+        // 50 % black alone, and 50 % cyan alone: a viewer without a profile shows grey 128 and
+        // (128, 255, 255). ImageIO's own conversion gave 187 for both (washed out).
+        Path f = TestImages.adobeJpeg(dir.resolve("cmyk" + transform + ".jpg"), 32, new int[] {0, 0, 0, 128},
+                new int[] {128, 0, 0, 0}, transform);
+        byte[] rgb = ImageDecoder.decodeRgb(f, 32);
+        org.assertj.core.data.Offset<Integer> jpeg = org.assertj.core.data.Offset.offset(4);
+        for (int c = 0; c < 3; c++) {
+            assertThat(px(rgb, 32, 5, 16, c)).as("grey, channel %d", c).isCloseTo(127, jpeg);
+        }
+        assertThat(px(rgb, 32, 27, 16, 0)).isCloseTo(127, jpeg);
+        assertThat(px(rgb, 32, 27, 16, 1)).isCloseTo(255, jpeg);
+        assertThat(px(rgb, 32, 27, 16, 2)).isCloseTo(255, jpeg);
+    }
+
+    @Test
+    void aFarLargerImageIsDecodedSubsampledAndOnlyItsCentreSquare() throws Exception {
+        // 2048 x 1024 for a 64 px model: the shorter side is 16 x 64, so the centre 1024 square
+        // is read at every 4th pixel (256 x 256, 16 x the model's area) instead of 2 M pixels.
+        BufferedImage img = new BufferedImage(2048, 1024, BufferedImage.TYPE_INT_RGB);
+        java.awt.Graphics2D g = img.createGraphics();
+        g.setColor(java.awt.Color.RED);
+        g.fillRect(0, 0, 2048, 1024);
+        g.setColor(java.awt.Color.BLUE);
+        g.fillRect(512, 0, 1024, 1024);
+        g.dispose();
+        Path f = TestImages.write(img, "png", dir.resolve("wide.png"));
+
+        BufferedImage read = ImageDecoder.read(f, 64);
+        assertThat(read.getWidth()).isEqualTo(256);
+        assertThat(read.getHeight()).isEqualTo(256);
+        assertThat(read.getRGB(0, 0) & 0xffffff).isEqualTo(0x0000ff);
+        assertThat(read.getRGB(255, 255) & 0xffffff).isEqualTo(0x0000ff);
+        // The model input is what the whole image gives: the blue centre square.
+        byte[] rgb = ImageDecoder.decodeRgb(f, 64);
+        assertThat(px(rgb, 64, 0, 0, 2)).isEqualTo(255);
+        assertThat(px(rgb, 64, 63, 63, 0)).isZero();
+        // Whole when not asked to shrink.
+        assertThat(ImageDecoder.read(f).getWidth()).isEqualTo(2048);
+    }
+
+    @Test
+    void imagesBelowSixteenTimesTheModelSideDecodeWhole() throws Exception {
+        Path f = TestImages.png(dir.resolve("crop.png"), 1000, 1020, 4);
+        BufferedImage read = ImageDecoder.read(f, 64);
+        assertThat(read.getWidth()).isEqualTo(1000);
+        assertThat(read.getHeight()).isEqualTo(1020);
+        assertThat(ImageDecoder.decodeRgb(f, 64)).containsExactly(
+                ImageDecoder.toRgb(ImageDecoder.resizeSquare(ImageDecoder.read(f), 64)));
+        assertThat(ImageDecoder.subsampling(1023, 5000, 64)).isEqualTo(1);
+        assertThat(ImageDecoder.subsampling(1024, 5000, 64)).isEqualTo(4);
+        assertThat(ImageDecoder.subsampling(8000, 8000, 64)).isEqualTo(31);
+    }
+
+    @Test
+    void anImageSmallerThanSixteenPixelsOnASideIsFlagged() throws Exception {
+        BufferedImage tiny = TestImages.noise(12, 40, 1);
+        assertThat(ImageDecoder.smallImageWarning(tiny, 64)).isEqualTo(
+                "only 12x40 pixels, upscaled to 64 px; the prediction may be unreliable");
+        assertThat(ImageDecoder.smallImageWarning(TestImages.noise(16, 16, 1), 64)).isNull();
+    }
 }

@@ -50,7 +50,7 @@ class ClassifierTest {
         block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, SIZE, SIZE));
         WeightInit.apply(block, 7);
         ModelMetadata md = new ModelMetadata(ModelMetadata.FORMAT, "resnet18", List.of("a", "b", "c", "d", "e"),
-                List.of(3, SIZE, SIZE), Normalization.imagenet(), null, null, Map.of(), ModelMetadata.INTENDED_USE, null, null, null);
+                List.of(3, SIZE, SIZE), Normalization.imagenet(), null, null, Map.of(), ModelMetadata.INTENDED_USE, null);
         float[] img = new float[3 * SIZE * SIZE];
         Random rnd = new Random(3);
         for (int i = 0; i < img.length; i++) {
@@ -76,5 +76,26 @@ class ClassifierTest {
             }
             assertThat(sum).isCloseTo(1f, within(1e-5f));
         }
+    }
+
+    @Test
+    void readersTakeSizeMeanAndStdFromThePreprocessingBlockAndFallBackForOldBundles() throws Exception {
+        String fields = "\"classes\": [\"a\", \"b\"], \"inputShape\": [3, 64, 64],"
+                + " \"normalization\": {\"mean\": [0.5, 0.5, 0.5], \"std\": [0.25, 0.25, 0.25]}";
+        ModelMetadata block = org.wbctransfer.util.Json.MAPPER.readValue("{" + fields + ", \"preprocessing\": {\"size\": 96,"
+                + " \"mean\": [0.1, 0.2, 0.3], \"std\": [0.4, 0.5, 0.6], \"channelOrder\": \"RGB\"}}", ModelMetadata.class);
+        assertThat(block.imageSize()).isEqualTo(96);
+        assertThat(block.inputNormalization().mean()).containsExactly(0.1, 0.2, 0.3);
+        assertThat(block.inputNormalization().std()).containsExactly(0.4, 0.5, 0.6);
+        assertThat(new ModelInput(block).size()).isEqualTo(96);
+
+        ModelMetadata sentence = org.wbctransfer.util.Json.MAPPER.readValue("{" + fields
+                + ", \"preprocessing\": \"Decode to RGB; centre-crop to a square\"}", ModelMetadata.class);
+        assertThat(sentence.preprocessing().description()).startsWith("Decode to RGB");
+        assertThat(sentence.imageSize()).isEqualTo(64);
+        assertThat(sentence.inputNormalization().mean()).containsExactly(0.5, 0.5, 0.5);
+        ModelMetadata none = org.wbctransfer.util.Json.MAPPER.readValue("{" + fields + "}", ModelMetadata.class);
+        assertThat(none.imageSize()).isEqualTo(64);
+        assertThat(none.inputNormalization().std()).containsExactly(0.25, 0.25, 0.25);
     }
 }

@@ -215,6 +215,6 @@ class GroupNormTest {
                     .optImageSize(size).optNorm(norm).build();
         }
         return new ModelMetadata(ModelMetadata.FORMAT, "resnet18", List.of("a", "b", "c", "d", "e"),
-                List.of(3, size, size), Normalization.imagenet(), training, null, Map.of(), ModelMetadata.INTENDED_USE, null, null, null);
+                List.of(3, size, size), Normalization.imagenet(), training, null, Map.of(), ModelMetadata.INTENDED_USE, null);
     }
 }

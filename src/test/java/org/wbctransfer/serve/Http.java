@@ -49,6 +49,30 @@ final class Http {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(content)));
     }
 
+    /** Any method, no body. */
+    Reply method(String method, String path) throws Exception {
+        return send(HttpRequest.newBuilder(URI.create(base + path)).method(method, HttpRequest.BodyPublishers.noBody()));
+    }
+
+    /**
+     * A GET with the request target sent byte for byte over a socket: no client library
+     * normalizes "/../" or decodes "%2e" first.
+     */
+    Reply rawGet(String target) throws Exception {
+        URI u = URI.create(base);
+        try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+            s.getOutputStream().write(("GET " + target + " HTTP/1.1\r\nHost: " + u.getHost() + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int split = all.indexOf("\r\n\r\n");
+            String head = all.substring(0, split);
+            int status = Integer.parseInt(head.split(" ")[1]);
+            String type = head.lines().filter(l -> l.toLowerCase(java.util.Locale.ROOT).startsWith("content-type:"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).strip()).findFirst().orElse("");
+            return new Reply(status, type, all.substring(split + 4));
+        }
+    }
+
     /** A POST with no body and no content type. */
     Reply post(String path) throws Exception {
         return send(HttpRequest.newBuilder(URI.create(base + path)).POST(HttpRequest.BodyPublishers.noBody()));

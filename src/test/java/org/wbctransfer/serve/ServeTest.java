@@ -239,8 +239,31 @@ class ServeTest {
         assertThat(cli("serve", bundle.resolve("nope").toString())).startsWith("2 wbc: error: ").contains("model not found");
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             String out = cli("serve", bundle.toString(), "--port", String.valueOf(taken.getLocalPort()));
-            assertThat(out).startsWith("2 wbc: error: cannot listen on 127.0.0.1:" + taken.getLocalPort());
+            assertThat(out).startsWith("2 wbc: error: cannot listen on 127.0.0.1:" + taken.getLocalPort()
+                    + " (port " + taken.getLocalPort() + " is already in use)");
             assertThat(out.strip().lines().count()).isEqualTo(1);
+        }
+        // Not "Port already in use": the name does not resolve.
+        String unknown = cli("serve", bundle.toString(), "--host", "no.such.host.invalid", "--port", "0");
+        assertThat(unknown).isEqualTo("2 wbc: error: --host no.such.host.invalid: cannot be resolved to an address\n");
+        // Resolves, but is no address of this machine (TEST-NET-1, RFC 5737).
+        String foreign = cli("serve", bundle.toString(), "--host", "192.0.2.1", "--port", "0");
+        assertThat(foreign).startsWith("2 wbc: error: cannot listen on 192.0.2.1:0 (192.0.2.1 is not an address of this machine)");
+    }
+
+    @Test
+    void wrongMethodsAndPathsClimbingOutOfTheRootGetTheApisJsonErrors() throws Exception {
+        Http.Reply get = http.get("/api/predict");
+        assertError(get, 405, "GET is not allowed on /api/predict; use POST");
+        assertError(http.method("DELETE", "/api/model"), 405, "use GET");
+        assertError(http.method("PUT", "/api/predict"), 405, "use POST");
+        for (String target : List.of("/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/api/..%2f..%2f..%2fetc%2fpasswd",
+                "/static/%2e%2e%2f%2e%2e%2fetc/passwd")) {
+            Http.Reply r = http.rawGet(target);
+            assertThat(r.status()).as(target + ": " + r.body()).isIn(400, 404);
+            assertThat(r.contentType()).as(target).startsWith("application/json");
+            assertThat(r.json().path("error").asText()).as(target).isNotEmpty();
+            assertThat(r.body()).doesNotContain("root:").doesNotContain("<html");
         }
     }
 

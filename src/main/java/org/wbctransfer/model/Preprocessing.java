@@ -1,0 +1,90 @@
+package org.wbctransfer.model;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+import org.wbctransfer.data.Normalization;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+
+/**
+ * {@code preprocessing} of a model's metadata.json: how to turn an image into the network's
+ * input, for readers outside this tool and for ours ({@link ModelInput} reads size, mean and std
+ * from here). Bundles exported before it existed hold a sentence instead; that reads as a
+ * block with only {@code description}, and the readers fall back to {@code inputShape} and
+ * {@code normalization}.
+ *
+ * @param size side of the square input in pixels
+ * @param mean per-channel mean subtracted after scaling to {@code valueRange}, in {@code channelOrder}
+ * @param std per-channel standard deviation divided by
+ * @param valueRange the pixel range before normalization: 8-bit values divided by 255
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Preprocessing(
+        String colour,
+        String crop,
+        String resize,
+        Integer size,
+        List<Double> valueRange,
+        List<Double> mean,
+        List<Double> std,
+        String channelOrder,
+        String layout,
+        String dtype,
+        String description) {
+
+    static final String DESCRIPTION = "Decode to RGB (transparent pixels white); centre-crop to a square; resize to"
+            + " size x size by repeated halving with bilinear filtering; scale to [0, 1]; subtract mean and divide by"
+            + " std per channel; NCHW float32. Outputs are logits in the order of 'classes'; softmax (after dividing"
+            + " by 'temperature' when present) gives probabilities.";
+
+    /** The block this tool's decoder and {@link ModelInput} implement, with a model's numbers. */
+    public static Preprocessing of(int size, Normalization n) {
+        return new Preprocessing("RGB, 8 bits per channel; transparent pixels white", "centre square",
+                "repeated halving, bilinear", size, List.of(0.0, 1.0), boxed(n.mean()), boxed(n.std()), "RGB", "NCHW",
+                "float32", DESCRIPTION);
+    }
+
+    private static List<Double> boxed(double[] v) {
+        return java.util.Arrays.stream(v).boxed().toList();
+    }
+
+    /** An object, or (old bundles) the sentence that stood here. */
+    @JsonCreator(mode = JsonCreator.Mode.DELEGATING)
+    static Preprocessing read(JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (node.isTextual()) {
+            return new Preprocessing(null, null, null, null, null, null, null, null, null, null, node.asText());
+        }
+        if (!node.isObject()) {
+            throw new UserException("preprocessing must be an object, found " + node.getNodeType());
+        }
+        try {
+            return Json.MAPPER.treeToValue(node, Fields.class).record();
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new UserException("preprocessing: " + UserException.firstLine(e.getMessage()));
+        }
+    }
+
+    /** Whether size, mean and std are all given (a block of this tool's, not an old sentence). */
+    public boolean complete() {
+        return size != null && mean != null && std != null && mean.size() == 3 && std.size() == 3;
+    }
+
+    public Normalization normalization() {
+        return new Normalization(mean.stream().mapToDouble(Double::doubleValue).toArray(),
+                std.stream().mapToDouble(Double::doubleValue).toArray());
+    }
+
+    /** The object form, read field by field (a record with the creator above cannot bind itself). */
+    record Fields(String colour, String crop, String resize, Integer size, List<Double> valueRange,
+            List<Double> mean, List<Double> std, String channelOrder, String layout, String dtype, String description) {
+        Preprocessing record() {
+            return new Preprocessing(colour, crop, resize, size, valueRange, mean, std, channelOrder, layout, dtype,
+                    description);
+        }
+    }
+}
