@@ -17,6 +17,8 @@ import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelMetadata;
+import org.wbctransfer.model.OnnxExport;
+import org.wbctransfer.model.OnnxInfo;
 import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
@@ -28,14 +30,18 @@ import picocli.CommandLine.Parameters;
 /** {@code wbc export}: a run's model as a standalone bundle for predict, explain, evaluate and --init users. */
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = "Copy a run's model (weights.params + metadata.json) into a standalone bundle folder, adding"
-                + " the run's test metrics, the preprocessing and a weights checksum to metadata.json.")
+                + " the run's test metrics, the preprocessing and a weights checksum to metadata.json, and write"
+                + " model.onnx: the network as an ONNX graph (opset " + OnnxExport.OPSET + ", any batch size,"
+                + " BatchNorm folded, output: logits; described under 'onnx' in metadata.json) for ONNX Runtime"
+                + " and other ONNX readers.")
 public final class ExportCommand implements Callable<Integer> {
 
     /** How to feed the weights, for users outside this tool (the metadata's numbers fill it in). */
     static final String PREPROCESSING = "Decode to RGB; centre-crop to a square; resize to inputShape by repeated"
             + " halving with bilinear filtering; scale to [0, 1]; subtract normalization.mean and divide by"
-            + " normalization.std per channel; NCHW float32. Outputs are logits in the order of 'classes'; softmax"
-            + " gives probabilities.";
+            + " normalization.std per channel; NCHW float32. Outputs are logits in the order of 'classes'; divided by"
+            + " 'temperature' (when present) and put through a softmax they give the probabilities. model.onnx takes"
+            + " the same input and gives the same logits.";
 
     @Parameters(index = "0", description = "Run directory (from 'wbc train') or a model folder")
     Path run;
@@ -60,17 +66,20 @@ public final class ExportCommand implements Callable<Integer> {
             throw new UserException(out + ": the bundle must not contain, or be inside, the model folder it is exported from");
         }
         checkTarget(target);
-        ObjectNode md;
-        // Loading proves the weights match the metadata before anything is written.
-        try (Classifier c = Classifier.load(modelDir)) {
-            md = (ObjectNode) Json.MAPPER.readTree(modelDir.resolve(Classifier.METADATA).toFile());
-        }
+        ObjectNode md = (ObjectNode) Json.MAPPER.readTree(modelDir.resolve(Classifier.METADATA).toFile());
         complete(md, modelDir, runDir);
 
         Files.createDirectories(target.getParent());
         Path tmp = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
         try {
             Files.copy(modelDir.resolve(Classifier.WEIGHTS), tmp.resolve(Classifier.WEIGHTS));
+            // Loading proves the weights match the metadata before anything is installed; the ONNX
+            // graph is made from the weights as loaded, BatchNorm folded.
+            try (Classifier c = Classifier.load(modelDir)) {
+                OnnxInfo info = OnnxExport.write(c, tmp.resolve(OnnxExport.FILE),
+                        md.path("export").path("weightsSha256").asText());
+                md.set("onnx", Json.MAPPER.valueToTree(info));
+            }
             Json.write(tmp.resolve(Classifier.METADATA), md);
             Json.read(tmp.resolve(Classifier.METADATA), ModelMetadata.class); // still readable as model metadata
             install(tmp, target);
@@ -151,7 +160,7 @@ public final class ExportCommand implements Callable<Integer> {
         export.put("weightsSha256", Hashing.sha256(modelDir.resolve(Classifier.WEIGHTS)));
         export.put("exportedBy", Versions.all().get("wbc-transfer"));
         ArrayNode files = export.putArray("files");
-        files.add(Classifier.WEIGHTS).add(Classifier.METADATA);
+        files.add(Classifier.WEIGHTS).add(Classifier.METADATA).add(OnnxExport.FILE);
     }
 
     /**

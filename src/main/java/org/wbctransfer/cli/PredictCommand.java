@@ -66,6 +66,9 @@ public final class PredictCommand implements Callable<Integer> {
     @Mixin
     StrictOption strictOption = new StrictOption();
 
+    @Mixin
+    EngineOption engineOption = new EngineOption();
+
     /** Images the BatchNorm statistics were re-estimated on (--adapt-bn), else 0. */
     private int adapted;
 
@@ -96,7 +99,9 @@ public final class PredictCommand implements Callable<Integer> {
             }
             json = ext.equals("json");
         }
-        try (Classifier c = ModelDirs.load(model)) {
+        Path modelDir = ModelDirs.resolve(model);
+        try (Classifier c = Classifier.load(modelDir)) {
+            engineOption.apply(c, modelDir, adaptBn ? "--adapt-bn" : null);
             if (channelsLast) {
                 c.useChannelsLast();
             }

@@ -39,11 +39,46 @@ public final class Classifier implements AutoCloseable {
     private boolean channelsLast;
     /** The network inference runs: block with BatchNorm folded in, built on first use. */
     private FoldedResNet inference;
+    /** When set ({@link #useOnnx}), probabilities come from the bundle's model.onnx on ONNX Runtime. */
+    private volatile OnnxClassifier onnx;
 
     private Classifier(Model model, SequentialBlock block, ModelMetadata metadata) {
+        this(model, block, metadata, null);
+    }
+
+    private Classifier(Model model, SequentialBlock block, ModelMetadata metadata, OnnxClassifier onnx) {
         this.model = model;
         this.block = block;
         this.metadata = metadata;
+        this.onnx = onnx;
+    }
+
+    /**
+     * Computes {@link #probabilities} (and so {@link #predict}) with ONNX Runtime on {@code graph},
+     * the model.onnx {@link OnnxExport} wrote from these weights, instead of libtorch. Same inputs,
+     * same temperature and softmax; the probabilities agree to about 1e-6. Features, Grad-CAM and
+     * the two adaptations stay on the weights (the adaptations refuse while ONNX is in use: the graph
+     * would no longer match).
+     */
+    public synchronized Classifier useOnnx(Path graph) {
+        OnnxClassifier previous = onnx;
+        onnx = OnnxClassifier.open(graph);
+        if (previous != null) {
+            previous.close();
+        }
+        return this;
+    }
+
+    /** Which engine computes the probabilities: {@code "onnx"} or {@code "torch"}. */
+    public String engine() {
+        return onnx == null ? "torch" : "onnx";
+    }
+
+    /** The folded network's weights as plain arrays (for {@link OnnxExport}). */
+    public synchronized FoldedResNet.Weights foldedWeights() {
+        try (FoldedResNet f = FoldedResNet.of(block, model.getNDManager(), false)) {
+            return f.weights();
+        }
     }
 
     /**
@@ -102,6 +137,7 @@ public final class Classifier implements AutoCloseable {
         return new Classifier(model, block, md);
     }
 
+    /** Writes weights.params and metadata.json (without an {@code onnx} entry: only export writes the graph). */
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
         AtomicFiles.write(dir.resolve(WEIGHTS), tmp -> {
@@ -109,7 +145,7 @@ public final class Classifier implements AutoCloseable {
                 block.saveParameters(out);
             }
         });
-        Json.write(dir.resolve(METADATA), metadata);
+        Json.write(dir.resolve(METADATA), metadata.withOnnx(null));
     }
 
     public ModelMetadata metadata() {
@@ -164,6 +200,7 @@ public final class Classifier implements AutoCloseable {
      * @return the number of batches averaged
      */
     public synchronized int adaptBatchNorm(List<float[]> images) {
+        requireTorch("BatchNorm adaptation");
         if (images.size() < 16) {
             throw new UserException("--adapt-bn needs at least 16 readable images of the target domain, got " + images.size());
         }
@@ -232,6 +269,7 @@ public final class Classifier implements AutoCloseable {
 
     /** Replaces the head's weight (classes x features, row-major) and bias in place. */
     public synchronized void setHead(float[] weight, float[] bias) {
+        requireTorch("replacing the head");
         List<ai.djl.nn.Parameter> p = ResNet18.headOf(block).getParameters().values();
         p.get(0).getArray().set(FloatBuffer.wrap(weight));
         p.get(1).getArray().set(FloatBuffer.wrap(bias));
@@ -241,9 +279,15 @@ public final class Classifier implements AutoCloseable {
         }
     }
 
-    /** A classifier with other metadata and the same network; this one must not be used afterwards. */
+    private void requireTorch(String what) {
+        if (onnx != null) {
+            throw new IllegalStateException(what + " changes the weights, which the ONNX graph in use would not follow");
+        }
+    }
+
+    /** A classifier with other metadata and the same network (and engine); this one must not be used afterwards. */
     public Classifier withMetadata(ModelMetadata md) {
-        return new Classifier(model, block, md);
+        return new Classifier(model, block, md, onnx);
     }
 
     /** Softmax outputs for n normalized images laid out as NCHW floats. */
@@ -252,6 +296,10 @@ public final class Classifier implements AutoCloseable {
     }
 
     public float[][] probabilities(float[] images, int n, int size, boolean dihedral) {
+        OnnxClassifier o = onnx;
+        if (o != null) {
+            return o.probabilities(images, n, size, dihedral, metadata.softmaxTemperature());
+        }
         int k = metadata.classes().size();
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
@@ -292,6 +340,14 @@ public final class Classifier implements AutoCloseable {
 
     @Override
     public void close() {
-        model.close();
+        OnnxClassifier o = onnx;
+        onnx = null;
+        try {
+            if (o != null) {
+                o.close();
+            }
+        } finally {
+            model.close();
+        }
     }
 }

@@ -24,7 +24,16 @@ public record ModelMetadata(
         Map<String, Object> metrics,
         String intendedUse,
         @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-        Double temperature) {
+        Double temperature,
+        OnnxInfo onnx) {
+
+    /** Metadata without an ONNX graph (a run's model; {@code wbc export} adds {@link #onnx}). */
+    public ModelMetadata(String format, String architecture, List<String> classes, List<Integer> inputShape,
+            Normalization normalization, TrainConfig training, Provenance provenance, Map<String, Object> metrics,
+            String intendedUse, Double temperature) {
+        this(format, architecture, classes, inputShape, normalization, training, provenance, metrics, intendedUse,
+                temperature, null);
+    }
 
     public static final String FORMAT = "wbc-transfer-model/1";
     public static final String INTENDED_USE =
@@ -47,7 +56,7 @@ public record ModelMetadata(
 
     public ModelMetadata withMetrics(Map<String, Object> newMetrics) {
         return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
-                newMetrics, intendedUse, temperature);
+                newMetrics, intendedUse, temperature, onnx);
     }
 
     /**
@@ -57,7 +66,16 @@ public record ModelMetadata(
      */
     public ModelMetadata withTemperature(Double t) {
         return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
-                metrics, intendedUse, t);
+                metrics, intendedUse, t, onnx);
+    }
+
+    /**
+     * The ONNX graph of a bundle ({@code model.onnx}, from {@code wbc export}); null where there is
+     * none. Its output is the logits: the temperature is applied outside the graph, as for the weights.
+     */
+    public ModelMetadata withOnnx(OnnxInfo info) {
+        return new ModelMetadata(format, architecture, classes, inputShape, normalization, training, provenance,
+                metrics, intendedUse, temperature, info);
     }
 
     public double softmaxTemperature() {
