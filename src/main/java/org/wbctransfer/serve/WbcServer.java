@@ -233,6 +233,7 @@ public final class WbcServer implements AutoCloseable {
         info.put("intendedUse", md.intendedUse() != null ? md.intendedUse() : ModelMetadata.INTENDED_USE);
         info.put("metrics", md.metrics() != null ? md.metrics() : Map.of());
         info.put("maxUploadBytes", options.maxUploadBytes());
+        info.put("engine", classifier.engine());
         return info;
     }
 
