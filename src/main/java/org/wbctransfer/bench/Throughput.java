@@ -25,9 +25,12 @@ import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.Normalization;
+import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.FoldedResNet;
 import org.wbctransfer.model.Formats;
+import org.wbctransfer.model.OnnxClassifier;
+import org.wbctransfer.model.OnnxExport;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.WeightInit;
 import org.wbctransfer.training.AdamW;
@@ -179,6 +182,41 @@ public final class Throughput {
                 }
                 return out;
             }
+        }
+    }
+
+    /**
+     * Inference images/s of a trained classifier's probabilities on libtorch (its BatchNorm-folded
+     * network, as predict, evaluate and serve run it) and on ONNX Runtime (its graph as {@code wbc
+     * export} writes it, for {@code size} px inputs, in a session of {@code threads} intra-op
+     * threads), alternately in one process on the same batch: {@code rounds} x {torch, onnx}. The
+     * engine timed first alternates between rounds. Both include copying the batch in and the
+     * probabilities out, as the commands do.
+     */
+    public static double[][] onnxVersusTorch(Classifier c, int size, int batch, int steps, int rounds, int threads) {
+        float[] data = randomImages(batch, size);
+        int warm = warmup(steps);
+        try (OnnxClassifier onnx = OnnxClassifier.open(OnnxExport.bytes(c, size), threads)) {
+            double t = c.metadata().softmaxTemperature();
+            double[][] out = new double[rounds][2];
+            for (int round = 0; round < rounds; round++) {
+                for (int k = 0; k < 2; k++) {
+                    boolean torch = (k == 0) == (round % 2 == 0);
+                    long t0 = 0;
+                    for (int s = 0; s < warm + steps; s++) {
+                        if (s == warm) {
+                            t0 = System.nanoTime();
+                        }
+                        if (torch) {
+                            c.probabilities(data, batch, size);
+                        } else {
+                            onnx.probabilities(data, batch, size, false, t);
+                        }
+                    }
+                    out[round][torch ? 0 : 1] = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
+                }
+            }
+            return out;
         }
     }
 

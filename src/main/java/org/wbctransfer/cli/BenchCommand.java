@@ -90,6 +90,11 @@ public final class BenchCommand implements Callable<Integer> {
             + " of folding under the same conditions); with --channels-last in that format")
     Integer foldAb;
 
+    @Option(names = "--onnx-ab", paramLabel = "ROUNDS", description = "Instead of the table: inference of the --model"
+            + " on libtorch (BatchNorm folded, as predict runs it) and on ONNX Runtime (its ONNX graph for each size),"
+            + " alternately in one process, ROUNDS times per size, with medians and the ratio onnx / torch")
+    Integer onnxAb;
+
     @Option(names = "--out", description = "Also write the results: Markdown for *.md, else JSON (atomic write)")
     Path out;
 
@@ -98,7 +103,7 @@ public final class BenchCommand implements Callable<Integer> {
             + " printing 'soak-predict: <done> <seconds>' lines; bench/soak.sh samples the RSS against them")
     Long soakPredict;
 
-    @Option(names = "--model", description = "With --soak-predict: the model (bundle or run directory)")
+    @Option(names = "--model", description = "With --soak-predict or --onnx-ab: the model (bundle or run directory)")
     Path model;
 
     @Override
@@ -117,6 +122,9 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (soakPredict != null) {
             return soakPredict();
+        }
+        if (onnxAb != null) {
+            return onnxAb();
         }
         boolean auto = peer == null;
         boolean wantPeer = auto || peer;
@@ -213,6 +221,40 @@ public final class BenchCommand implements Callable<Integer> {
                     folded / r.length, folded / layers);
         }
         return 0;
+    }
+
+    private int onnxAb() {
+        if (onnxAb < 1 || model == null) {
+            throw new UserException("--onnx-ab needs ROUNDS >= 1 and --model");
+        }
+        int threads = threads();
+        try (org.wbctransfer.model.Classifier c = ModelDirs.load(model)) {
+            System.out.printf(Locale.ROOT, "inference img/s of %s, batch %d, %d timed steps after %d warm-up, %d intra-op"
+                    + " threads: libtorch (BatchNorm folded) / ONNX Runtime, %d alternating rounds%n", model, batch, steps,
+                    Throughput.warmup(steps), threads, onnxAb);
+            for (int size : sizes) {
+                double[][] r = Throughput.onnxVersusTorch(c, size, batch, steps, onnxAb, threads);
+                StringBuilder sb = new StringBuilder();
+                double[] torch = new double[r.length];
+                double[] onnx = new double[r.length];
+                for (int i = 0; i < r.length; i++) {
+                    sb.append(String.format(Locale.ROOT, "  %.1f / %.1f", r[i][0], r[i][1]));
+                    torch[i] = r[i][0];
+                    onnx[i] = r[i][1];
+                }
+                double mt = median(torch);
+                double mo = median(onnx);
+                System.out.printf(Locale.ROOT, "%d px:%s  median %.1f / %.1f (onnx / torch %.2fx)%n", size, sb, mt, mo,
+                        mo / mt);
+            }
+        }
+        return 0;
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        Arrays.sort(s);
+        return s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
     private int soakPredict() throws java.io.IOException {

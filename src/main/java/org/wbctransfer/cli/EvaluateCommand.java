@@ -50,6 +50,9 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Mixin
     StrictOption strictOption;
 
+    @Mixin
+    EngineOption engineOption = new EngineOption();
+
     @Override
     public Integer call() throws Exception {
         if (minConfidence != null && !(minConfidence > 0 && minConfidence < 1)) {
@@ -61,6 +64,7 @@ public final class EvaluateCommand implements Callable<Integer> {
         boolean bundle = modelDir.equals(model);
         Path base = model;
         try (Classifier c = Classifier.load(modelDir)) {
+            engineOption.apply(c, modelDir, adaptBn ? "--adapt-bn" : null);
             if (folder == null) {
                 if (adaptBn) {
                     throw new UserException("--adapt-bn needs --folder (the target images to adapt to)");

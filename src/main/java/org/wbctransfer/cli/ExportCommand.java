@@ -21,6 +21,8 @@ import org.wbctransfer.model.OodDetector;
 import org.wbctransfer.model.Preprocessing;
 import org.wbctransfer.config.TrainConfig;
 import java.util.List;
+import org.wbctransfer.model.OnnxExport;
+import org.wbctransfer.model.OnnxInfo;
 import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
@@ -32,7 +34,10 @@ import picocli.CommandLine.Parameters;
 /** {@code wbc export}: a run's model as a standalone bundle for predict, explain, evaluate and --init users. */
 @Command(name = "export", mixinStandardHelpOptions = true,
         description = "Copy a run's model (weights.params + metadata.json) into a standalone bundle folder, adding"
-                + " the run's test metrics, the preprocessing and a weights checksum to metadata.json.")
+                + " the run's test metrics, the preprocessing and a weights checksum to metadata.json, and write"
+                + " model.onnx: the network as an ONNX graph (opset " + OnnxExport.OPSET + ", any batch size,"
+                + " BatchNorm folded, output: logits; described under 'onnx' in metadata.json) for ONNX Runtime"
+                + " and other ONNX readers.")
 public final class ExportCommand implements Callable<Integer> {
 
     @Parameters(index = "0", description = "Run directory (from 'wbc train') or a model folder")
@@ -58,11 +63,7 @@ public final class ExportCommand implements Callable<Integer> {
             throw new UserException(out + ": the bundle must not contain, or be inside, the model folder it is exported from");
         }
         checkTarget(target);
-        ObjectNode md;
-        // Loading proves the weights match the metadata before anything is written.
-        try (Classifier c = Classifier.load(modelDir)) {
-            md = (ObjectNode) Json.MAPPER.readTree(modelDir.resolve(Classifier.METADATA).toFile());
-        }
+        ObjectNode md = (ObjectNode) Json.MAPPER.readTree(modelDir.resolve(Classifier.METADATA).toFile());
         complete(md, modelDir, runDir);
 
         Files.createDirectories(target.getParent());
@@ -76,6 +77,19 @@ public final class ExportCommand implements Callable<Integer> {
             if (Files.isRegularFile(modelDir.resolve(OodDetector.FILE))) {
                 try (java.io.OutputStream o = Files.newOutputStream(tmp.resolve(OodDetector.FILE), java.nio.file.StandardOpenOption.CREATE_NEW)) {
                     Files.copy(modelDir.resolve(OodDetector.FILE), o);
+                }
+            }
+            // Loading proves the weights match the metadata before anything is installed; the ONNX
+            // graph is made from the weights as loaded, BatchNorm folded.
+            try (Classifier c = Classifier.load(modelDir)) {
+                if (c.metadata().norm() == TrainConfig.Norm.BATCH) {
+                    OnnxInfo info = OnnxExport.write(c, tmp.resolve(OnnxExport.FILE),
+                            md.path("export").path("weightsSha256").asText());
+                    md.set("onnx", Json.MAPPER.valueToTree(info));
+                    ((ArrayNode) md.path("export").path("files")).add(OnnxExport.FILE);
+                } else {
+                    // The graph is the BatchNorm-folded network; GroupNorm has no such form yet.
+                    System.err.println("wbc: note: no model.onnx for a GroupNorm model; it runs on libtorch");
                 }
             }
             Json.write(tmp.resolve(Classifier.METADATA), md);

@@ -68,6 +68,9 @@ public final class PredictCommand implements Callable<Integer> {
     @Mixin
     StrictOption strictOption = new StrictOption();
 
+    @Mixin
+    EngineOption engineOption = new EngineOption();
+
     /** Images the BatchNorm statistics were re-estimated on (--adapt-bn), else 0. */
     private int adapted;
 
@@ -102,7 +105,9 @@ public final class PredictCommand implements Callable<Integer> {
             json = ext.equals("json");
             OutFile.check(out, "predict --out");
         }
-        try (Classifier c = ModelDirs.load(model)) {
+        Path modelDir = ModelDirs.resolve(model);
+        try (Classifier c = Classifier.load(modelDir)) {
+            engineOption.apply(c, modelDir, adaptBn ? "--adapt-bn" : null);
             if (channelsLast) {
                 c.useChannelsLast();
             }

@@ -8,6 +8,7 @@ import org.wbctransfer.serve.ServeOptions;
 import org.wbctransfer.serve.WbcServer;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -34,6 +35,9 @@ public final class ServeCommand implements Callable<Integer> {
             + " probability is below this; the response keeps the probabilities and adds mostLikely and referred")
     Double minConfidence;
 
+    @Mixin
+    EngineOption engineOption = new EngineOption();
+
     @Option(names = "--max-upload-mb", defaultValue = "10", description = "Largest image accepted, in MB. Default: ${DEFAULT-VALUE}")
     int maxUploadMb;
 
@@ -53,17 +57,21 @@ public final class ServeCommand implements Callable<Integer> {
         }
         WbcServer.resolveHost(host);
         ServeOptions options = new ServeOptions(host, port, threads, maxUploadMb * 1_000_000L, minConfidence);
-        try (Classifier c = ModelDirs.load(model); WbcServer server = WbcServer.start(c, options)) {
-            CountDownLatch stopped = new CountDownLatch(1);
-            // Ctrl-C: finish the requests in flight before the JVM exits.
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                server.close();
-                stopped.countDown();
-            }, "wbc-serve-stop"));
-            System.out.println("serving " + model + " (" + c.metadata().classes().size() + " classes) at " + server.url()
-                    + " with " + threads + " worker(s); Ctrl-C stops");
-            System.out.flush();
-            stopped.await();
+        Path modelDir = ModelDirs.resolve(model);
+        try (Classifier c = Classifier.load(modelDir)) {
+            engineOption.apply(c, modelDir, null);
+            try (WbcServer server = WbcServer.start(c, options)) {
+                CountDownLatch stopped = new CountDownLatch(1);
+                // Ctrl-C: finish the requests in flight before the JVM exits.
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                    server.close();
+                    stopped.countDown();
+                }, "wbc-serve-stop"));
+                System.out.println("serving " + model + " (" + c.metadata().classes().size() + " classes) at "
+                        + server.url() + " with " + threads + " worker(s) on " + c.engine() + "; Ctrl-C stops");
+                System.out.flush();
+                stopped.await();
+            }
         }
         return 0;
     }

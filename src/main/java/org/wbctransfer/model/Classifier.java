@@ -40,16 +40,54 @@ public final class Classifier implements AutoCloseable {
     private volatile ModelMetadata metadata;
     /** What the Mahalanobis out-of-distribution score needs besides the network; null when not fitted. */
     private final OodDetector detector;
+    /** {@link OodDetector#toArrays} of the detector, made on first use. */
+    private NDArray[] detectorArrays;
     /** Whether inference runs channels-last (see {@link #useChannelsLast}). */
     private boolean channelsLast;
     /** The network inference runs: block with BatchNorm folded in, built on first use; unused with GroupNorm. */
     private FoldedResNet inference;
+    /** When set ({@link #useOnnx}), probabilities come from the bundle's model.onnx on ONNX Runtime. */
+    private volatile OnnxClassifier onnx;
 
     private Classifier(Model model, SequentialBlock block, ModelMetadata metadata, OodDetector detector) {
+        this(model, block, metadata, detector, null);
+    }
+
+    private Classifier(Model model, SequentialBlock block, ModelMetadata metadata, OodDetector detector,
+            OnnxClassifier onnx) {
         this.model = model;
         this.block = block;
         this.metadata = metadata;
         this.detector = detector;
+        this.onnx = onnx;
+    }
+
+    /**
+     * Computes {@link #probabilities} (and so {@link #predict}) with ONNX Runtime on {@code graph},
+     * the model.onnx {@link OnnxExport} wrote from these weights, instead of libtorch. Same inputs,
+     * same temperature and softmax; the probabilities agree to about 1e-6. Features, Grad-CAM and
+     * the two adaptations stay on the weights (the adaptations refuse while ONNX is in use: the graph
+     * would no longer match).
+     */
+    public synchronized Classifier useOnnx(Path graph) {
+        OnnxClassifier previous = onnx;
+        onnx = OnnxClassifier.open(graph);
+        if (previous != null) {
+            previous.close();
+        }
+        return this;
+    }
+
+    /** Which engine computes the probabilities: {@code "onnx"} or {@code "torch"}. */
+    public String engine() {
+        return onnx == null ? "torch" : "onnx";
+    }
+
+    /** The folded network's weights as plain arrays (for {@link OnnxExport}). */
+    public synchronized FoldedResNet.Weights foldedWeights() {
+        try (FoldedResNet f = FoldedResNet.of(block, model.getNDManager(), false)) {
+            return f.weights();
+        }
     }
 
     /**
@@ -218,7 +256,10 @@ public final class Classifier implements AutoCloseable {
         }
     }
 
-    /** Writes weights.params and metadata.json, the latter with the checksum of the former. */
+    /**
+     * Writes weights.params and metadata.json, the latter with the checksum of the former and without
+     * an {@code onnx} entry (only export writes the graph).
+     */
     public void save(Path dir) throws IOException {
         Files.createDirectories(dir);
         java.security.MessageDigest digest = Hashing.sha256();
@@ -234,7 +275,7 @@ public final class Classifier implements AutoCloseable {
         }
         // Later rewrites of metadata.json (test metrics, temperature) start from this one and keep it.
         metadata = metadata.withWeightsSha256(java.util.HexFormat.of().formatHex(digest.digest()));
-        Json.write(dir.resolve(METADATA), metadata);
+        Json.write(dir.resolve(METADATA), metadata.withOnnx(null));
     }
 
     public ModelMetadata metadata() {
@@ -295,6 +336,7 @@ public final class Classifier implements AutoCloseable {
      */
     public synchronized int adaptBatchNorm(List<float[]> images) {
         requireBatchNorm();
+        requireTorch("BatchNorm adaptation");
         if (images.size() < 16) {
             throw new UserException("--adapt-bn needs at least 16 readable images of the target domain, got " + images.size());
         }
@@ -379,6 +421,7 @@ public final class Classifier implements AutoCloseable {
 
     /** Replaces the head's weight (classes x features, row-major) and bias in place. */
     public synchronized void setHead(float[] weight, float[] bias) {
+        requireTorch("replacing the head");
         List<ai.djl.nn.Parameter> p = ResNet18.headOf(block).getParameters().values();
         p.get(0).getArray().set(FloatBuffer.wrap(weight));
         p.get(1).getArray().set(FloatBuffer.wrap(bias));
@@ -388,14 +431,20 @@ public final class Classifier implements AutoCloseable {
         }
     }
 
-    /** A classifier with other metadata and the same network; this one must not be used afterwards. */
+    private void requireTorch(String what) {
+        if (onnx != null) {
+            throw new IllegalStateException(what + " changes the weights, which the ONNX graph in use would not follow");
+        }
+    }
+
+    /** A classifier with other metadata and the same network (and engine); this one must not be used afterwards. */
     public Classifier withMetadata(ModelMetadata md) {
-        return new Classifier(model, block, md, detector);
+        return new Classifier(model, block, md, detector, onnx);
     }
 
     /** The same network with another out-of-distribution detector; this one must not be used afterwards. */
     public Classifier withDetector(OodDetector d) {
-        return new Classifier(model, block, metadata, d);
+        return new Classifier(model, block, metadata, d, onnx);
     }
 
     public OodDetector detector() {
@@ -410,12 +459,25 @@ public final class Classifier implements AutoCloseable {
     public record Scored(float[][] probabilities, double[][] scores) {}
 
     public Scored scored(float[] images, int n, int size, boolean dihedral) {
-        int k = metadata.classes().size();
+        OnnxClassifier o = onnx;
+        float t = (float) metadata.softmaxTemperature();
         try (NDManager sub = model.getNDManager().newSubManager()) {
+            if (o != null) {
+                OnnxClassifier.Outputs out = o.run(images, n, size);
+                float[][] probs = dihedral ? o.probabilities(images, n, size, true, t)
+                        : OnnxClassifier.softmax(copy(out.logits()), t);
+                double[] m = null;
+                if (detector != null) {
+                    // Graphs exported before the stage output existed: the features come from libtorch.
+                    NDArray stages = out.stages() != null ? sub.create(flat(out.stages()), new Shape(n, ResNet18.STAGE_FEATURES))
+                            : stages(sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size)));
+                    m = OodDetector.mahalanobis(stages, detectorArrays());
+                }
+                return new Scored(probs, OodDetector.scores(m, out.logits()));
+            }
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
             NDArray stages = stages(x);
             NDArray logits = head(stages.get(":, " + (stages.getShape().get(1) - ResNet18.FEATURES) + ":"));
-            float t = (float) metadata.softmaxTemperature();
             NDArray probs = scaled(logits, t).softmax(1);
             if (dihedral) {
                 for (int view = 1; view < 8; view++) {
@@ -424,9 +486,34 @@ public final class Classifier implements AutoCloseable {
                 }
                 probs = probs.div(8f);
             }
-            double[][] scores = OodDetector.scores(detector, rows(stages.toFloatArray(), n), rows(logits.toFloatArray(), n));
-            return new Scored(rows(probs.toFloatArray(), n), scores);
+            double[] m = detector == null ? null : OodDetector.mahalanobis(stages, detectorArrays());
+            return new Scored(rows(probs.toFloatArray(), n), OodDetector.scores(m, rows(logits.toFloatArray(), n)));
         }
+    }
+
+    /** The detector's matrices as arrays of the model's manager, made on first use and kept with the model. */
+    private synchronized NDArray[] detectorArrays() {
+        if (detectorArrays == null) {
+            detectorArrays = detector.toArrays(model.getNDManager());
+        }
+        return detectorArrays;
+    }
+
+    private static float[][] copy(float[][] a) {
+        float[][] out = new float[a.length][];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = a[i].clone();
+        }
+        return out;
+    }
+
+    private static float[] flat(float[][] rows) {
+        int d = rows[0].length;
+        float[] out = new float[rows.length * d];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(rows[i], 0, out, i * d, d);
+        }
+        return out;
     }
 
     /** The out-of-distribution score the metadata names, per image of a {@link Scored}; null when none is set. */
@@ -454,6 +541,10 @@ public final class Classifier implements AutoCloseable {
     }
 
     public float[][] probabilities(float[] images, int n, int size, boolean dihedral) {
+        OnnxClassifier o = onnx;
+        if (o != null) {
+            return o.probabilities(images, n, size, dihedral, metadata.softmaxTemperature());
+        }
         int k = metadata.classes().size();
         try (NDManager sub = model.getNDManager().newSubManager()) {
             NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
@@ -493,6 +584,14 @@ public final class Classifier implements AutoCloseable {
 
     @Override
     public void close() {
-        model.close();
+        OnnxClassifier o = onnx;
+        onnx = null;
+        try {
+            if (o != null) {
+                o.close();
+            }
+        } finally {
+            model.close();
+        }
     }
 }

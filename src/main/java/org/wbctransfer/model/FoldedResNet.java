@@ -138,6 +138,38 @@ public final class FoldedResNet implements AutoCloseable {
         return p.reshape(p.getShape().get(0), -1);
     }
 
+    /** A folded convolution as plain arrays: weight (out, in, k, k) row-major, bias (out). */
+    public record ConvWeights(float[] weight, long[] shape, float[] bias, int stride, int padding) {}
+
+    /** One BasicBlock's folded convolutions; {@code shortcut} is null for the identity. */
+    public record BlockWeights(ConvWeights conv1, ConvWeights conv2, ConvWeights shortcut) {}
+
+    /**
+     * The folded network as plain arrays, for writing it in another format ({@link OnnxExport}):
+     * the stem, the eight BasicBlocks in order, and the head (classes x 512, row-major).
+     */
+    public record Weights(ConvWeights stem, List<BlockWeights> blocks, float[] headWeight, long[] headShape,
+            float[] headBias) {}
+
+    /** This network's folded weights as plain arrays; only for a default-format (not channels-last) fold. */
+    public Weights weights() {
+        if (channelsLast) {
+            throw new IllegalStateException("weights() reads a default-format fold; fold again without channels-last");
+        }
+        List<BlockWeights> bw = new ArrayList<>();
+        for (Basic b : blocks) {
+            bw.add(new BlockWeights(arrays(b.conv1()), arrays(b.conv2()),
+                    b.shortcut() == null ? null : arrays(b.shortcut())));
+        }
+        return new Weights(arrays(stem), List.copyOf(bw), headWeight.toFloatArray(), headWeight.getShape().getShape(),
+                headBias.toFloatArray());
+    }
+
+    private static ConvWeights arrays(Conv c) {
+        return new ConvWeights(c.weight().toFloatArray(), c.weight().getShape().getShape(), c.bias().toFloatArray(),
+                (int) c.stride().get(0), (int) c.padding().get(0));
+    }
+
     @Override
     public void close() {
         manager.close();

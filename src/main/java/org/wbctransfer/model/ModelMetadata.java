@@ -18,6 +18,8 @@ import org.wbctransfer.data.Normalization;
  * @param weightsSha256 SHA-256 of weights.params, checked when the model is loaded; absent in
  *     older bundles, which load unchecked
  * @param ood the out-of-distribution score ({@code wbc calibrate}); null when none was fitted
+ * @param onnx the ONNX graph of a bundle ({@code model.onnx}, from {@code wbc export}); null where
+ *     there is none
  * @param validationConfusion confusion counts of the validation carve-out, [true][predicted]
  *     ({@code wbc calibrate}), which the differential count corrects with; null when none
  */
@@ -39,7 +41,8 @@ public record ModelMetadata(
         Double temperature,
         String weightsSha256,
         Ood ood,
-        List<List<Long>> validationConfusion) {
+        List<List<Long>> validationConfusion,
+        OnnxInfo onnx) {
 
     public static final String FORMAT = "wbc-transfer-model/1";
     public static final int SCHEMA_VERSION = 2;
@@ -54,7 +57,7 @@ public record ModelMetadata(
         this(format, SCHEMA_VERSION, org.wbctransfer.util.Versions.wbc(), architecture, classes, inputShape,
                 normalization, inputShape == null || normalization == null ? null
                         : Preprocessing.of(inputShape.get(inputShape.size() - 1), normalization),
-                training, provenance, metrics, intendedUse, temperature, null, null, null);
+                training, provenance, metrics, intendedUse, temperature, null, null, null, null);
     }
 
     /** The input side: the preprocessing block's when it has one, else (old bundles) the last of inputShape. */
@@ -85,7 +88,7 @@ public record ModelMetadata(
 
     public ModelMetadata withMetrics(Map<String, Object> newMetrics) {
         return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
-                preprocessing, training, provenance, newMetrics, intendedUse, temperature, weightsSha256, ood, validationConfusion);
+                preprocessing, training, provenance, newMetrics, intendedUse, temperature, weightsSha256, ood, validationConfusion, onnx);
     }
 
     /**
@@ -95,19 +98,26 @@ public record ModelMetadata(
      */
     public ModelMetadata withTemperature(Double t) {
         return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
-                preprocessing, training, provenance, metrics, intendedUse, t, weightsSha256, ood, validationConfusion);
+                preprocessing, training, provenance, metrics, intendedUse, t, weightsSha256, ood, validationConfusion, onnx);
     }
 
     /** The checksum of the weights file saved with this metadata. */
     public ModelMetadata withWeightsSha256(String sha) {
         return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
-                preprocessing, training, provenance, metrics, intendedUse, temperature, sha, ood, validationConfusion);
+                preprocessing, training, provenance, metrics, intendedUse, temperature, sha, ood, validationConfusion, onnx);
+    }
+
+    /** With the ONNX graph's entry ({@code wbc export}); null removes it (a saved run model has no graph). */
+    public ModelMetadata withOnnx(OnnxInfo info) {
+        return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
+                preprocessing, training, provenance, metrics, intendedUse, temperature, weightsSha256, ood,
+                validationConfusion, info);
     }
 
     /** With the out-of-distribution score {@code wbc calibrate} chose and fitted; null removes it. */
     public ModelMetadata withOod(Ood o) {
         return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
-                preprocessing, training, provenance, metrics, intendedUse, temperature, weightsSha256, o, validationConfusion);
+                preprocessing, training, provenance, metrics, intendedUse, temperature, weightsSha256, o, validationConfusion, onnx);
     }
 
     /**
@@ -133,7 +143,7 @@ public record ModelMetadata(
             rows.add(java.util.Arrays.stream(r).boxed().toList());
         }
         return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
-                preprocessing, training, provenance, metrics, intendedUse, temperature, weightsSha256, ood, rows);
+                preprocessing, training, provenance, metrics, intendedUse, temperature, weightsSha256, ood, rows, onnx);
     }
 
     /** {@link #validationConfusion} as an array; null when the model has none. */

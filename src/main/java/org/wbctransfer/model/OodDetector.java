@@ -7,6 +7,9 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.util.Locale;
 import org.wbctransfer.util.AtomicFiles;
 import org.wbctransfer.util.UserException;
@@ -149,17 +152,17 @@ public final class OodDetector {
     }
 
     /**
-     * The three scores of a batch, from its pooled features (n x d) and its logits (n x k, before any
-     * temperature): {@code out[score.ordinal()][image]}. Without a detector (none fitted) the
-     * Mahalanobis row is NaN.
+     * The three scores of a batch, {@code out[score.ordinal()][image]}: the Mahalanobis distances
+     * given (null when no detector is fitted: NaN), and energy and MSP from the logits (n x k, before
+     * any temperature).
      */
-    public static double[][] scores(OodDetector detector, float[][] features, float[][] logits) {
+    public static double[][] scores(double[] mahalanobis, float[][] logits) {
         int n = logits.length;
         double[][] out = new double[Score.values().length][n];
-        if (detector == null) {
+        if (mahalanobis == null) {
             java.util.Arrays.fill(out[Score.MAHALANOBIS.ordinal()], Double.NaN);
         } else {
-            detector.mahalanobis(features, out[Score.MAHALANOBIS.ordinal()]);
+            System.arraycopy(mahalanobis, 0, out[Score.MAHALANOBIS.ordinal()], 0, n);
         }
         for (int i = 0; i < n; i++) {
             float[] z = logits[i];
@@ -175,6 +178,48 @@ public final class OodDetector {
             out[Score.ENERGY.ordinal()][i] = -lse;
             out[Score.MSP.ordinal()][i] = 1 - Math.exp(max - lse);
         }
+        return out;
+    }
+
+    /**
+     * The precision matrix (d x d), the class means as columns (d x k) and their m'Pm (k) as arrays
+     * of {@code manager}, for {@link #mahalanobis(NDArray, NDArray[])}: the distances of a batch
+     * become two matrix products in libtorch instead of a d x d loop per image in Java.
+     */
+    public NDArray[] toArrays(NDManager manager) {
+        int d = dimension();
+        int k = means.length;
+        float[] mt = new float[d * k];
+        for (int c = 0; c < k; c++) {
+            for (int j = 0; j < d; j++) {
+                mt[j * k + c] = means[c][j];
+            }
+        }
+        float[] norms = new float[k];
+        for (int c = 0; c < k; c++) {
+            norms[c] = (float) meanNorms[c];
+        }
+        return new NDArray[] {manager.create(precision, new Shape(d, d)), manager.create(mt, new Shape(d, k)),
+            manager.create(norms, new Shape(k))};
+    }
+
+    /** {@link #mahalanobis(float[][])} of a batch of features (n x d) with the arrays of {@link #toArrays}. */
+    public static double[] mahalanobis(NDArray features, NDArray[] arrays) {
+        NDArray pf = features.matMul(arrays[0]);
+        NDArray fpf = pf.mul(features).sum(new int[] {1}).expandDims(1);
+        NDArray d = fpf.sub(pf.matMul(arrays[1]).mul(2f)).add(arrays[2]).min(new int[] {1});
+        float[] v = d.toFloatArray();
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) {
+            out[i] = v[i];
+        }
+        return out;
+    }
+
+    /** The smallest squared Mahalanobis distance of each feature row (n x d) to a class mean. */
+    public double[] mahalanobis(float[][] features) {
+        double[] out = new double[features.length];
+        mahalanobis(features, out);
         return out;
     }
 

@@ -346,6 +346,7 @@ public final class WbcServer implements AutoCloseable {
         if (options.minConfidence() != null) {
             info.put("minConfidence", options.minConfidence());
         }
+        info.put("engine", classifier.engine());
         return info;
     }
 

@@ -76,7 +76,7 @@ class UseCommandsTest {
         }
         try (Stream<Path> s = Files.list(bundle)) {
             assertThat(s.map(p -> p.getFileName().toString()).sorted().toList())
-                    .containsExactly("metadata.json", "weights.params");
+                    .containsExactly("metadata.json", "model.onnx", "weights.params");
         }
         JsonNode md = new ObjectMapper().readTree(bundle.resolve("metadata.json").toFile());
         JsonNode runMetrics = new ObjectMapper().readTree(run.resolve("eval-test/metrics.json").toFile());

@@ -45,7 +45,7 @@ class OodDetectorTest {
         OodDetector d = OodDetector.fit(f, y, 2);
         float[][] probe = {{1, 0}, {9, 6}, {5, 0}};
         float[][] logits = {{2, 0}, {0, 0}, {1, 1}};
-        double[][] s = OodDetector.scores(d, probe, logits);
+        double[][] s = OodDetector.scores(d.mahalanobis(probe), logits);
         double[] m = s[OodDetector.Score.MAHALANOBIS.ordinal()];
         assertThat(m[0]).isCloseTo(1.0, org.assertj.core.api.Assertions.within(0.05));
         assertThat(m[1]).isCloseTo(1.0 + 4.0, org.assertj.core.api.Assertions.within(0.15)); // 1 sd + 2 sd of 3
@@ -59,8 +59,15 @@ class OodDetectorTest {
         Path file = tmp.resolve(OodDetector.FILE);
         d.save(file);
         OodDetector back = OodDetector.load(file);
-        assertThat(OodDetector.scores(back, probe, logits)[0]).containsExactly(m);
-        assertThat(java.util.Arrays.stream(OodDetector.scores(null, probe, logits)[0]).allMatch(Double::isNaN)).isTrue();
+        assertThat(back.mahalanobis(probe)).containsExactly(m);
+        try (ai.djl.ndarray.NDManager nd = ai.djl.ndarray.NDManager.newBaseManager()) {
+            double[] viaTorch = OodDetector.mahalanobis(nd.create(new float[] {1, 0, 9, 6, 5, 0}, new ai.djl.ndarray.types.Shape(3, 2)),
+                    back.toArrays(nd));
+            for (int i = 0; i < 3; i++) {
+                assertThat(viaTorch[i]).isCloseTo(m[i], org.assertj.core.api.Assertions.within(1e-3 * Math.max(1, m[i])));
+            }
+        }
+        assertThat(java.util.Arrays.stream(OodDetector.scores(null, logits)[0]).allMatch(Double::isNaN)).isTrue();
 
         Files.write(file, new byte[] {1, 2, 3});
         assertThatThrownBy(() -> OodDetector.load(file)).isInstanceOf(UserException.class).hasMessageContaining(file.toString());

@@ -1,0 +1,222 @@
+package org.wbctransfer.model;
+
+import com.google.protobuf.ByteString;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import onnx.OnnxProto.AttributeProto;
+import onnx.OnnxProto.GraphProto;
+import onnx.OnnxProto.ModelProto;
+import onnx.OnnxProto.NodeProto;
+import onnx.OnnxProto.OperatorSetIdProto;
+import onnx.OnnxProto.StringStringEntryProto;
+import onnx.OnnxProto.TensorProto;
+import onnx.OnnxProto.TensorShapeProto;
+import onnx.OnnxProto.TypeProto;
+import onnx.OnnxProto.ValueInfoProto;
+import onnx.OnnxProto.Version;
+import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Hashing;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.Versions;
+
+/**
+ * Writes a classifier as an ONNX graph ({@code model.onnx} of a bundle): the ResNet-18 of {@link
+ * FoldedResNet}, BatchNorm folded into the convolutions' weights and biases by the same arithmetic,
+ * as standard operators (Conv, Relu, MaxPool, Add, GlobalAveragePool, Flatten, Gemm) of opset
+ * {@value #OPSET}. The input is a float32 NCHW batch of any size N ({@code "batch"}) at the
+ * model's image size, normalized as the metadata says; the output is the logits, classes in the
+ * metadata's order (no softmax and no temperature: readers apply both, as {@link Classifier} does).
+ * The messages are the classes protoc generates from the vendored {@code src/main/proto/onnx.proto}.
+ */
+public final class OnnxExport {
+
+    /** The bundle's graph file. */
+    public static final String FILE = "model.onnx";
+    /** Operator set of the default domain: 17 (ONNX 1.12, 2022), read by ONNX Runtime 1.12 and later. */
+    public static final int OPSET = 17;
+    /** IR version 8, the one opset 17 came with: the oldest a reader of opset 17 must understand. */
+    public static final int IR_VERSION = Version.IR_VERSION_2021_7_30_VALUE;
+    public static final String INPUT = "input";
+    public static final String OUTPUT = "logits";
+    /** The second output: every stage's pooled features (batch, 1024), which the out-of-distribution score reads. */
+    public static final String STAGES = "stage_features";
+    /** The symbolic batch dimension of input and output. */
+    public static final String BATCH = "batch";
+
+    private final GraphProto.Builder graph = GraphProto.newBuilder().setName("wbc_resnet18");
+
+    private OnnxExport() {}
+
+    /**
+     * Writes the classifier's graph to {@code file} (atomically) and returns what metadata.json
+     * records about it.
+     *
+     * @param weightsSha256 SHA-256 of the weights.params the classifier was loaded from
+     */
+    public static OnnxInfo write(Classifier c, Path file, String weightsSha256) throws IOException {
+        ModelProto model = model(c, c.metadata().imageSize());
+        AtomicFiles.write(file, tmp -> {
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+                model.writeTo(out);
+            }
+        });
+        return info(c.metadata(), weightsSha256).withSha256(Hashing.sha256(file));
+    }
+
+    /** The serialized graph for inputs of {@code size} x {@code size} pixels (the bench's other sizes). */
+    public static byte[] bytes(Classifier c, int size) {
+        return model(c, size).toByteArray();
+    }
+
+    /** What metadata.json's {@code onnx} entry says about a graph written by {@link #write}. */
+    static OnnxInfo info(ModelMetadata md, String weightsSha256) {
+        int size = md.imageSize();
+        return new OnnxInfo(FILE, OPSET, IR_VERSION, INPUT, List.of(BATCH, 3, size, size), "NCHW", "float32", "RGB",
+                "pixels scaled to [0, 1], minus normalization.mean, divided by normalization.std, per channel"
+                        + " (this metadata's normalization)",
+                OUTPUT, List.of(BATCH, md.classes().size()), false,
+                "not applied in the graph: divide the logits by this metadata's temperature (1 when absent) before"
+                        + " the softmax",
+                true, weightsSha256, null);
+    }
+
+    static ModelProto model(Classifier c, int size) {
+        ModelMetadata md = c.metadata();
+        FoldedResNet.Weights w = c.foldedWeights();
+        int classes = md.classes().size();
+        if (w.headShape()[0] != classes) {
+            throw new IllegalArgumentException("head has " + w.headShape()[0] + " outputs, metadata " + classes + " classes");
+        }
+        OnnxExport e = new OnnxExport();
+        e.graph.addInput(value(INPUT, 3, size, size));
+        String x = e.relu("relu", e.conv(INPUT, w.stem(), "conv1"));
+        x = e.node("MaxPool", "maxpool", List.of(x), ints("kernel_shape", 3, 3), ints("strides", 2, 2),
+                ints("pads", 1, 1, 1, 1), integer("ceil_mode", 0));
+        List<String> stages = new java.util.ArrayList<>();
+        stages.add(e.pooled(x, "stem"));
+        for (int i = 0; i < w.blocks().size(); i++) {
+            FoldedResNet.BlockWeights b = w.blocks().get(i);
+            String name = "layer" + (i / 2 + 1) + "." + (i % 2);
+            String y = e.relu(name + ".relu1", e.conv(x, b.conv1(), name + ".conv1"));
+            y = e.conv(y, b.conv2(), name + ".conv2");
+            String shortcut = b.shortcut() == null ? x : e.conv(x, b.shortcut(), name + ".downsample.0");
+            x = e.relu(name + ".relu2", e.node("Add", name + ".add", List.of(y, shortcut)));
+            if (i % 2 == 1 && i < w.blocks().size() - 1) {
+                stages.add(e.pooled(x, "layer" + (i / 2 + 1)));
+            }
+        }
+        x = e.node("GlobalAveragePool", "avgpool", List.of(x));
+        x = e.node("Flatten", "flatten", List.of(x), integer("axis", 1));
+        stages.add(x);
+        // A second output for the out-of-distribution score: every stage's pooled features, as
+        // FoldedResNet.stageFeatures gives them (the last 512 are what the head reads).
+        e.graph.addNode(NodeProto.newBuilder().setOpType("Concat").setName("stage_features").addAllInput(stages)
+                .addOutput(STAGES).addAttribute(integer("axis", 1)));
+        e.graph.addInitializer(tensor("fc.weight", w.headShape(), w.headWeight()));
+        e.graph.addInitializer(tensor("fc.bias", new long[] {w.headBias().length}, w.headBias()));
+        e.graph.addNode(NodeProto.newBuilder().setOpType("Gemm").setName("fc").addInput(x).addInput("fc.weight")
+                .addInput("fc.bias").addOutput(OUTPUT).addAttribute(integer("transB", 1)));
+        e.graph.addOutput(value(OUTPUT, classes));
+        e.graph.addOutput(value(STAGES, ResNet18.STAGE_FEATURES));
+
+        ModelProto.Builder m = ModelProto.newBuilder()
+                .setIrVersion(IR_VERSION)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+                .setProducerName("wbc-transfer")
+                .setProducerVersion(String.valueOf(Versions.all().get("wbc-transfer")))
+                .setDomain("org.wbctransfer")
+                .setModelVersion(1)
+                .setDocString("White-blood-cell classifier (ResNet-18, BatchNorm folded into the convolutions)."
+                        + " Input: float32 NCHW RGB at " + size + " x " + size + " px, scaled to [0, 1] and normalized"
+                        + " with normalization_mean / normalization_std; output: logits in the order of classes."
+                        + " Research use only; not a medical device.")
+                .setGraph(e.graph);
+        m.addMetadataProps(prop("classes", Json.MAPPER.valueToTree(md.classes()).toString()));
+        m.addMetadataProps(prop("normalization_mean", Arrays.toString(md.normalization().mean())));
+        m.addMetadataProps(prop("normalization_std", Arrays.toString(md.normalization().std())));
+        m.addMetadataProps(prop("output", "logits (no softmax, no temperature)"));
+        return m.build();
+    }
+
+    /** Global average pooling and flattening of a stage's output; returns the (batch, channels) name. */
+    private String pooled(String x, String stage) {
+        String p = node("GlobalAveragePool", stage + ".pool", List.of(x));
+        return node("Flatten", stage + ".pool.flatten", List.of(p), integer("axis", 1));
+    }
+
+    /** A convolution with its folded weight and bias as initializers; returns its output's name. */
+    private String conv(String input, FoldedResNet.ConvWeights c, String name) {
+        graph.addInitializer(tensor(name + ".weight", c.shape(), c.weight()));
+        graph.addInitializer(tensor(name + ".bias", new long[] {c.bias().length}, c.bias()));
+        int k = (int) c.shape()[2];
+        int s = c.stride();
+        int p = c.padding();
+        return node("Conv", name, List.of(input, name + ".weight", name + ".bias"), ints("kernel_shape", k, k),
+                ints("strides", s, s), ints("pads", p, p, p, p), ints("dilations", 1, 1), integer("group", 1));
+    }
+
+    private String relu(String name, String input) {
+        return node("Relu", name, List.of(input));
+    }
+
+    /** Adds a node whose one output is named after it; returns that name. */
+    private String node(String op, String name, List<String> inputs, AttributeProto... attributes) {
+        NodeProto.Builder n = NodeProto.newBuilder().setOpType(op).setName(name).addAllInput(inputs).addOutput(name);
+        for (AttributeProto a : attributes) {
+            n.addAttribute(a);
+        }
+        graph.addNode(n);
+        return name;
+    }
+
+    private static AttributeProto ints(String name, long... values) {
+        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+        for (long v : values) {
+            a.addInts(v);
+        }
+        return a.build();
+    }
+
+    private static AttributeProto integer(String name, long value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
+    }
+
+    /** A float32 tensor; its data as raw_data, little-endian as the ONNX specification requires. */
+    private static TensorProto tensor(String name, long[] dims, float[] data) {
+        long count = Arrays.stream(dims).reduce(1, (a, b) -> a * b);
+        if (count != data.length) {
+            throw new IllegalArgumentException(name + ": " + data.length + " values for dims " + Arrays.toString(dims));
+        }
+        ByteBuffer buf = ByteBuffer.allocate(data.length * Float.BYTES).order(ByteOrder.LITTLE_ENDIAN);
+        buf.asFloatBuffer().put(data);
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE)
+                .setRawData(ByteString.copyFrom(buf));
+        for (long d : dims) {
+            t.addDims(d);
+        }
+        return t.build();
+    }
+
+    /** A float32 graph input or output of shape (batch, dims...). */
+    private static ValueInfoProto value(String name, long... dims) {
+        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder()
+                .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam(BATCH));
+        for (long d : dims) {
+            shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+        }
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE)
+                        .setShape(shape))).build();
+    }
+
+    private static StringStringEntryProto prop(String key, String value) {
+        return StringStringEntryProto.newBuilder().setKey(key).setValue(value).build();
+    }
+}
