@@ -32,7 +32,15 @@ import org.wbctransfer.util.UserException;
 final class ExperimentData {
 
     /** A cell with test metrics, plus metrics on any outside test sets keyed by set name. */
-    record Run(Cell cell, ClassificationMetrics test, Map<String, ClassificationMetrics> outside) {
+    /**
+     * How a run's model does when unsure, on its test split: the expected calibration error,
+     * accuracy at 95 % coverage and coverage at 99 % accuracy, after the temperature when {@code wbc
+     * calibrate} fitted one (from its temperature.json, computed from the saved test predictions),
+     * else from the evaluation's own calibration.json and selective.json; null when the run has none.
+     */
+    record Unsure(Double temperature, double ece, double accuracyAt95, double coverageAt99) {}
+
+    record Run(Cell cell, ClassificationMetrics test, Map<String, ClassificationMetrics> outside, Unsure unsure) {
         double classF1(String className) {
             for (ClassificationMetrics.PerClass pc : test.perClass()) {
                 if (pc.name().equals(className)) {
@@ -174,7 +182,7 @@ final class ExperimentData {
                 missing.add(new Missing(c, "unreadable " + RunDir.TEST_EVAL + "/" + RunDir.METRICS + ": " + UserException.firstLine(e.getMessage())));
                 continue;
             }
-            runs.add(new Run(c, test, readOutside(c, warnings)));
+            runs.add(new Run(c, test, readOutside(c, warnings), readUnsure(c)));
         }
         return of(cells.stream().map(Cell::arm).toList(), runs, missing, warnings, armNotes);
     }
@@ -241,6 +249,31 @@ final class ExperimentData {
     }
 
     /** Evaluations on folders outside the split are written by `evaluate` as eval-&lt;name&gt;/metrics.json. */
+    private static Unsure readUnsure(Cell c) {
+        Path eval = RunDir.of(c.runDir()).testEval();
+        try {
+            Path t = eval.resolve("temperature.json");
+            if (Files.isRegularFile(t)) {
+                com.fasterxml.jackson.databind.JsonNode n = org.wbctransfer.util.Json.MAPPER.readTree(t.toFile());
+                com.fasterxml.jackson.databind.JsonNode after = n.path("testAfter");
+                return new Unsure(n.path("temperature").asDouble(), after.path("ece").asDouble(),
+                        after.path("accuracyAtCoverage").path("0.950").asDouble(),
+                        after.path("coverageAtAccuracy").path("0.990").asDouble());
+            }
+            Path cal = eval.resolve(org.wbctransfer.evaluation.Calibration.JSON);
+            Path sel = eval.resolve(org.wbctransfer.evaluation.Evaluation.SELECTIVE);
+            if (Files.isRegularFile(cal) && Files.isRegularFile(sel)) {
+                com.fasterxml.jackson.databind.JsonNode s = org.wbctransfer.util.Json.MAPPER.readTree(sel.toFile());
+                return new Unsure(null, org.wbctransfer.util.Json.MAPPER.readTree(cal.toFile()).path("ece").asDouble(),
+                        s.path("accuracyAtCoverage").path("0.950").asDouble(),
+                        s.path("coverageAtAccuracy").path("0.990").asDouble());
+            }
+        } catch (IOException e) {
+            // an unreadable file leaves the run without these figures; its metrics still count
+        }
+        return null;
+    }
+
     private static Map<String, ClassificationMetrics> readOutside(Cell c, List<String> warnings) {
         Map<String, ClassificationMetrics> out = new TreeMap<>();
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(c.runDir(), RunDir.EVAL_PREFIX + "*")) {

@@ -13,6 +13,10 @@ final class MarkdownReport {
 
     private MarkdownReport() {}
 
+    static final String UNSURE_NOTE = "Each run's test split: expected calibration error and selective classification"
+            + " (answering the most confident images first), after the softmax temperature where `wbc calibrate` fitted"
+            + " one on the validation carve-out (figures from the run's saved test predictions), else as evaluated.";
+
     static String markdown(ExperimentData d, String title, String generated, Path outDir, List<Figure> plots,
                                    List<Figure> confusions, List<String> warnings) {
         StringBuilder sb = new StringBuilder();
@@ -59,6 +63,10 @@ final class MarkdownReport {
                 sb.append("### ").append(Table.md(set)).append(" (eval-").append(Table.md(set)).append(")\n\n");
                 sb.append(outsideTable(d, set).markdown()).append('\n');
             }
+        }
+        Table unsure = unsureTable(d);
+        if (!unsure.isEmpty()) {
+            sb.append("## When the model is unsure\n\n").append(UNSURE_NOTE).append("\n\n").append(unsure.markdown()).append('\n');
         }
         sb.append("## Plots\n\n");
         for (Figure p : plots) {

@@ -100,6 +100,10 @@ final class ReportCsv {
         for (String set : d.outsideSets) {
             OUTSIDE_METRICS.forEach(m -> header.add("eval_" + set + "_" + m.key()));
         }
+        boolean unsure = d.runs.stream().anyMatch(r -> r.unsure() != null);
+        if (unsure) {
+            header.addAll(List.of("test_temperature", "test_ece", "test_accuracy_at_95_coverage", "test_coverage_at_99_accuracy"));
+        }
         header.add("run_dir");
         StringBuilder sb = new StringBuilder();
         csvLine(sb, header);
@@ -111,6 +115,11 @@ final class ReportCsv {
             for (String set : d.outsideSets) {
                 ClassificationMetrics o = r.outside().get(set);
                 OUTSIDE_METRICS.forEach(m -> row.add(o == null ? "" : num(m.of(o))));
+            }
+            if (unsure) {
+                ExperimentData.Unsure u = r.unsure();
+                row.addAll(u == null ? List.of("", "", "", "") : List.of(u.temperature() == null ? "" : num(u.temperature()),
+                        num(u.ece()), num(u.accuracyAt95()), num(u.coverageAt99())));
             }
             row.add(relative(outDir, r.cell().runDir()));
             csvLine(sb, row);

@@ -8,6 +8,7 @@ import java.net.URISyntaxException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
@@ -244,6 +245,23 @@ final class ReportTables {
                     meanStdShort(g.outside(set, Metric.MACRO_F1), Metric.MACRO_F1),
                     meanStdShort(Stats.of(scored.stream().map(r -> Metric.ACCURACY.of(r.test())).toList()), Metric.ACCURACY),
                     meanStdShort(Stats.of(scored.stream().map(r -> Metric.MACRO_F1.of(r.test())).toList()), Metric.MACRO_F1)));
+        }
+        return t.build();
+    }
+
+    /** Per run: calibration and selective classification on its test split; empty when no run has them. */
+    static Table unsureTable(ExperimentData d) {
+        Table.Builder t = Table.builder(List.of("Arm", "Subset", "Split seed", "Seed", "Temperature", "ECE (15 bins)",
+                "Accuracy at 95 % coverage (%)", "Coverage at 99 % accuracy (%)"), 2);
+        for (Run r : d.runs) {
+            ExperimentData.Unsure u = r.unsure();
+            if (u == null) {
+                continue;
+            }
+            t.row(List.of(d.label(r.cell().arm()), r.cell().subset(), Long.toString(r.cell().splitSeed()),
+                    Long.toString(r.cell().seed()), u.temperature() == null ? "none" : String.format(Locale.ROOT, "%.3f", u.temperature()),
+                    String.format(Locale.ROOT, "%.4f", u.ece()), String.format(Locale.ROOT, "%.2f", 100 * u.accuracyAt95()),
+                    String.format(Locale.ROOT, "%.2f", 100 * u.coverageAt99())));
         }
         return t.build();
     }

@@ -163,6 +163,30 @@ class ExperimentReportTest {
         assertThat(e10.get("eval_external_macro_f1_mean")).isEmpty();
     }
 
+    /**
+     * A calibrated run's temperature.json (written by wbc calibrate from its saved test predictions)
+     * puts its figures in the report's "When the model is unsure" table, the runs CSV and the JSON,
+     * and results.md is still rebuilt exactly from results.json.
+     */
+    @Test
+    void calibratedRunsGetTheirCalibrationAndSelectiveFiguresInTheReport() throws IOException {
+        Files.writeString(cells.get(2).runDir().resolve("eval-test/temperature.json"), """
+                {"temperature": 1.25, "testAfter": {"ece": 0.0123, "accuracyAtCoverage": {"0.950": 0.9912},
+                 "coverageAtAccuracy": {"0.990": 0.9634}}}
+                """);
+        ExperimentReport.write(out, "Test grid", cells, Map.of());
+        String md = Files.readString(out.resolve("results.md"));
+        assertThat(md).contains("## When the model is unsure")
+                .contains("| baseline | WBC_10 | 0 | 1 | 1.250 | 0.0123 | 99.12 | 96.34 |");
+        // Only the calibrated run has the row.
+        assertThat(md.lines().filter(l -> l.matches("\\| .* \\| 0\\.0123 \\|.*"))).hasSize(1);
+        assertThat(ExperimentReport.markdownFromJson(out.resolve("results.json"))).isEqualTo(md);
+        Map<String, String> row = readCsv(out.resolve("results-runs.csv")).stream()
+                .filter(r -> r.get("test_ece").equals("0.0123")).findFirst().orElseThrow();
+        assertThat(row.get("test_temperature")).isEqualTo("1.25");
+        assertThat(row.get("test_accuracy_at_95_coverage")).isEqualTo("0.9912");
+    }
+
     @Test
     void runsCsvHasOneRowPerFinishedCell() throws IOException {
         ExperimentReport.write(out, "Test grid", cells, Map.of());
