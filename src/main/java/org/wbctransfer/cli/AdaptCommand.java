@@ -187,7 +187,10 @@ public final class AdaptCommand implements Callable<Integer> {
             Path tmp = org.wbctransfer.util.AtomicFiles.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
             try {
                 // The source's test metrics describe the unadapted model; the held-out figures replace them.
-                c.withMetadata(c.metadata().withMetrics(metrics)).save(tmp);
+                // Its out-of-distribution score and validation confusion describe the source lab too:
+                // kept, the score would flag every image of the lab the model was adapted to.
+                c.withMetadata(c.metadata().withMetrics(metrics).withOod(null).withValidationConfusion(null))
+                        .withDetector(null).save(tmp);
                 Json.write(tmp.resolve(ADAPTATION), record);
                 ExportCommand.install(tmp, target);
                 tmp = null;

@@ -136,10 +136,10 @@ public record ModelMetadata(
         }
     }
 
-    /** With the validation confusion counts, [true][predicted]. */
+    /** With the validation confusion counts, [true][predicted]; null removes them. */
     public ModelMetadata withValidationConfusion(long[][] counts) {
-        List<List<Long>> rows = new java.util.ArrayList<>();
-        for (long[] r : counts) {
+        List<List<Long>> rows = counts == null ? null : new java.util.ArrayList<>();
+        for (long[] r : counts == null ? new long[0][] : counts) {
             rows.add(java.util.Arrays.stream(r).boxed().toList());
         }
         return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
