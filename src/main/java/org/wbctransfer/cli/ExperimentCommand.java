@@ -8,6 +8,7 @@ import org.wbctransfer.experiment.Cell;
 import org.wbctransfer.experiment.ExperimentReport;
 import org.wbctransfer.experiment.ExperimentRunner;
 import org.wbctransfer.experiment.ExperimentSpec;
+import org.wbctransfer.experiment.SearchTable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -17,7 +18,8 @@ import picocli.CommandLine.Option;
         description = "Run Baseline and Enhanced arms over the label budgets and seeds of a profile or experiment file,"
                 + " then write results.md/csv/json, plots and report.html. Rerunning continues an interrupted grid."
                 + " With --strict the whole dataset is checked before the first cell, and the first unusable file"
-                + " stops the grid.")
+                + " stops the grid. A file with 'search: true' reads no test image: its cells are ranked by validation"
+                + " macro F1 in search.csv/search.md instead.")
 public final class ExperimentCommand implements Callable<Integer> {
 
     @Option(names = "--recipe", defaultValue = "quick",
@@ -76,6 +78,14 @@ public final class ExperimentCommand implements Callable<Integer> {
         List<Cell> cells = reportOnly
                 ? plan.stream().map(ExperimentRunner.Plan::cell).toList()
                 : runner.run(splits != null ? splits : spec.splits());
+        if (spec.searching()) {
+            // No test figure exists: the candidates ranked on their validation carve-outs instead.
+            SearchTable.write(dir, "wbc-transfer search '" + spec.name() + "'", cells, spec.arms());
+            System.out.printf(Locale.ROOT, "search: %s (%s), ranked by validation macro F1; no test image read;"
+                    + " %.1f min%n", dir.resolve(SearchTable.MD), dir.resolve(SearchTable.CSV),
+                    (System.nanoTime() - t0) / 6e10);
+            return 0;
+        }
         ExperimentReport.write(dir, "wbc-transfer experiment '" + spec.name() + "'", cells, spec.armNotes());
         System.out.printf(Locale.ROOT, "report: %s (%s); %.1f min%n", dir.resolve("report.html"),
                 dir.resolve("results.md"), (System.nanoTime() - t0) / 6e10);

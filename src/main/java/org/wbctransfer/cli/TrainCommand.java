@@ -68,10 +68,10 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "Seed of weights, shuffling and augmentation. Default: ${DEFAULT-VALUE}")
     long seed;
 
-    @Option(names = "--val-percent", defaultValue = "10", description = "Validation carve-out per class (percent). Default: ${DEFAULT-VALUE}")
+    @Option(names = "--val-percent", defaultValue = "" + Defaults.VAL_PERCENT, description = "Validation carve-out per class (percent). Default: ${DEFAULT-VALUE}")
     int valPercent;
 
-    @Option(names = "--min-val-subset", defaultValue = "1000", description = "Subsets smaller than this train on all images and keep the last epoch. Default: ${DEFAULT-VALUE}")
+    @Option(names = "--min-val-subset", defaultValue = "" + Defaults.MIN_VAL_SUBSET, description = "Subsets smaller than this train on all images and keep the last epoch. Default: ${DEFAULT-VALUE}")
     int minValSubset;
 
     @Option(names = "--no-class-weights", description = "Plain (unweighted) cross-entropy")

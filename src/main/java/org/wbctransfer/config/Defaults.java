@@ -17,6 +17,10 @@ public final class Defaults {
     public static final int BATCH = 64;
     /** Normalisation layers of the network ({@link TrainConfig.Norm}): torchvision's BatchNorm. */
     public static final String NORM = "batch";
+    /** Percent of each class of a training subset held out for model selection. */
+    public static final int VAL_PERCENT = 10;
+    /** The validation floor: smaller training subsets get no carve-out and keep the last epoch. */
+    public static final int MIN_VAL_SUBSET = 1000;
     /** ResNet-18 downsamples 32x: smaller inputs leave no spatial map; larger ones do not fit a CPU's time. */
     public static final int MIN_IMAGE_SIZE = 32;
     public static final int MAX_IMAGE_SIZE = 512;

@@ -35,6 +35,11 @@ import java.util.Locale;
  * @param pseudoThreshold smallest top probability of the teacher for an image to be used
  * @param norm the network's normalisation layers; configs written before it existed read as
  *     BatchNorm, the only kind there was
+ * @param refit null for a run that selects its epoch on the validation carve-out (or keeps the
+ *     last of a fixed schedule); for a refit, where its epoch count was chosen (the best
+ *     validation epoch of a run with a carve-out, or "given"): it trains on the whole budget,
+ *     carve-out included ({@code valPercent} 0), for {@code epochs} and keeps the last epoch, so it
+ *     has no validation figures
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainConfig(
@@ -60,7 +65,8 @@ public record TrainConfig(
         int unfreezeEpoch,
         String pseudoTeacher,
         double pseudoThreshold,
-        Norm norm) {
+        Norm norm,
+        String refit) {
 
     /**
      * BatchNorm (torchvision's ResNet) or GroupNorm ({@code model.GroupNorm}), which keeps no
@@ -118,8 +124,8 @@ public record TrainConfig(
         private Double warmupEpochs;
         private long seed;
         private Augmentation augmentation = Augmentation.standard();
-        private int valPercent = 10;
-        private int minValSubset = 1000;
+        private int valPercent = Defaults.VAL_PERCENT;
+        private int minValSubset = Defaults.MIN_VAL_SUBSET;
         private boolean classWeighted = true;
         private String cacheDir = Defaults.CACHE;
         private String init;
@@ -129,6 +135,7 @@ public record TrainConfig(
         private String pseudoTeacher;
         private double pseudoThreshold;
         private Norm norm = Norm.parse(Defaults.NORM);
+        private String refit;
 
         private Builder() {}
 
@@ -230,6 +237,18 @@ public record TrainConfig(
             return this;
         }
 
+        /**
+         * A refit ({@link TrainConfig#refit}): no validation carve-out, the epochs given by
+         * {@link #optEpochs}; {@code chosenOn} says where that count comes from. Null turns it off.
+         */
+        public Builder optRefit(String chosenOn) {
+            this.refit = chosenOn;
+            if (chosenOn != null) {
+                this.valPercent = 0;
+            }
+            return this;
+        }
+
         public TrainConfig build() {
             if (dataRoot == null || subset == null) {
                 throw new IllegalStateException("setData and setSubset are required");
@@ -241,7 +260,7 @@ public record TrainConfig(
             int unfreeze = freezeStages > 0 && unfreezeEpoch == 0 ? e : unfreezeEpoch;
             TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, e, learningRate,
                     weightDecay, warm, 0.01, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, init,
-                    scale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm);
+                    scale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm, refit);
             c.validate();
             return c;
         }
@@ -256,7 +275,22 @@ public record TrainConfig(
         return new TrainConfig(relative(base, dataRoot), relative(base, manifest), subset, imageSize, batchSize, epochs,
                 learningRate, weightDecay, warmupEpochs, finalLrFraction, seed, augmentation, valPercent, minValSubset,
                 classWeighted, relative(base, cacheDir), relative(base, init), backboneLrScale, freezeStages, unfreezeEpoch,
-                relative(base, pseudoTeacher), pseudoThreshold, norm);
+                relative(base, pseudoTeacher), pseudoThreshold, norm, refit);
+    }
+
+    /**
+     * This run's recipe as a refit ({@link #refit}): the same settings and seed, no validation
+     * carve-out, {@code epochs} epochs; the warm-up keeps its share of the schedule and stages
+     * frozen for the whole run stay frozen for the whole refit.
+     */
+    public TrainConfig asRefit(int epochs, String chosenOn) {
+        double warm = warmupEpochs * epochs / this.epochs;
+        int unfreeze = unfreezeEpoch >= this.epochs ? epochs : Math.min(unfreezeEpoch, epochs);
+        TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, epochs, learningRate,
+                weightDecay, warm, finalLrFraction, seed, augmentation, 0, minValSubset, classWeighted, cacheDir, init,
+                backboneLrScale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm, chosenOn);
+        c.validate();
+        return c;
     }
 
     /** A path relative to base, with '/' as separator; null stays null. */
@@ -291,6 +325,8 @@ public record TrainConfig(
                 "pseudo-label threshold must be in [0, 1), got " + pseudoThreshold);
         require(norm == Norm.BATCH || init == null, "a GroupNorm network cannot start from a pre-trained backbone:"
                 + " backbone bundles are BatchNorm networks; train GroupNorm from scratch (no --init or pretrain)");
+        require(refit == null || valPercent == 0, "a refit trains on the whole budget: its validation percent must be 0,"
+                + " got " + valPercent);
     }
 
     private static void require(boolean ok, String message) {

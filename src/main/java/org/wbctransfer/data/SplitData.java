@@ -55,6 +55,23 @@ public record SplitData(Path root, SplitManifest manifest, ImageCache cache) {
     }
 
     /**
+     * The manifest's training images only, decoded: no test image is opened, not even to key the
+     * cache (a search ranks candidates without reading the test split). Its cache is another file
+     * than {@link #open}'s; {@link #samples} of a test entry fails.
+     */
+    public static SplitData openTraining(Path root, SplitManifest manifest, int imageSize, Path cacheDir)
+            throws IOException {
+        List<String> paths = new ArrayList<>();
+        for (SplitManifest.Entry e : manifest.entries()) {
+            if (!e.test()) {
+                paths.add(e.relativePath());
+            }
+        }
+        ImageFolder.checkRoot(root);
+        return new SplitData(root, manifest, ImageCache.openShared(root, paths, imageSize, cacheDir));
+    }
+
+    /**
      * Labelled samples for these entries; images that could not be decoded are left out and
      * described in {@code skipped} ("file: problem").
      */

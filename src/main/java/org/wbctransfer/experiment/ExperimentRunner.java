@@ -40,6 +40,12 @@ import org.wbctransfer.util.UserException;
  * order (a teacher before its students). Finished cells (those with test metrics) are skipped and
  * interrupted ones resumed from their last checkpoint, so rerunning the same command after a crash
  * or a kill continues the grid.
+ *
+ * <p>In a search ({@link ExperimentSpec#searching()}) no cell reads a test image: each trains with
+ * its split's training images alone ({@link WbcTrainer#fit(Path, boolean, boolean)}), is finished
+ * once its model is saved, and is ranked on its validation carve-out ({@link SearchTable}); outside
+ * sets are not scored either. A refit arm ({@code refit:}) retrains an earlier arm's cell on the
+ * whole budget for that cell's best epoch.
  */
 public final class ExperimentRunner {
 
@@ -97,8 +103,7 @@ public final class ExperimentRunner {
                     if (!arm.runs(subset)) {
                         continue;
                     }
-                    int epochs = arm.epochs() != null ? arm.epochs()
-                            : (int) Math.round(e.getValue().epochs() * (arm.epochsScale() != null ? arm.epochsScale() : 1.0));
+                    int epochs = epochs(arm, e.getValue());
                     for (long seed : e.getValue().seeds()) {
                         plans.add(new Plan(arm, subset, split, seed, epochs, cellDir(arm.name(), subset, split, seed)));
                     }
@@ -108,13 +113,35 @@ public final class ExperimentRunner {
         return plans;
     }
 
+    /**
+     * A cell's planned epochs; a refit's is at most that of the cell it refits (its best epoch),
+     * which is what the plan and the estimate count.
+     */
+    private int epochs(ExperimentSpec.Arm arm, ExperimentSpec.SubsetPlan subset) {
+        if (arm.refit() != null) {
+            return epochs(spec.arms().stream().filter(a -> a.name().equals(arm.refit())).findFirst().orElseThrow(), subset);
+        }
+        return arm.epochs() != null ? arm.epochs()
+                : (int) Math.round(subset.epochs() * (arm.epochsScale() != null ? arm.epochsScale() : 1.0));
+    }
+
+    /**
+     * Whether a cell needs no more training: tested, or in a search, its model saved (a search
+     * cell is never tested).
+     */
+    boolean finished(Plan p) {
+        RunDir run = RunDir.of(p.runDir());
+        return run.state() == RunDir.State.FINISHED
+                || spec.searching() && Files.isRegularFile(run.model().resolve(Classifier.METADATA));
+    }
+
     /** Rough wall time in minutes from images to process and the measured step throughput. */
     public double estimateMinutes(SplitManifest manifest) {
         double perImage = 1.0 / (TRAIN_IMAGES_PER_S_AT_64 * Math.pow(64.0 / spec.size(), 2)
                 * Runtime.getRuntime().availableProcessors() / 2.0);
         double seconds = 0;
         for (Plan p : plan()) {
-            if (RunDir.of(p.runDir()).state() != RunDir.State.FINISHED) {
+            if (!finished(p)) {
                 // A self-training run also learns from the pool (all but the budget's images would
                 // be the worst case; the threshold drops a few).
                 int images = manifest.train(p.arm().teacher() != null ? "WBC_100" : p.subset()).size();
@@ -174,7 +201,7 @@ public final class ExperimentRunner {
     public SplitManifest manifest(long split) throws IOException {
         Path m = manifestPath(split);
         if (!Files.isRegularFile(m)) {
-            if (strict && !inputChecked) {
+            if (strict && !inputChecked && !spec.searching()) {
                 // Decodes every image (into the cache training reads) and stops at the first that
                 // fails, before the manifest or anything else is written.
                 SplitData.draw(dataRoot(), split, spec.groupPattern(), spec.size(), cacheDir, true, w -> { }).write(m);
@@ -197,8 +224,9 @@ public final class ExperimentRunner {
     }
 
     /**
-     * Strict check of a grid whose manifest already exists (a rerun): the folder as a strict split
-     * would see it, the files the manifest records as skipped, and a decode of every entry.
+     * Strict check of a grid whose manifest already exists (a rerun), or of a search's fresh one:
+     * the folder as a strict split would see it, the files the manifest records as skipped, and a
+     * decode of every entry (of every training entry in a search).
      */
     private void checkInput(SplitManifest manifest, Path manifestFile) throws IOException {
         Path root = dataRoot();
@@ -206,9 +234,11 @@ public final class ExperimentRunner {
         if (!manifest.skipped().isEmpty()) {
             throw new UserException(root.resolve(manifest.skipped().get(0)) + " (recorded as skipped in " + manifestFile + ")");
         }
-        SplitData data = SplitData.open(root, manifest, spec.size(), cacheDir);
+        // A search decodes its training images alone: the test split's are never opened.
+        SplitData data = spec.searching() ? SplitData.openTraining(root, manifest, spec.size(), cacheDir)
+                : SplitData.open(root, manifest, spec.size(), cacheDir);
         List<String> unreadable = new ArrayList<>();
-        data.samples(manifest.entries(), unreadable);
+        data.samples(manifest.entries().stream().filter(e -> !spec.searching() || !e.test()).toList(), unreadable);
         if (!unreadable.isEmpty()) {
             throw new UserException(unreadable.get(0));
         }
@@ -228,19 +258,23 @@ public final class ExperimentRunner {
         for (long split : splits) {
             manifest(split);
         }
-        writeSpec();
         List<Plan> all = plan();
         List<Plan> plans = all.stream().filter(p -> splits.contains(p.splitSeed())).toList();
+        for (Plan p : plans) {
+            checkCarveOut(p);
+        }
+        writeSpec();
         long t0 = System.nanoTime();
         double initialEstimate = estimateMinutes(manifest);
         int done = 0;
         for (Plan p : plans) {
             RunDir.State state = RunDir.of(p.runDir()).state();
-            if (state == RunDir.State.FINISHED) {
+            if (finished(p)) {
                 scoreOutside(p);
                 done++;
                 continue;
             }
+            refuseSearchCell(p);
             double elapsed = (System.nanoTime() - t0) / 6e10;
             LOG.info(String.format(Locale.ROOT, "cell %d/%d: %s %s split %d seed %d (%d epochs); %.1f min elapsed, about %.0f min left",
                     done + 1, plans.size(), p.arm().name(), p.subset(), p.splitSeed(), p.seed(), p.epochs(), elapsed,
@@ -250,6 +284,14 @@ public final class ExperimentRunner {
             TrainConfig cfg = resume ? Json.read(RunDir.of(p.runDir()).config(), TrainConfig.class)
                     : config(p, init);
             List<TrainingListener> listeners = List.of(new ProgressListener(progress));
+            if (spec.searching()) {
+                new WbcTrainer(cfg, listeners, strict, false).fit(p.runDir(), resume, false).close();
+                SearchTable.Row row = SearchTable.row(p.cell(), spec.arms());
+                LOG.info(String.format(Locale.ROOT, "cell %s: validation macro F1 %.4f, accuracy %.4f at epoch %d (test"
+                        + " split not read)", p.cell().label(), row.valMacroF1(), row.valAccuracy(), row.bestEpoch()));
+                done++;
+                continue;
+            }
             Evaluation.Result r = new WbcTrainer(cfg, listeners, strict, false).fitThenTest(p.runDir(), resume);
             LOG.info(String.format(Locale.ROOT, "cell %s %s split %d seed %d: test accuracy %.4f, macro F1 %.4f, weighted F1 %.4f",
                     p.arm().name(), p.subset(), p.splitSeed(), p.seed(), r.metrics().accuracy(), r.metrics().macroF1(),
@@ -265,6 +307,9 @@ public final class ExperimentRunner {
      * whose images the arm's pre-training read (a model is never scored on images it has seen).
      */
     private void scoreOutside(Plan p) throws IOException {
+        if (spec.searching()) {
+            return; // an outside set is a test set too
+        }
         RunDir run = RunDir.of(p.runDir());
         for (ExperimentSpec.OutsideSet o : spec.outside()) {
             Path dir = run.eval(o.name());
@@ -283,6 +328,37 @@ public final class ExperimentRunner {
                 LOG.info(String.format(Locale.ROOT, "cell %s on %s: accuracy %.4f, macro F1 %.4f", p.cell().label(),
                         o.name(), r.metrics().accuracy(), r.metrics().macroF1()));
             }
+        }
+    }
+
+    /**
+     * A search cell, and the cell a refit retrains, must have a validation carve-out: one line
+     * naming the budget otherwise, before any cell trains.
+     */
+    private void checkCarveOut(Plan p) throws IOException {
+        if (!spec.searching() && p.arm().refit() == null) {
+            return;
+        }
+        int images = manifest(p.splitSeed()).train(p.subset()).size();
+        if (images < spec.validationFloor()) {
+            throw new UserException((spec.searching() ? "search" : "refit arm '" + p.arm().name() + "'") + ": budget "
+                    + p.subset() + " of split " + p.splitSeed() + " has " + images
+                    + " training images, below the validation floor of " + spec.validationFloor()
+                    + " (minValSubset): no validation carve-out " + (spec.searching() ? "to rank on" : "to choose epochs on")
+                    + "; leave that budget out");
+        }
+    }
+
+    /**
+     * A grid that tests refuses to go on with a cell a search trained (into the same folder):
+     * testing every candidate of a search is what the search exists to avoid.
+     */
+    private void refuseSearchCell(Plan p) {
+        Path prov = RunDir.of(p.runDir()).provenance();
+        if (!spec.searching() && Files.isRegularFile(prov)
+                && Json.read(prov, org.wbctransfer.model.Provenance.class).testSplit() != null) {
+            throw new UserException(p.runDir() + ": trained by a search, which never reads the test split; test the"
+                    + " chosen recipe in a grid of its own (another --out), or refit it there");
         }
     }
 
@@ -333,8 +409,11 @@ public final class ExperimentRunner {
         return out.resolve(arm).resolve(name);
     }
 
-    TrainConfig config(Plan p, String init) {
+    TrainConfig config(Plan p, String init) throws IOException {
         ExperimentSpec.Arm a = p.arm();
+        if (a.refit() != null) {
+            return refitConfig(p);
+        }
         Path teacher = a.teacher() == null ? null
                 : RunDir.of(cellDir(a.teacher(), p.subset(), p.splitSeed(), p.seed())).model();
         return TrainConfig.builder().setData(dataRoot(), manifestPath(p.splitSeed())).setSubset(p.subset())
@@ -347,6 +426,27 @@ public final class ExperimentRunner {
                 .optClassWeighted(a.weighted())
                 .optAugmentation(a.augmentationOrStandard())
                 .optNorm(a.normOrBatch())
+                .optValidation(org.wbctransfer.config.Defaults.VAL_PERCENT, spec.validationFloor())
                 .build();
+    }
+
+    /**
+     * A refit cell's config: the refitted cell's own config.json with no carve-out and that
+     * cell's best validation epoch as the epoch count.
+     */
+    private TrainConfig refitConfig(Plan p) throws IOException {
+        RunDir source = RunDir.of(cellDir(p.arm().refit(), p.subset(), p.splitSeed(), p.seed()));
+        Path meta = source.model().resolve(Classifier.METADATA);
+        if (!Files.isRegularFile(meta)) {
+            throw new UserException(p.cell().label() + ": the cell it refits, " + source.root() + ", has no model yet");
+        }
+        org.wbctransfer.model.Provenance prov = Json.read(meta, org.wbctransfer.model.ModelMetadata.class).provenance();
+        TrainConfig cfg = source.resumeConfig();
+        if (prov.validationImages() == 0 || prov.bestEpoch() == null) {
+            throw new UserException(p.cell().label() + ": " + source.root() + " had no validation carve-out to choose"
+                    + " its epochs on");
+        }
+        return cfg.asRefit(prov.bestEpoch(), "epoch " + prov.bestEpoch() + " of " + cfg.epochs()
+                + ", the best validation macro F1 of " + source.root().toAbsolutePath().normalize());
     }
 }

@@ -17,11 +17,18 @@ import org.wbctransfer.util.UserException;
  * {@code groupBy}, a regular expression over file names, draws every split seed's manifest as a
  * grouped split ({@link org.wbctransfer.data.SplitManifest#createGrouped}); without it the split is
  * image-level.
+ *
+ * <p>{@code search: true} makes the grid a search: every cell trains and is scored on its
+ * validation carve-out only, no test image is opened (not even decoded into the cache), and the
+ * candidates are ranked by validation macro F1 in {@code search.csv} and {@code search.md}
+ * ({@link SearchTable}) instead of the test report. Every budget of a search needs a carve-out:
+ * one below the validation floor ({@code minValSubset} training images, default
+ * {@value org.wbctransfer.config.Defaults#MIN_VAL_SUBSET}) is refused before any cell trains.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record ExperimentSpec(String name, String description, String data, Integer imageSize, Integer batch,
         Long splitSeed, List<Long> splitSeeds, String groupBy, Map<String, SubsetPlan> subsets, List<Arm> arms,
-        List<OutsideSet> outsideSets) {
+        List<OutsideSet> outsideSets, Boolean search, Integer minValSubset) {
 
     /**
      * A labelled test set from another lab or device (class folders, or a wbc-seg source's
@@ -63,12 +70,17 @@ public record ExperimentSpec(String name, String description, String data, Integ
      * {@code augmentation} overrides fields of the standard augmentation by their config.json names
      * (e.g. {@code {zoomMin: 0.5, zoomMax: 2, stain: 0.05}}). {@code norm: group} trains the
      * GroupNorm network (from scratch only: pre-trained backbones are BatchNorm); default batch.
+     * {@code refit: <earlier arm>} retrains each of that arm's cells with its settings and seed on
+     * the whole budget, the validation carve-out included, for the epoch count its carve-out chose
+     * (the cell's best epoch), so the carve-out's labels are not wasted; the refit model has no
+     * validation figures. A refit arm names no setting of its own besides {@code subsets} and
+     * {@code chosenOn}, and every budget it runs needs a carve-out.
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Arm(String name, String pretrain, Double lr, Double backboneLrScale, Integer freezeStages,
             Integer unfreezeEpoch, Double epochsScale, List<String> subsets, String teacher, Double pseudoThreshold,
             Integer epochs, Boolean classWeighted, String chosenOn, Map<String, Object> augmentation,
-            org.wbctransfer.config.TrainConfig.Norm norm) {
+            org.wbctransfer.config.TrainConfig.Norm norm, String refit) {
 
         public org.wbctransfer.config.TrainConfig.Norm normOrBatch() {
             return norm != null ? norm : org.wbctransfer.config.TrainConfig.Norm.parse(Defaults.NORM);
@@ -124,6 +136,16 @@ public record ExperimentSpec(String name, String description, String data, Integ
 
     public int size() {
         return imageSize != null ? imageSize : Defaults.IMAGE_SIZE;
+    }
+
+    /** Whether this grid is a search ({@code search: true}): no test image is read. */
+    public boolean searching() {
+        return search != null && search;
+    }
+
+    /** The smallest training subset that gets a validation carve-out. */
+    public int validationFloor() {
+        return minValSubset != null ? minValSubset : Defaults.MIN_VAL_SUBSET;
     }
 
     public int batchSize() {
@@ -199,6 +221,9 @@ public record ExperimentSpec(String name, String description, String data, Integ
                             + "' does not (" + t.subsets() + ")");
                 }
             }
+            if (a.refit() != null) {
+                checkRefit(nameOrPath, s, a, earlier.get(a.refit()));
+            }
             a.augmentationOrStandard(); // a bad override fails here, before any cell runs
             if (a.normOrBatch() != org.wbctransfer.config.TrainConfig.Norm.BATCH) {
                 // Either would fail only after cells (and a pre-training) had run.
@@ -213,6 +238,35 @@ public record ExperimentSpec(String name, String description, String data, Integ
             }
             earlier.put(a.name(), a);
         }
+        if (s.minValSubset() != null && s.minValSubset() < 2) {
+            throw new UserException(nameOrPath + ": minValSubset must be at least 2, got " + s.minValSubset());
+        }
         return s;
+    }
+
+    /** A refit arm retrains an earlier arm's cells with that arm's settings, and only in a grid that tests. */
+    private static void checkRefit(String file, ExperimentSpec s, Arm a, Arm source) {
+        if (s.searching()) {
+            throw new UserException(file + ": arm '" + a.name() + "' is a refit, which has no validation figures to"
+                    + " rank; a search (search: true) cannot hold it: refit the chosen arm in a grid that tests");
+        }
+        if (source == null) {
+            throw new UserException(file + ": arm '" + a.name() + "' refits '" + a.refit()
+                    + "', which is not an arm listed before it");
+        }
+        if (source.refit() != null) {
+            throw new UserException(file + ": arm '" + a.name() + "' refits '" + a.refit() + "', itself a refit");
+        }
+        if (source.subsets() != null && (a.subsets() == null || !source.subsets().containsAll(a.subsets()))) {
+            throw new UserException(file + ": arm '" + a.name() + "' runs budgets the arm it refits ('" + source.name()
+                    + "') does not (" + source.subsets() + ")");
+        }
+        List<Object> own = java.util.Arrays.asList(a.pretrain(), a.lr(), a.backboneLrScale(), a.freezeStages(),
+                a.unfreezeEpoch(), a.epochsScale(), a.teacher(), a.pseudoThreshold(), a.epochs(), a.classWeighted(),
+                a.augmentation(), a.norm());
+        if (own.stream().anyMatch(java.util.Objects::nonNull)) {
+            throw new UserException(file + ": arm '" + a.name() + "' refits '" + a.refit() + "' with that arm's"
+                    + " settings; give it only name, refit, subsets and chosenOn");
+        }
     }
 }

@@ -15,6 +15,8 @@ import java.util.Map;
  * @param pseudoLabels what self-training took from its teacher
  * @param pretrainedBackbone the backbone bundle a fine-tuned model started from, with its record
  * @param bestEpoch the epoch kept (1-based); in the model's metadata only, once training ended
+ * @param testSplit null when the run may read its split's test images (the usual run); otherwise
+ *     why it never opened them (a search: {@code wbc experiment} with {@code search: true})
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -39,12 +41,13 @@ public record Provenance(
         String memoryFormat,
         String pretrainedBackbone,
         BackboneBundle.Metadata pretraining,
-        Integer bestEpoch) {
+        Integer bestEpoch,
+        String testSplit) {
 
     public Provenance withPretraining(String bundle, BackboneBundle.Metadata record) {
         return new Provenance(seed, manifestSha256, manifestSeed, manifestGroupBy, subset, trainImages, validationImages,
                 trainImagesPerClass, pseudoLabels, classWeights, skippedImages, skippedTestImages, skippedAtSplit,
-                skippedCount, modelSelection, versions, device, memoryFormat, bundle, record, bestEpoch);
+                skippedCount, modelSelection, versions, device, memoryFormat, bundle, record, bestEpoch, testSplit);
     }
 
     /**
@@ -56,7 +59,7 @@ public record Provenance(
         return new Provenance(seed, manifestSha256, manifestSeed, manifestGroupBy, subset, trainImages, validationImages,
                 trainImagesPerClass, relativeTeacher(base), classWeights, underRoot(skippedImages, dataRoot),
                 underRoot(skippedTestImages, dataRoot), skippedAtSplit, skippedCount, modelSelection, versions, device,
-                memoryFormat, org.wbctransfer.config.TrainConfig.relative(base, pretrainedBackbone), pretraining, bestEpoch);
+                memoryFormat, org.wbctransfer.config.TrainConfig.relative(base, pretrainedBackbone), pretraining, bestEpoch, testSplit);
     }
 
     private Map<String, Object> relativeTeacher(java.nio.file.Path base) {
@@ -80,6 +83,6 @@ public record Provenance(
     public Provenance withBestEpoch(int epoch) {
         return new Provenance(seed, manifestSha256, manifestSeed, manifestGroupBy, subset, trainImages, validationImages,
                 trainImagesPerClass, pseudoLabels, classWeights, skippedImages, skippedTestImages, skippedAtSplit,
-                skippedCount, modelSelection, versions, device, memoryFormat, pretrainedBackbone, pretraining, epoch);
+                skippedCount, modelSelection, versions, device, memoryFormat, pretrainedBackbone, pretraining, epoch, testSplit);
     }
 }

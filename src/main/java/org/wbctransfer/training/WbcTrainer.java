@@ -112,6 +112,17 @@ public final class WbcTrainer {
     }
 
     /**
+     * A refit's images: the whole budget, the validation carve-out included, for the fixed
+     * schedule of {@code config.epochs()} chosen on that carve-out; the last epoch is kept.
+     */
+    static Partition refitPartition(SplitManifest manifest, TrainConfig config) {
+        List<SplitManifest.Entry> all = manifest.train(config.subset());
+        return new Partition(all, List.of(), "refit: last epoch of " + config.epochs() + " on the whole budget ("
+                + all.size() + " images, the validation carve-out included), the epoch count chosen on that carve-out ("
+                + config.refit() + "); no validation figures");
+    }
+
+    /**
      * Trains (or resumes) into {@code runDir}, then reads the test split once with the chosen
      * model and records the evaluation: the one path of {@code wbc train} and the experiment grid.
      */
@@ -122,6 +133,20 @@ public final class WbcTrainer {
     }
 
     public Classifier fit(Path runDir, boolean resume) throws IOException {
+        return fit(runDir, resume, true);
+    }
+
+    /** What provenance.json records of a run that never opened its split's test images. */
+    public static final String TEST_NOT_READ = "not read: a search run, its model selected on the validation"
+            + " carve-out alone; no test image was decoded, not even into the cache";
+
+    /**
+     * Trains (or resumes) into {@code runDir}. With {@code readTest} false no test image of the
+     * split is opened (the cache holds the training images only) and provenance.json says so
+     * ({@link #TEST_NOT_READ}): the training of a search, whose candidates are ranked on the
+     * validation carve-out.
+     */
+    public Classifier fit(Path runDir, boolean resume, boolean readTest) throws IOException {
         Engine.getInstance().setRandomSeed((int) config.seed());
         RunDir run = RunDir.of(runDir);
         if (resume) {
@@ -132,8 +157,10 @@ public final class WbcTrainer {
         // Data problems surface before anything is written to the run directory.
         Path root = Path.of(config.dataRoot());
         SplitManifest manifest = SplitManifest.read(Path.of(config.manifest()));
-        SplitData data = SplitData.open(root, manifest, config.imageSize(), Path.of(config.cacheDir()));
-        Partition part = partition(manifest, config.subset(), config.valPercent(), config.minValSubset(), config.seed());
+        SplitData data = readTest ? SplitData.open(root, manifest, config.imageSize(), Path.of(config.cacheDir()))
+                : SplitData.openTraining(root, manifest, config.imageSize(), Path.of(config.cacheDir()));
+        Partition part = config.refit() != null ? refitPartition(manifest, config)
+                : partition(manifest, config.subset(), config.valPercent(), config.minValSubset(), config.seed());
         List<String> skipped = new ArrayList<>();
         List<BatchLoader.Sample> trainSamples = data.samples(part.train(), skipped);
         List<BatchLoader.Sample> valSamples = data.samples(part.validation(), skipped);
@@ -148,7 +175,9 @@ public final class WbcTrainer {
             pseudo = pl.provenance();
         }
         List<String> skippedTest = new ArrayList<>();
-        data.samples(manifest.test(), skippedTest);
+        if (readTest) {
+            data.samples(manifest.test(), skippedTest);
+        }
         if (strict && !(skipped.isEmpty() && skippedTest.isEmpty())) {
             throw new UserException(skipped.isEmpty() ? skippedTest.get(0) : skipped.get(0));
         }
@@ -180,7 +209,7 @@ public final class WbcTrainer {
                 Subset.canonical(config.subset()), trainSamples.size(), valSamples.size(), counts, pseudo, weights,
                 skipped, skippedTest, manifest.skipped(), skipped.size() + skippedTest.size() + manifest.skipped().size(),
                 part.selection(), Versions.all(), Devices.describe(Devices.compute()),
-                channelsLast ? "channels-last" : "default", null, null, null);
+                channelsLast ? "channels-last" : "default", null, null, null, readTest ? null : TEST_NOT_READ);
         if (!resume) {
             Json.write(run.config(), config);
         }

@@ -149,9 +149,9 @@ class ExperimentRunnerTest {
         // A student's epochs cover the pool too: it costs far more than its teacher's budget alone.
         var manifest = r.manifest();
         ExperimentRunner teachers = new ExperimentRunner(new ExperimentSpec("t", null, spec.data(), 64, null, 0L, null, null,
-                spec.subsets(), spec.arms().subList(0, 1), null), tmp.resolve("x"), tmp.resolve("cache"), false, false);
+                spec.subsets(), spec.arms().subList(0, 1), null, null, null), tmp.resolve("x"), tmp.resolve("cache"), false, false);
         ExperimentRunner withStudents = new ExperimentRunner(new ExperimentSpec("s", null, spec.data(), 64, null, 0L, null, null,
-                spec.subsets(), List.of(spec.arms().get(0), spec.arms().get(2)), null), tmp.resolve("x"), tmp.resolve("cache"), false, false);
+                spec.subsets(), List.of(spec.arms().get(0), spec.arms().get(2)), null, null, null), tmp.resolve("x"), tmp.resolve("cache"), false, false);
         // 6 students x 15 epochs x about 8,400 images at 270 images/s: about 50 minutes.
         assertThat(withStudents.estimateMinutes(manifest) - teachers.estimateMinutes(manifest)).isBetween(40.0, 65.0);
     }
@@ -235,12 +235,12 @@ class ExperimentRunnerTest {
     void aModelIsNotScoredOnImagesItsPreTrainingRead() {
         Path wbcSeg = TestData.datasets().resolve("wbc-seg");
         ExperimentSpec.Arm enhanced = new ExperimentSpec.Arm("e", "enhanced", null, null, null, null, null, null, null,
-                null, null, null, null, null, null);
+                null, null, null, null, null, null, null);
         // The enhanced chain's masks stage reads all of wbc-seg.
         assertThat(ExperimentRunner.seenByPretraining(enhanced, wbcSeg.resolve("tecom"))).isEqualTo("masks");
         assertThat(ExperimentRunner.seenByPretraining(enhanced, TestData.datasets().resolve("pbc"))).isNull();
         ExperimentSpec.Arm scratch = new ExperimentSpec.Arm("b", null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null);
+                null, null, null, null, null, null, null);
         assertThat(ExperimentRunner.seenByPretraining(scratch, wbcSeg.resolve("tecom"))).isNull();
     }
 
@@ -261,7 +261,7 @@ class ExperimentRunnerTest {
     void groupByDrawsEverySplitSeedsManifestGrouped() throws Exception {
         ExperimentSpec q = onRaabin("quick");
         ExperimentSpec spec = new ExperimentSpec(q.name(), q.description(), q.data(), q.imageSize(), q.batch(), null,
-                List.of(1L, 2L), "^([^_]+)_", q.subsets(), q.arms(), null);
+                List.of(1L, 2L), "^([^_]+)_", q.subsets(), q.arms(), null, null, null);
         ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false, false);
         var one = r.manifest(1);
         assertThat(one.groupBy()).isEqualTo("^([^_]+)_");
@@ -298,6 +298,7 @@ class ExperimentRunnerTest {
     private static ExperimentSpec onRaabin(String profile) {
         ExperimentSpec spec = ExperimentSpec.load(profile);
         return new ExperimentSpec(spec.name(), spec.description(), TestData.raabin().toString(), spec.imageSize(),
-                spec.batch(), spec.splitSeed(), spec.splitSeeds(), spec.groupBy(), spec.subsets(), spec.arms(), spec.outsideSets());
+                spec.batch(), spec.splitSeed(), spec.splitSeeds(), spec.groupBy(), spec.subsets(), spec.arms(), spec.outsideSets(),
+                spec.search(), spec.minValSubset());
     }
 }
