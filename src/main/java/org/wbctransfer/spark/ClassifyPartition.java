@@ -37,6 +37,12 @@ final class ClassifyPartition implements FlatMapFunction<Iterator<Row>, Row> {
      * can check that the retried task's output replaces it (every row exactly once).
      */
     static volatile boolean failFirstAttemptAfterOneBatch;
+    private static final java.util.concurrent.atomic.AtomicInteger HOOK_FAILURES = new java.util.concurrent.atomic.AtomicInteger();
+
+    /** How often the test hook has failed a task in this JVM. */
+    static int hookFailures() {
+        return HOOK_FAILURES.get();
+    }
 
     private final BundleRef bundle;
     private final int batch;
@@ -87,6 +93,7 @@ final class ClassifyPartition implements FlatMapFunction<Iterator<Row>, Row> {
             private List<Row> batch() {
                 if (batches == 1 && failFirstAttemptAfterOneBatch && task != null && task.attemptNumber() == 0
                         && task.partitionId() == 0) {
+                    HOOK_FAILURES.incrementAndGet();
                     throw new IllegalStateException("test hook: first attempt of partition 0 fails after one batch");
                 }
                 List<Row> in = new ArrayList<>(batch);
