@@ -144,6 +144,24 @@ class SparkPredictTest {
         }
     }
 
+    @Test
+    void aTableOfPathsIsReadByTheExecutorsAndAMissingFileIsAnErrorRow() throws Exception {
+        Path table = dir.resolve("todo.csv");
+        List<String> rows = new ArrayList<>(List.of("path,note"));
+        rows.add(input.resolve("Basophil").toString() + "/" + TestData.firstImages("Basophil", 11).get(10).split("/")[1] + ",a");
+        rows.add(input.resolve("Monocyte/corrupt.jpg") + ",b");
+        rows.add(dir.resolve("missing.jpg") + ",c");
+        Files.write(table, rows);
+        Path out = dir.resolve("table-out");
+        assertThat(WbcCli.run("spark", "predict", bundle.toString(), table.toString(), "-o", out.toString(),
+                "--format", "csv", "--master", "local[2]")).isZero();
+        Map<String, Answer> a = readCsv(parts(out), true);
+        assertThat(a).hasSize(3);
+        assertThat(a.get(rows.get(1).split(",")[0]).predicted()).isNotNull();
+        assertThat(a.get(dir.resolve("missing.jpg").toString()).error()).contains("does not exist");
+        assertThat(a.get(input.resolve("Monocyte/corrupt.jpg").toString()).error()).isNotBlank();
+    }
+
     static List<Path> parts(Path out) throws IOException {
         assertThat(out.resolve("_SUCCESS")).exists();
         try (Stream<Path> s = Files.list(out)) {
@@ -165,7 +183,8 @@ class SparkPredictTest {
                     continue;
                 }
                 String[] v = line.split(",", spark ? 4 + k : 3 + k);
-                String path = spark ? Path.of(URI.create(v[0])).toString() : Path.of(v[0]).toAbsolutePath().toString();
+                String path = spark && v[0].startsWith("file:") ? Path.of(URI.create(v[0])).toString()
+                        : Path.of(v[0]).toAbsolutePath().toString();
                 String error = spark && !v[3 + k].isEmpty() ? v[3 + k] : null;
                 double[] p = new double[k];
                 if (error == null) {
