@@ -26,7 +26,7 @@ class PackageOrderTest {
             Map.entry("util", 0), Map.entry("config", 1), Map.entry("data", 2), Map.entry("model", 3),
             Map.entry("evaluation", 4), Map.entry("explain", 5), Map.entry("training", 6),
             Map.entry("pretrain", 7), Map.entry("serve", 7), Map.entry("bench", 8),
-            Map.entry("experiment", 9), Map.entry("cli", 10));
+            Map.entry("experiment", 9), Map.entry("spark", 10), Map.entry("cli", 11));
 
     private static final Pattern REF = Pattern.compile("org\\.wbctransfer\\.(\\w+)\\.[A-Z]");
     private static final Path MAIN = Path.of("src/main/java/org/wbctransfer");

@@ -30,25 +30,35 @@ final class EngineOption {
      * @param torchOnly why this command needs the weights themselves (e.g. {@code "--adapt-bn"}), or null
      */
     Classifier apply(Classifier c, Path modelDir, String torchOnly) throws IOException {
+        return resolve(modelDir, c.metadata().onnx(), torchOnly).equals("onnx") ? c.useOnnx(modelDir.resolve(OnnxExport.FILE)) : c;
+    }
+
+    /**
+     * The engine asked for or the default, {@code "onnx"} or {@code "torch"}, from the bundle's files
+     * alone (wbc spark decides on the driver and loads the model on the executors).
+     *
+     * @param torchOnly why this command needs the weights themselves (e.g. {@code "--adapt-bn"}), or null
+     */
+    String resolve(Path modelDir, OnnxInfo info, String torchOnly) throws IOException {
         String e = engine == null ? null : engine.trim().toLowerCase(Locale.ROOT);
         if (e != null && !e.equals("onnx") && !e.equals("torch")) {
             throw new UserException("--engine must be onnx or torch, got '" + engine + "'");
         }
         boolean explicit = "onnx".equals(e);
         if ("torch".equals(e) || (e == null && torchOnly != null)) {
-            return c;
+            return "torch";
         }
         if (torchOnly != null) {
             throw new UserException(torchOnly + " changes the model's weights and needs --engine torch");
         }
-        String why = unusable(modelDir, c.metadata().onnx());
+        String why = unusable(modelDir, info);
         if (why != null) {
             if (explicit) {
                 throw new UserException(modelDir + ": cannot use --engine onnx: " + why);
             }
-            return c;
+            return "torch";
         }
-        return c.useOnnx(modelDir.resolve(OnnxExport.FILE));
+        return "onnx";
     }
 
     /** Why the bundle's graph cannot stand in for its weights, or null when it can. */

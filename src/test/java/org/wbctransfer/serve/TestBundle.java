@@ -8,13 +8,13 @@ import java.util.stream.Stream;
 import org.wbctransfer.TinyModel;
 import org.wbctransfer.cli.WbcCli;
 
-/** One exported tiny-model bundle per test JVM, shared by the serve tests: training it takes a while. */
-final class TestBundle {
+/** One exported tiny-model bundle per test JVM, shared by the serve and Spark tests: training it takes a while. */
+public final class TestBundle {
     private static Path bundle;
 
     private TestBundle() {}
 
-    static synchronized Path get() throws Exception {
+    public static synchronized Path get() throws Exception {
         if (bundle == null) {
             Path dir = Files.createTempDirectory("wbc-serve-test");
             Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
