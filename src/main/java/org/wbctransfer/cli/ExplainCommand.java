@@ -22,8 +22,8 @@ import picocli.CommandLine.Parameters;
 
 /** {@code wbc explain}: a Grad-CAM heat map of what the model looked at in one image. */
 @Command(name = "explain", mixinStandardHelpOptions = true,
-        description = "Grad-CAM on the last residual stage (layer4): writes a PNG of the heat map over the image"
-                + " (centre square, as the model sees it) and prints the class scores.")
+        description = "Grad-CAM (by default on layer2: an 8x8 map at 64 px, upsampled; see --layer): writes a PNG of the"
+                + " heat map over the image (centre square, as the model sees it) and prints the class scores.")
 public final class ExplainCommand implements Callable<Integer> {
 
     @Parameters(index = "0", description = "Model bundle (from 'wbc export') or run directory")
@@ -38,6 +38,11 @@ public final class ExplainCommand implements Callable<Integer> {
     @Option(names = "--class", description = "Class to explain. Default: the predicted class")
     String className;
 
+    @Option(names = "--layer", description = "Stage the map is computed on: layer2, layer3, layer4, mean34 or"
+            + " product34 (layer3 and layer4 maps upsampled, then averaged or multiplied). Default: layer2, whose map puts"
+            + " the most of its mass on the cell (docs/gradcam)")
+    String layer;
+
     @Option(names = "--size", defaultValue = "256", description = "Side of the overlay in pixels. Default: ${DEFAULT-VALUE}")
     int size;
 
@@ -47,6 +52,12 @@ public final class ExplainCommand implements Callable<Integer> {
             throw new UserException("--size must be 16..4096, got " + size);
         }
         OutFile.check(out, "explain --out");
+        GradCam.Layer camLayer;
+        try {
+            camLayer = layer == null ? GradCam.DEFAULT : GradCam.Layer.parse(layer);
+        } catch (IllegalArgumentException e) {
+            throw new UserException("--layer: " + e.getMessage());
+        }
         String format = out == null ? "png" : imageFormat(out);
         if (!Files.exists(image)) {
             throw new UserException(image + ": " + org.wbctransfer.data.ImageFolder.whyMissing(image));
@@ -72,14 +83,18 @@ public final class ExplainCommand implements Callable<Integer> {
             ModelInput input = new ModelInput(c.metadata());
             float[] x = new float[input.floats()];
             input.normalize(original, x); // the file is decoded once, for the input and the overlay
-            GradCam.Result r = GradCam.compute(c, x, target);
+            GradCam.Result r = GradCam.compute(c, x, target, camLayer);
             BufferedImage overlay = Overlay.over(original, r, size);
             Path o = out != null ? out : Path.of(stem(image.getFileName().toString()) + "-gradcam.png");
             AtomicFiles.writeBytes(o, format.equals("png") ? Png.bytes(overlay) : jpeg(overlay));
             int predicted = Classifier.argMax(r.probabilities());
-            System.out.printf(Locale.ROOT, "%s: predicted %s (%s); Grad-CAM for %s (layer4 %dx%d)%n", image,
+            System.out.printf(Locale.ROOT, "%s: predicted %s (%s); Grad-CAM for %s (%s to %d px)%n", image,
                     classes.get(predicted), PredictCommand.format(r.probabilities()[predicted]),
-                    classes.get(r.targetClass()), r.height(), r.width());
+                    classes.get(r.targetClass()), r.resolution(), size);
+            if (max(r.upsampled(size)) == 0) {
+                System.err.println("note: the map is empty: nothing at " + r.layer().key() + " raises the score of "
+                        + classes.get(r.targetClass()) + "; --layer layer3 or layer4 may show more");
+            }
             List<Integer> order = new ArrayList<>();
             for (int k = 0; k < classes.size(); k++) {
                 order.add(k);
@@ -120,6 +135,14 @@ public final class ExplainCommand implements Callable<Integer> {
             w.dispose();
         }
         return bytes.toByteArray();
+    }
+
+    private static float max(float[] v) {
+        float m = 0;
+        for (float x : v) {
+            m = Math.max(m, x);
+        }
+        return m;
     }
 
     private static String stem(String name) {

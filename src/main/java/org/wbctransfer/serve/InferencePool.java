@@ -34,9 +34,13 @@ final class InferencePool implements AutoCloseable {
     /** Side of the Grad-CAM overlay, as {@code wbc explain} draws it by default. */
     static final int OVERLAY_SIZE = 256;
 
-    /** One classified image; {@code overlay} only when Grad-CAM was asked for. */
-    /** {@code ood}: the model's out-of-distribution score, NaN when it has none. */
-    record Outcome(int predicted, float[] probabilities, BufferedImage overlay, double ood, boolean outOfDistribution) {}
+    /**
+     * One classified image; {@code overlay} and the map's {@code gradcamLayer} and
+     * {@code gradcamResolution} only when Grad-CAM was asked for. {@code ood}: the model's
+     * out-of-distribution score, NaN when it has none.
+     */
+    record Outcome(int predicted, float[] probabilities, BufferedImage overlay, double ood, boolean outOfDistribution,
+            String gradcamLayer, String gradcamResolution) {}
 
     /** Every worker is busy and the queue is full. */
     static final class BusyException extends Exception {
@@ -97,11 +101,13 @@ final class InferencePool implements AutoCloseable {
         boolean flagged = ood != null && classifier.outOfDistribution(score);
         if (!gradCam) {
             float[] p = s.probabilities()[0];
-            return new Outcome(Classifier.argMax(p), p, null, score, flagged);
+            return new Outcome(Classifier.argMax(p), p, null, score, flagged, null, null);
         }
-        GradCam.Result r = locked(gradCamAlone.writeLock(), () -> GradCam.compute(classifier, x, -1));
+        // The layer wbc explain draws by default (GradCam.DEFAULT, chosen in docs/gradcam).
+        GradCam.Result r = locked(gradCamAlone.writeLock(), () -> GradCam.compute(classifier, x, -1, GradCam.DEFAULT));
         return new Outcome(Classifier.argMax(r.probabilities()), r.probabilities(),
-                Overlay.over(original, r, OVERLAY_SIZE), score, flagged);
+                Overlay.over(original, r, OVERLAY_SIZE), score, flagged, r.layer().key(),
+                r.resolution() + " to " + OVERLAY_SIZE + " px");
     }
 
     private static <T> T locked(Lock lock, Supplier<T> work) {

@@ -193,6 +193,8 @@ public final class WbcServer implements AutoCloseable {
         }
         if (o.overlay() != null) {
             body.put("gradcam", "data:image/png;base64," + Base64.getEncoder().encodeToString(Png.bytes(o.overlay())));
+            body.put("gradcamLayer", o.gradcamLayer());
+            body.put("gradcamResolution", o.gradcamResolution());
         }
         json(ctx, 200, body);
     }

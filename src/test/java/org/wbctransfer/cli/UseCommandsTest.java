@@ -445,6 +445,7 @@ class UseCommandsTest {
         }
         String predicted = p.out().lines().toList().get(1).split(",")[1];
         assertThat(r.out()).contains("predicted " + predicted).contains("Grad-CAM for " + predicted);
+        assertThat(r.out()).contains("(layer2, 8x8 map at 64 px, upsampled to 256 px)");
 
         // An explicitly chosen class, matched case-insensitively.
         Path png2 = tmp.resolve("basophil.png");

@@ -46,7 +46,7 @@ class GradCamTest {
 
     @Test
     void camIsInUnitRangeOnTheLayer4GridAndScoresMatchTheClassifier() {
-        GradCam.Result r = GradCam.compute(model, image, -1);
+        GradCam.Result r = GradCam.compute(model, image, -1, GradCam.Layer.LAYER4);
         assertThat(r.height()).isEqualTo(2); // 64 px / stride 32
         assertThat(r.width()).isEqualTo(2);
         assertThat(r.channels()).isEqualTo(512);
@@ -85,7 +85,7 @@ class GradCamTest {
         // logit_c = sum_k W[c,k] * mean_ij A_k(i,j) + b_c, so d logit_c / d A_k(i,j) = W[c,k] / (H*W).
         float[] w = ResNet18.headOf(model.block()).getParameters().get("weight").getArray().toFloatArray();
         for (int c = 0; c < 5; c++) {
-            GradCam.Result r = GradCam.compute(model, image, c);
+            GradCam.Result r = GradCam.compute(model, image, c, GradCam.Layer.LAYER4);
             assertThat(r.targetClass()).isEqualTo(c);
             int plane = r.height() * r.width();
             float[] cam = new float[plane];
@@ -102,6 +102,80 @@ class GradCamTest {
                 assertThat(r.cam()[i]).isCloseTo(cam[i], within(1e-4f));
             }
         }
+    }
+
+    @Test
+    void theDefaultLayerHasTheStatedResolutionAndTheClassifiersScores() {
+        GradCam.Result r = GradCam.compute(model, image, -1);
+        assertThat(r.layer()).isEqualTo(GradCam.DEFAULT);
+        assertThat(GradCam.DEFAULT).isEqualTo(GradCam.Layer.LAYER2);
+        assertThat(r.resolution()).isEqualTo("layer2, 8x8 map at 64 px, upsampled");
+        assertThat(r.height()).isEqualTo(8); // 64 px / stride 8
+        assertThat(r.width()).isEqualTo(8);
+        assertThat(r.channels()).isEqualTo(128);
+        assertThat(r.cam()).hasSize(64);
+        assertThat(r.gradients()).hasSize(128 * 64);
+        float[] p = model.probabilities(image, 1, 64)[0];
+        for (int k = 0; k < 5; k++) {
+            assertThat(r.probabilities()[k]).isCloseTo(p[k], within(1e-5f));
+        }
+        assertThat(r.targetClass()).isEqualTo(org.wbctransfer.model.Classifier.argMax(p));
+        float max = 0;
+        for (float v : r.cam()) {
+            assertThat(v).isBetween(0f, 1f);
+            max = Math.max(max, v);
+        }
+        assertThat(max).isIn(0f, 1f);
+    }
+
+    @Test
+    void everyLayerChoiceStatesItsGridAndCombinationsCombineTheUpsampledStageMaps() {
+        int[][] grids = {{8, 128}, {4, 256}, {2, 512}};
+        GradCam.Layer[] singles = {GradCam.Layer.LAYER2, GradCam.Layer.LAYER3, GradCam.Layer.LAYER4};
+        GradCam.Result[] parts = new GradCam.Result[3];
+        float[] p = model.probabilities(image, 1, 64)[0];
+        for (int i = 0; i < 3; i++) {
+            GradCam.Result r = GradCam.compute(model, image, 2, singles[i]);
+            parts[i] = r;
+            assertThat(r.height()).isEqualTo(grids[i][0]);
+            assertThat(r.width()).isEqualTo(grids[i][0]);
+            assertThat(r.channels()).isEqualTo(grids[i][1]);
+            assertThat(r.cam()).hasSize(grids[i][0] * grids[i][0]);
+            assertThat(r.targetClass()).isEqualTo(2);
+            assertThat(GradCam.Layer.side(i + 2, 64)).isEqualTo(grids[i][0]);
+            for (int k = 0; k < 5; k++) {
+                assertThat(r.probabilities()[k]).isCloseTo(p[k], within(1e-5f));
+            }
+        }
+        assertThat(GradCam.Layer.LAYER2.resolution(64)).isEqualTo("layer2, 8x8 map at 64 px, upsampled");
+        assertThat(GradCam.Layer.LAYER4.resolution(224)).isEqualTo("layer4, 7x7 map at 224 px, upsampled");
+        assertThat(GradCam.Layer.PRODUCT34.resolution(64))
+                .isEqualTo("product of layer3 and layer4, 4x4 and 2x2 maps at 64 px, upsampled");
+
+        float[] up3 = parts[1].upsampled(64);
+        float[] up4 = parts[2].upsampled(64);
+        GradCam.Result product = GradCam.compute(model, image, 2, GradCam.Layer.PRODUCT34);
+        GradCam.Result mean = GradCam.compute(model, image, 2, GradCam.Layer.MEAN34);
+        assertThat(product.height()).isEqualTo(64);
+        assertThat(product.parts()).hasSize(2);
+        assertThat(product.activations()).isNull();
+        float[] prod = new float[64 * 64];
+        float[] sum = new float[64 * 64];
+        float pmax = 0;
+        float smax = 0;
+        for (int i = 0; i < prod.length; i++) {
+            prod[i] = up3[i] * up4[i];
+            sum[i] = up3[i] + up4[i];
+            pmax = Math.max(pmax, prod[i]);
+            smax = Math.max(smax, sum[i]);
+        }
+        for (int i = 0; i < prod.length; i++) {
+            assertThat(product.cam()[i]).isCloseTo(pmax > 0 ? prod[i] / pmax : 0, within(1e-5f));
+            assertThat(mean.cam()[i]).isCloseTo(smax > 0 ? sum[i] / smax : 0, within(1e-5f));
+        }
+        assertThat(product.upsampled(64)).containsExactly(product.cam());
+        assertThat(product.upsampled(256)).hasSize(256 * 256);
+        assertThat(GradCam.Layer.parse("Product34")).isEqualTo(GradCam.Layer.PRODUCT34);
     }
 
     @Test

@@ -79,6 +79,7 @@ class ServeTest {
             float[] expected = classifier.probabilities(input.load(cell), 1, input.size())[0];
             assertPrediction(j, expected);
             assertThat(j.has("gradcam")).isFalse();
+            assertThat(j.has("gradcamLayer")).isFalse();
         }
     }
 
@@ -131,6 +132,8 @@ class ServeTest {
         JsonNode j = r.json();
         ModelInput input = new ModelInput(classifier.metadata());
         assertPrediction(j, classifier.probabilities(input.load(cell), 1, input.size())[0]);
+        assertThat(j.path("gradcamLayer").asText()).isEqualTo("layer2");
+        assertThat(j.path("gradcamResolution").asText()).isEqualTo("layer2, 8x8 map at 64 px, upsampled to 256 px");
         String url = j.path("gradcam").asText();
         assertThat(url).startsWith("data:image/png;base64,");
         byte[] png = Base64.getDecoder().decode(url.substring("data:image/png;base64,".length()));

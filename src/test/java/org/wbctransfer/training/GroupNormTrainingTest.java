@@ -74,7 +74,7 @@ class GroupNormTrainingTest {
             float[] image = new float[3 * 32 * 32];
             new org.wbctransfer.data.Augmenter(org.wbctransfer.config.Augmentation.none(), c.metadata().normalization(), 32)
                     .plain(data.cache().pixels(test.get(0).cacheIndex()), image, 0);
-            GradCam.Result cam = GradCam.compute(c, image, -1);
+            GradCam.Result cam = GradCam.compute(c, image, -1, GradCam.Layer.LAYER4);
             for (int k = 0; k < 5; k++) {
                 assertThat(cam.probabilities()[k]).isCloseTo(trained[0][k], within(1e-5f));
             }
