@@ -20,6 +20,7 @@ final class HtmlReport {
             padding:0 1em;color:#222;line-height:1.4}
             h1{border-bottom:2px solid #1f77b4;padding-bottom:.2em}
             h2{margin-top:2em;border-bottom:1px solid #ddd}
+            .wide{max-width:100%;overflow-x:auto}
             table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.92em}
             th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;white-space:nowrap}
             th{background:#f0f4f8}

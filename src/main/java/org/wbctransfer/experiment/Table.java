@@ -75,7 +75,9 @@ record Table(List<String> header, int textColumns, List<List<Object>> rows) {
     }
 
     String html() {
-        StringBuilder sb = new StringBuilder("<table>\n<thead><tr>");
+        // Wide tables (the runs table with one F1 column per class) scroll inside their own box
+        // instead of widening the whole page past the window.
+        StringBuilder sb = new StringBuilder("<div class=\"wide\"><table>\n<thead><tr>");
         for (int i = 0; i < header.size(); i++) {
             sb.append(isText(i) ? "<th>" : "<th class=\"num\">").append(Html.escape(header.get(i))).append("</th>");
         }
@@ -95,7 +97,7 @@ record Table(List<String> header, int textColumns, List<List<Object>> rows) {
             }
             sb.append("</tr>\n");
         }
-        return sb.append("</tbody>\n</table>\n").toString();
+        return sb.append("</tbody>\n</table></div>\n").toString();
     }
 
     /** A pipe would end the Markdown cell early and a newline the whole row. */

@@ -295,6 +295,10 @@ class ExperimentReportTest {
         String html = Files.readString(out.resolve("report.html"));
         assertThat(html).contains("<title>Grid &lt;1&gt; &amp; co</title>");
         assertThat(html).contains("data:image/png;base64,");
+        // Every table scrolls in its own box, so the runs table cannot widen the page past the window.
+        assertThat(html.split("<table>", -1).length - 1).isPositive()
+                .isEqualTo(html.split("<div class=\"wide\"><table>", -1).length - 1);
+        assertThat(html).contains(".wide{max-width:100%;overflow-x:auto}");
         // ':' is not in the base64 alphabet, so these cannot appear by chance inside image data.
         assertThat(html).doesNotContain("http:").doesNotContain("https:").doesNotContain("<link")
                 .doesNotContain("<script");
