@@ -39,8 +39,9 @@ final class InferencePool implements AutoCloseable {
      * {@code gradcamResolution} only when Grad-CAM was asked for. {@code ood}: the model's
      * out-of-distribution score, NaN when it has none.
      */
+    /** {@code preview}: with Grad-CAM, the centre square the model saw, as the overlay's base (any upload format). */
     record Outcome(int predicted, float[] probabilities, BufferedImage overlay, double ood, boolean outOfDistribution,
-            String gradcamLayer, String gradcamResolution) {}
+            String gradcamLayer, String gradcamResolution, BufferedImage preview) {}
 
     /** Every worker is busy and the queue is full. */
     static final class BusyException extends Exception {
@@ -101,13 +102,13 @@ final class InferencePool implements AutoCloseable {
         boolean flagged = ood != null && classifier.outOfDistribution(score);
         if (!gradCam) {
             float[] p = s.probabilities()[0];
-            return new Outcome(Classifier.argMax(p), p, null, score, flagged, null, null);
+            return new Outcome(Classifier.argMax(p), p, null, score, flagged, null, null, null);
         }
         // The layer wbc explain draws by default (GradCam.DEFAULT, chosen in docs/gradcam).
         GradCam.Result r = locked(gradCamAlone.writeLock(), () -> GradCam.compute(classifier, x, -1, GradCam.DEFAULT));
         return new Outcome(Classifier.argMax(r.probabilities()), r.probabilities(),
                 Overlay.over(original, r, OVERLAY_SIZE), score, flagged, r.layer().key(),
-                r.resolution() + " to " + OVERLAY_SIZE + " px");
+                r.resolution() + " to " + OVERLAY_SIZE + " px", ImageDecoder.resizeSquare(original, OVERLAY_SIZE));
     }
 
     private static <T> T locked(Lock lock, Supplier<T> work) {

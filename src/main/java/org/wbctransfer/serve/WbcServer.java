@@ -195,6 +195,8 @@ public final class WbcServer implements AutoCloseable {
             body.put("gradcam", "data:image/png;base64," + Base64.getEncoder().encodeToString(Png.bytes(o.overlay())));
             body.put("gradcamLayer", o.gradcamLayer());
             body.put("gradcamResolution", o.gradcamResolution());
+            // The browser cannot show every upload (TIFF): the page shows this square, the overlay's base.
+            body.put("preview", "data:image/png;base64," + Base64.getEncoder().encodeToString(Png.bytes(o.preview())));
         }
         json(ctx, 200, body);
     }

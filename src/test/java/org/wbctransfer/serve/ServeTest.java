@@ -142,6 +142,22 @@ class ServeTest {
         assertThat(overlay.getHeight()).isEqualTo(InferencePool.OVERLAY_SIZE);
         // A heat map over the cell, not a blank or uniform picture.
         assertThat(distinctColours(overlay)).isGreaterThan(100);
+        // The preview is the overlay's base, the centre square without the map, in any upload's format (TIFF too).
+        Path tiff = Files.createTempFile("wbc-serve-", ".tif");
+        ImageIO.write(ImageIO.read(cell.toFile()), "tiff", tiff.toFile());
+        Http.Reply t = http.postMultipart("/api/predict?gradcam=true", "image", "cell.tif", Files.readAllBytes(tiff));
+        assertThat(t.status()).as(t.body()).isEqualTo(200);
+        String preview = t.json().path("preview").asText();
+        assertThat(preview).startsWith("data:image/png;base64,");
+        BufferedImage base = ImageIO.read(new ByteArrayInputStream(
+                Base64.getDecoder().decode(preview.substring("data:image/png;base64,".length()))));
+        assertThat(base.getWidth()).isEqualTo(InferencePool.OVERLAY_SIZE);
+        BufferedImage expected = org.wbctransfer.data.ImageDecoder.resizeSquare(ImageIO.read(cell.toFile()),
+                InferencePool.OVERLAY_SIZE);
+        assertThat(base.getRGB(128, 128) & 0xffffff).isEqualTo(expected.getRGB(128, 128) & 0xffffff);
+        assertThat(http.postMultipart("/api/predict", "image", "cell.jpg", Files.readAllBytes(cell)).json().has("preview"))
+                .isFalse();
+        Files.delete(tiff);
     }
 
     @Test
