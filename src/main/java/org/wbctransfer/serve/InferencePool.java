@@ -41,7 +41,7 @@ final class InferencePool implements AutoCloseable {
      */
     /** {@code preview}: with Grad-CAM, the centre square the model saw, as the overlay's base (any upload format). */
     record Outcome(int predicted, float[] probabilities, BufferedImage overlay, double ood, boolean outOfDistribution,
-            String gradcamLayer, String gradcamResolution, BufferedImage preview) {}
+            String gradcamLayer, String gradcamResolution, BufferedImage preview, String smallImage) {}
 
     /** Every worker is busy and the queue is full. */
     static final class BusyException extends Exception {
@@ -96,19 +96,20 @@ final class InferencePool implements AutoCloseable {
         float[] x = buffers.get();
         // The same steps as ModelInput.load, so a served prediction equals 'wbc predict' on the file.
         input.normalize(original, x);
+        String small = ImageDecoder.smallImageWarning(original, input.size());
         Classifier.Scored s = locked(gradCamAlone.readLock(), () -> classifier.scored(x, 1, input.size(), false));
         double[] ood = classifier.oodScore(s);
         double score = ood == null ? Double.NaN : ood[0];
         boolean flagged = ood != null && classifier.outOfDistribution(score);
         if (!gradCam) {
             float[] p = s.probabilities()[0];
-            return new Outcome(Classifier.argMax(p), p, null, score, flagged, null, null, null);
+            return new Outcome(Classifier.argMax(p), p, null, score, flagged, null, null, null, small);
         }
         // The layer wbc explain draws by default (GradCam.DEFAULT, chosen in docs/gradcam).
         GradCam.Result r = locked(gradCamAlone.writeLock(), () -> GradCam.compute(classifier, x, -1, GradCam.DEFAULT));
         return new Outcome(Classifier.argMax(r.probabilities()), r.probabilities(),
                 Overlay.over(original, r, OVERLAY_SIZE), score, flagged, r.layer().key(),
-                r.resolution() + " to " + OVERLAY_SIZE + " px", ImageDecoder.resizeSquare(original, OVERLAY_SIZE));
+                r.resolution() + " to " + OVERLAY_SIZE + " px", ImageDecoder.resizeSquare(original, OVERLAY_SIZE), small);
     }
 
     private static <T> T locked(Lock lock, Supplier<T> work) {

@@ -184,12 +184,19 @@ public final class WbcServer implements AutoCloseable {
         }
         body.put("probability", number(top));
         body.put("probabilities", probabilities);
+        List<String> warnings = new java.util.ArrayList<>();
+        if (o.smallImage() != null) {
+            warnings.add(upload.describe() + ": " + o.smallImage() + ".");
+        }
         if (!Double.isNaN(o.ood())) {
             body.put("oodScore", o.ood());
             body.put("outOfDistribution", o.outOfDistribution());
             if (o.outOfDistribution()) {
-                body.put("warning", OOD_WARNING);
+                warnings.add(OOD_WARNING);
             }
+        }
+        if (!warnings.isEmpty()) {
+            body.put("warning", String.join(" ", warnings));
         }
         if (o.overlay() != null) {
             body.put("gradcam", "data:image/png;base64," + Base64.getEncoder().encodeToString(Png.bytes(o.overlay())));

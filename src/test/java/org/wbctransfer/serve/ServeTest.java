@@ -157,6 +157,13 @@ class ServeTest {
         assertThat(base.getRGB(128, 128) & 0xffffff).isEqualTo(expected.getRGB(128, 128) & 0xffffff);
         assertThat(http.postMultipart("/api/predict", "image", "cell.jpg", Files.readAllBytes(cell)).json().has("preview"))
                 .isFalse();
+        // A 10x10 image is answered, with a warning that says why the answer may be unreliable.
+        BufferedImage tiny = new BufferedImage(10, 10, BufferedImage.TYPE_INT_RGB);
+        java.io.ByteArrayOutputStream png10 = new java.io.ByteArrayOutputStream();
+        ImageIO.write(tiny, "png", png10);
+        Http.Reply small = http.postMultipart("/api/predict", "image", "tiny.png", png10.toByteArray());
+        assertThat(small.status()).as(small.body()).isEqualTo(200);
+        assertThat(small.json().path("warning").asText()).startsWith("tiny.png: only 10x10 pixels, upscaled to 64 px");
         Files.delete(tiff);
     }
 
