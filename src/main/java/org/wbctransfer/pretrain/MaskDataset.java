@@ -1,5 +1,6 @@
 package org.wbctransfer.pretrain;
 
+import org.wbctransfer.util.Warnings;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
 import java.awt.image.Raster;
@@ -158,7 +159,7 @@ public record MaskDataset(Path root, int imageSize, List<Pair> pairs, List<Strin
     }
 
     private static void warn(List<String> warnings, String msg) {
-        LOG.warn(msg);
+        Warnings.warn(msg);
         warnings.add(msg);
     }
 

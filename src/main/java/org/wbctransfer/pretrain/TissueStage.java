@@ -1,5 +1,6 @@
 package org.wbctransfer.pretrain;
 
+import org.wbctransfer.util.Warnings;
 import ai.djl.Model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -61,7 +62,7 @@ public record TissueStage(String name, Path root, int epochs, int batch, double 
 
     static Split load(Path dir, List<String> classes, int maxImages, PretrainContext ctx) throws IOException {
         ImageFolder f = ImageFolder.scan(dir, ctx.strict());
-        f.warnings().forEach(w -> LOG.warn("{}", w));
+        f.warnings().forEach(Warnings::warn);
         if (classes != null && !f.classNames().equals(classes)) {
             throw new UserException(dir + ": classes " + f.classNames() + " differ from the training split's " + classes);
         }
@@ -81,7 +82,7 @@ public record TissueStage(String name, Path root, int epochs, int batch, double 
             } else if (ctx.strict()) {
                 throw new UserException(dir.resolve(paths.get(i)) + ": " + cache.problem(i));
             } else {
-                LOG.warn("skipped {}: {}", dir.resolve(paths.get(i)), cache.problem(i));
+                Warnings.warn(dir.resolve(paths.get(i)) + ": " + cache.problem(i) + "; skipped");
             }
         }
         return new Split(f.classNames(), cache, samples);

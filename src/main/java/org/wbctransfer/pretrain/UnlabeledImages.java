@@ -1,13 +1,12 @@
 package org.wbctransfer.pretrain;
 
+import org.wbctransfer.util.Warnings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.ImageFolder;
@@ -29,7 +28,6 @@ import org.wbctransfer.util.UserException;
 public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Sample> samples, List<String> skipped,
         int classificationImages, int testImagesDropped) {
 
-    private static final Logger LOG = LoggerFactory.getLogger(UnlabeledImages.class);
 
     /**
      * Walks {@code root} for image files, checks them with {@code guard} for images of the
@@ -48,7 +46,7 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
             if (strict) {
                 throw new UserException(f + ": cannot read (" + why + ")");
             }
-            LOG.warn("skipped {}: cannot read ({})", f, why);
+            Warnings.warn(f + ": cannot read (" + why + "); skipped");
             skipped.add(f + ": cannot read (" + why + ")");
         });
         if (paths.isEmpty()) {
@@ -76,7 +74,7 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
             } else if (strict) {
                 throw new UserException(root.resolve(paths.get(i)) + ": " + cache.problem(i));
             } else {
-                LOG.warn("skipped {}: {}", root.resolve(paths.get(i)), cache.problem(i));
+                Warnings.warn(root.resolve(paths.get(i)) + ": " + cache.problem(i) + "; skipped");
                 skipped.add(root.resolve(paths.get(i)) + ": " + cache.problem(i));
             }
         }
@@ -89,7 +87,7 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
 
     /** Image files under root, '/'-separated relative paths, sorted; hidden files and folders skipped. */
     static List<String> scan(Path root) throws IOException {
-        return scan(root, (f, why) -> LOG.warn("skipped {}: {}", f, why));
+        return scan(root, (f, why) -> Warnings.warn(f + ": " + why + "; skipped"));
     }
 
     static List<String> scan(Path root, java.util.function.BiConsumer<Path, String> onUnreadable) throws IOException {
