@@ -1,6 +1,7 @@
 package org.wbctransfer.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -73,7 +74,9 @@ class OnnxEngineTest {
             ops.add(n.getOpType());
         }
         // BatchNorm folded into the 20 convolutions: no BatchNormalization node is left.
-        assertThat(ops).containsExactlyInAnyOrder("Conv", "Relu", "MaxPool", "Add", "GlobalAveragePool", "Flatten", "Gemm");
+        // Concat joins every stage's pooled features into the second output.
+        assertThat(ops).containsExactlyInAnyOrder("Conv", "Relu", "MaxPool", "Add", "GlobalAveragePool", "Flatten", "Gemm",
+                "Concat");
         assertThat(m.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Conv")).count()).isEqualTo(20);
         ValueInfoProto in = m.getGraph().getInput(0);
         assertThat(in.getName()).isEqualTo(OnnxExport.INPUT);
@@ -82,6 +85,10 @@ class OnnxEngineTest {
         ValueInfoProto out = m.getGraph().getOutput(0);
         assertThat(out.getName()).isEqualTo(OnnxExport.OUTPUT);
         assertThat(out.getType().getTensorType().getShape().getDim(1).getDimValue()).isEqualTo(TestData.CLASSES.size());
+        ValueInfoProto stages = m.getGraph().getOutput(1);
+        assertThat(stages.getName()).isEqualTo(OnnxExport.STAGES);
+        assertThat(stages.getType().getTensorType().getShape().getDim(1).getDimValue())
+                .isEqualTo(org.wbctransfer.model.ResNet18.STAGE_FEATURES);
 
         JsonNode md = Json.MAPPER.readTree(bundle.resolve(Classifier.METADATA).toFile());
         JsonNode onnx = md.path("onnx");
@@ -128,6 +135,24 @@ class OnnxEngineTest {
             float[][] p = hot.probabilities(x, n, input.size());
             compare(hotOnnx.probabilities(x, n, input.size()), p);
             assertThat(p[0][Classifier.argMax(p[0])]).isLessThan(want[0][Classifier.argMax(want[0])]);
+            // The graph's second output is every stage's pooled features, as libtorch computes them,
+            // so the out-of-distribution scores agree too (energy and MSP from the logits here).
+            float[][] stages = torch.features(x, n, input.size(), true);
+            float[][] fromGraph;
+            try (org.wbctransfer.model.OnnxClassifier graph = org.wbctransfer.model.OnnxClassifier.open(bundle.resolve(OnnxExport.FILE))) {
+                fromGraph = graph.run(x, n, input.size()).stages();
+            }
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < stages[i].length; j++) {
+                    assertThat(fromGraph[i][j]).isCloseTo(stages[i][j], within(1e-4f * Math.max(1f, Math.abs(stages[i][j]))));
+                }
+            }
+            double[][] a = torch.scored(x, n, input.size(), false).scores();
+            double[][] b = onnx.scored(x, n, input.size(), false).scores();
+            for (int i = 0; i < n; i++) {
+                assertThat(b[1][i]).isCloseTo(a[1][i], within(1e-4));
+                assertThat(b[2][i]).isCloseTo(a[2][i], within(1e-4));
+            }
         }
     }
 

@@ -114,6 +114,30 @@ class BrowserTest {
         assertThat(TestData.CLASSES).anyMatch(c -> text("result-class").startsWith(c + " ("));
     }
 
+    @Test
+    void severalCellsAtOnceGiveTheDifferentialCount() throws Exception {
+        browser.get(server.url());
+        waitFor(() -> text("model-info").startsWith("Classes:"));
+        List<String> paths = new java.util.ArrayList<>();
+        for (String c : List.of("Neutrophil", "Lymphocyte", "Monocyte")) {
+            paths.add(TestData.raabin().resolve(TestData.firstImages(c, 15).get(14)).toRealPath().toString());
+        }
+        // A multiple-file input takes the paths joined by new lines.
+        browser.findElement(By.id("file")).sendKeys(String.join("\n", paths));
+        waitFor(() -> browser.findElement(By.id("count")).isDisplayed()
+                && browser.findElements(By.cssSelector("#cells-table tbody tr")).size() == 3);
+        List<WebElement> rows = browser.findElements(By.cssSelector("#count-table tbody tr"));
+        assertThat(rows).extracting(r -> r.getAttribute("data-class")).containsExactlyElementsOf(TestData.CLASSES);
+        // The called counts add up to the three cells.
+        int called = 0;
+        for (WebElement r : rows) {
+            called += Integer.parseInt(r.findElements(By.tagName("td")).get(1).getText().split(" ")[0]);
+        }
+        assertThat(called).isEqualTo(3);
+        assertThat(text("count-note")).startsWith("3 cells; 0 referred for review; 0 flagged out of distribution.");
+        assertThat(text("error")).isEmpty();
+    }
+
     private static void upload(Path file) throws java.io.IOException {
         // ChromeDriver refuses paths with '..' in them (the shared data is reached as ../shared).
         browser.findElement(By.id("file")).sendKeys(file.toRealPath().toString());
