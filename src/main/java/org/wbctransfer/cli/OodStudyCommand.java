@@ -10,20 +10,21 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
-import javax.imageio.ImageIO;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.config.TrainConfig;
-import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
+import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.OodFit;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.OodDetector;
 import org.wbctransfer.training.WbcTrainer;
+import org.wbctransfer.util.AtomicFiles;
 import org.wbctransfer.util.Json;
+import org.wbctransfer.util.Png;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -144,11 +145,7 @@ public final class OodStudyCommand implements Callable<Integer> {
     }
 
     private static double[][] score(Classifier c, ImageCache cache, List<BatchLoader.Sample> samples) {
-        int size = c.metadata().imageSize();
-        Augmenter plain = new Augmenter(org.wbctransfer.config.Augmentation.none(), c.metadata().normalization(), size);
-        try (BatchLoader loader = new BatchLoader(cache, samples, plain, false, 64)) {
-            return c.predict(loader, false).scores();
-        }
+        return Evaluation.scored(c, cache, samples, false).scores();
     }
 
     private double[][] scoreFolder(Classifier c, Path folder) throws java.io.IOException {
@@ -202,9 +199,7 @@ public final class OodStudyCommand implements Callable<Integer> {
                     img.setRGB(x, y, (r << 16) | (g << 8) | b);
                 }
             }
-            Path tmp = dir.resolve(f.getFileName() + ".tmp");
-            ImageIO.write(img, "png", tmp.toFile());
-            Files.move(tmp, f, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            AtomicFiles.writeBytes(f, Png.bytes(img));
         }
     }
 

@@ -170,7 +170,7 @@ public final class PredictCommand implements Callable<Integer> {
      * training images; null when it does not, or the model has no out-of-distribution score.
      */
     static String oodWarning(org.wbctransfer.model.ModelMetadata md, int flagged, int n) {
-        if (md.ood() == null || n == 0 || (double) flagged / n <= md.ood().warnFraction()) {
+        if (md.ood() == null || !md.ood().warns(flagged, n)) {
             return null;
         }
         return String.format(Locale.ROOT, "%d of %d image(s) (%.0f %%) look out of distribution for this model (score"

@@ -33,17 +33,17 @@ public final class Evaluation {
     /**
      * What an evaluation found. {@code scores}: the three out-of-distribution scores per image
      * ({@link org.wbctransfer.model.OodDetector#scores}); {@code ood}: the one the model's metadata
-     * names, with {@code oodThreshold}, or null when the model has none.
+     * names, with its settings {@code oodSettings}, or null when the model has none.
      */
     public record Result(ClassificationMetrics metrics, float[][] probabilities, int[] truth, String title,
-            double[][] scores, double[] ood, Double oodThreshold) {
+            double[][] scores, double[] ood, ModelMetadata.Ood oodSettings) {
 
         /** Images whose score is above the model's threshold; 0 without a score. */
         public int flagged() {
             int n = 0;
             if (ood != null) {
                 for (double v : ood) {
-                    n += v <= oodThreshold ? 0 : 1;
+                    n += oodSettings.flags(v) ? 1 : 0;
                 }
             }
             return n;
@@ -194,7 +194,7 @@ public final class Evaluation {
     /** {@link Classifier#adaptBatchNorm} on the plain (unaugmented) images of the samples. */
     public static int adaptBatchNorm(Classifier c, ImageCache cache, List<BatchLoader.Sample> samples) {
         int size = c.metadata().imageSize();
-        Augmenter plain = new Augmenter(org.wbctransfer.config.Augmentation.none(), c.metadata().inputNormalization(), size);
+        Augmenter plain = plain(c);
         List<float[]> images = new ArrayList<>();
         for (int i : Classifier.adaptationSample(samples.size())) {
             float[] x = new float[3 * size * size];
@@ -212,8 +212,25 @@ public final class Evaluation {
     /** Name of the list of skipped files ("file: problem" per line) in an evaluation folder. */
     public static final String SKIPPED = "skipped.txt";
 
+    /**
+     * The preprocessing of evaluation: no augmentation, the model's own normalization (its
+     * preprocessing block where it has one), at its size.
+     */
+    public static Augmenter plain(Classifier c) {
+        return new Augmenter(org.wbctransfer.config.Augmentation.none(), c.metadata().inputNormalization(),
+                c.metadata().imageSize());
+    }
+
+    /** Probabilities and out-of-distribution scores of the samples' plain images, in sample order. */
+    public static Classifier.Scored scored(Classifier c, ImageCache cache, List<BatchLoader.Sample> samples,
+            boolean dihedral) {
+        try (BatchLoader loader = new BatchLoader(cache, samples, plain(c), false, 64)) {
+            return c.predict(loader, dihedral);
+        }
+    }
+
     private static Result withTitle(Result r, String title) {
-        return new Result(r.metrics(), r.probabilities(), r.truth(), title, r.scores(), r.ood(), r.oodThreshold());
+        return new Result(r.metrics(), r.probabilities(), r.truth(), title, r.scores(), r.ood(), r.oodSettings());
     }
 
     public static Result run(Classifier classifier, ImageCache cache, List<BatchLoader.Sample> samples) {
@@ -222,12 +239,7 @@ public final class Evaluation {
 
     public static Result run(Classifier classifier, ImageCache cache, List<BatchLoader.Sample> samples,
             boolean dihedral) {
-        int size = classifier.metadata().imageSize();
-        Augmenter plain = new Augmenter(org.wbctransfer.config.Augmentation.none(), classifier.metadata().inputNormalization(), size);
-        Classifier.Scored scored;
-        try (BatchLoader loader = new BatchLoader(cache, samples, plain, false, 64)) {
-            scored = classifier.predict(loader, dihedral);
-        }
+        Classifier.Scored scored = scored(classifier, cache, samples, dihedral);
         float[][] probs = scored.probabilities();
         int n = samples.size();
         int[] truth = new int[n];
@@ -238,9 +250,7 @@ public final class Evaluation {
         }
         List<String> classes = classifier.metadata().classes();
         ClassificationMetrics m = ClassificationMetrics.compute(ConfusionMatrix.of(classes, truth, pred), probs, truth);
-        ModelMetadata.Ood ood = classifier.metadata().ood();
-        return new Result(m, probs, truth, "", scored.scores(), classifier.oodScore(scored),
-                ood == null ? null : ood.threshold());
+        return new Result(m, probs, truth, "", scored.scores(), classifier.oodScore(scored), classifier.metadata().ood());
     }
 
     /** What report.txt holds and the commands print: the per-class report, then calibration and selective lines. */
@@ -257,7 +267,7 @@ public final class Evaluation {
     public static String oodLine(Result r) {
         int n = r.truth().length;
         return String.format(java.util.Locale.ROOT, "out of distribution: %d of %d images flagged (%.2f %%; score above %.4g)",
-                r.flagged(), n, 100.0 * r.flagged() / n, r.oodThreshold());
+                r.flagged(), n, 100.0 * r.flagged() / n, r.oodSettings().threshold());
     }
 
     /** The risk-coverage curve of an evaluation ({@link Selective#writeCurve}). */
@@ -333,7 +343,7 @@ public final class Evaluation {
             }
             if (r.ood() != null) {
                 sb.append(',').append(String.format(java.util.Locale.ROOT, "%.6g", r.ood()[i])).append(',')
-                        .append(!(r.ood()[i] <= r.oodThreshold()));
+                        .append(r.oodSettings().flags(r.ood()[i]));
             }
             sb.append('\n');
         }

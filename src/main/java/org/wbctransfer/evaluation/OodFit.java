@@ -3,7 +3,6 @@ package org.wbctransfer.evaluation;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
@@ -31,9 +30,8 @@ public final class OodFit {
     /** Every stage's pooled features of the samples' plain (unaugmented) images, in sample order. */
     public static float[][] features(Classifier c, ImageCache cache, List<BatchLoader.Sample> samples) {
         int size = c.metadata().imageSize();
-        Augmenter plain = new Augmenter(org.wbctransfer.config.Augmentation.none(), c.metadata().normalization(), size);
         float[][] out = new float[samples.size()][];
-        try (BatchLoader loader = new BatchLoader(cache, samples, plain, false, 64)) {
+        try (BatchLoader loader = new BatchLoader(cache, samples, Evaluation.plain(c), false, 64)) {
             Iterator<Batch> it = loader.epoch(0, 0, false);
             while (it.hasNext()) {
                 Batch b = it.next();

@@ -401,15 +401,8 @@ public final class Classifier implements AutoCloseable {
     /** With {@code everyStage}, every stage's pooled output ({@link FoldedResNet#stageFeatures}, n x 1024). */
     public float[][] features(float[] images, int n, int size, boolean everyStage) {
         try (NDManager sub = model.getNDManager().newSubManager()) {
-            NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
-            NDArray f = everyStage ? stages(x) : pooled(x);
-            int d = (int) f.getShape().get(1);
-            float[] flat = f.toFloatArray();
-            float[][] out = new float[n][d];
-            for (int i = 0; i < n; i++) {
-                System.arraycopy(flat, i * d, out[i], 0, d);
-            }
-            return out;
+            NDArray x = batch(sub, images, n, size);
+            return rows((everyStage ? stages(x) : pooled(x)).toFloatArray(), n);
         }
     }
 
@@ -470,22 +463,15 @@ public final class Classifier implements AutoCloseable {
                 if (detector != null) {
                     // Graphs exported before the stage output existed: the features come from libtorch.
                     NDArray stages = out.stages() != null ? sub.create(flat(out.stages()), new Shape(n, ResNet18.STAGE_FEATURES))
-                            : stages(sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size)));
+                            : stages(batch(sub, images, n, size));
                     m = OodDetector.mahalanobis(stages, detectorArrays());
                 }
                 return new Scored(probs, OodDetector.scores(m, out.logits()));
             }
-            NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
+            NDArray x = batch(sub, images, n, size);
             NDArray stages = stages(x);
             NDArray logits = head(stages.get(":, " + (stages.getShape().get(1) - ResNet18.FEATURES) + ":"));
-            NDArray probs = scaled(logits, t).softmax(1);
-            if (dihedral) {
-                for (int view = 1; view < 8; view++) {
-                    NDArray v = view >= 4 ? x.flip(3) : x;
-                    probs = probs.add(scaled(logits(v.rotate90(view % 4, new int[] {2, 3})), t).softmax(1));
-                }
-                probs = probs.div(8f);
-            }
+            NDArray probs = softmax(x, logits, dihedral);
             double[] m = detector == null ? null : OodDetector.mahalanobis(stages, detectorArrays());
             return new Scored(rows(probs.toFloatArray(), n), OodDetector.scores(m, rows(logits.toFloatArray(), n)));
         }
@@ -523,7 +509,7 @@ public final class Classifier implements AutoCloseable {
 
     /** Whether a score from {@link #oodScore} is above the threshold fitted on held-out training-distribution images. */
     public boolean outOfDistribution(double score) {
-        return metadata.ood() != null && !(score <= metadata.ood().threshold());
+        return metadata.ood() != null && metadata.ood().flags(score);
     }
 
     private static float[][] rows(float[] flat, int n) {
@@ -545,25 +531,32 @@ public final class Classifier implements AutoCloseable {
         if (o != null) {
             return o.probabilities(images, n, size, dihedral, metadata.softmaxTemperature());
         }
-        int k = metadata.classes().size();
         try (NDManager sub = model.getNDManager().newSubManager()) {
-            NDArray x = sub.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
-            float t = (float) metadata.softmaxTemperature();
-            NDArray probs = scaled(logits(x), t).softmax(1);
-            if (dihedral) {
-                for (int view = 1; view < 8; view++) {
-                    NDArray v = view >= 4 ? x.flip(3) : x;
-                    probs = probs.add(scaled(logits(v.rotate90(view % 4, new int[] {2, 3})), t).softmax(1));
-                }
-                probs = probs.div(8f);
-            }
-            float[] flat = probs.toFloatArray();
-            float[][] p = new float[n][k];
-            for (int i = 0; i < n; i++) {
-                System.arraycopy(flat, i * k, p[i], 0, k);
-            }
-            return p;
+            NDArray x = batch(sub, images, n, size);
+            return rows(softmax(x, logits(x), dihedral).toFloatArray(), n);
         }
+    }
+
+    /**
+     * Softmax of the logits of x divided by the temperature; with {@code dihedral} the mean over the
+     * eight flips and right-angle rotations of x, the first view's logits being those given.
+     */
+    private NDArray softmax(NDArray x, NDArray logits, boolean dihedral) {
+        float t = (float) metadata.softmaxTemperature();
+        NDArray probs = scaled(logits, t).softmax(1);
+        if (!dihedral) {
+            return probs;
+        }
+        for (int view = 1; view < 8; view++) {
+            NDArray v = view >= 4 ? x.flip(3) : x;
+            probs = probs.add(scaled(logits(v.rotate90(view % 4, new int[] {2, 3})), t).softmax(1));
+        }
+        return probs.div(8f);
+    }
+
+    /** n normalized NCHW images as an array of {@code manager}. */
+    private static NDArray batch(NDManager manager, float[] images, int n, int size) {
+        return manager.create(FloatBuffer.wrap(images, 0, n * 3 * size * size), new Shape(n, 3, size, size));
     }
 
     /** Logits divided by the temperature; untouched at 1, so uncalibrated models compute exactly as before. */

@@ -134,6 +134,16 @@ public record ModelMetadata(
         public OodDetector.Score kind() {
             return OodDetector.Score.of(score);
         }
+
+        /** Whether an image with this score is flagged (a score that is not a number is). */
+        public boolean flags(double value) {
+            return !(value <= threshold);
+        }
+
+        /** Whether a batch of n images with this many flagged gets the warning. */
+        public boolean warns(long flagged, long n) {
+            return n > 0 && (double) flagged / n > warnFraction;
+        }
     }
 
     /** With the validation confusion counts, [true][predicted]; null removes them. */

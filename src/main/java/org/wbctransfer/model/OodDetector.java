@@ -203,7 +203,11 @@ public final class OodDetector {
             manager.create(norms, new Shape(k))};
     }
 
-    /** {@link #mahalanobis(float[][])} of a batch of features (n x d) with the arrays of {@link #toArrays}. */
+    /**
+     * The smallest squared Mahalanobis distance of each feature row (n x d) to a class mean, with
+     * the arrays of {@link #toArrays}: (f - m)' P (f - m) = f'Pf - 2 m'(Pf) + m'Pm, so one d x d
+     * product per batch, not one per class.
+     */
     public static double[] mahalanobis(NDArray features, NDArray[] arrays) {
         NDArray pf = features.matMul(arrays[0]);
         NDArray fpf = pf.mul(features).sum(new int[] {1}).expandDims(1);
@@ -214,43 +218,6 @@ public final class OodDetector {
             out[i] = v[i];
         }
         return out;
-    }
-
-    /** The smallest squared Mahalanobis distance of each feature row (n x d) to a class mean. */
-    public double[] mahalanobis(float[][] features) {
-        double[] out = new double[features.length];
-        mahalanobis(features, out);
-        return out;
-    }
-
-    /** The smallest squared Mahalanobis distance of each feature row to a class mean, into out. */
-    private void mahalanobis(float[][] features, double[] out) {
-        int n = features.length;
-        int d = dimension();
-        // (f - m)' P (f - m) = f'Pf - 2 m'(Pf) + m'Pm: one d x d product per image, not one per class.
-        double[] pf = new double[d];
-        for (int i = 0; i < n; i++) {
-            float[] f = features[i];
-            double fpf = 0;
-            for (int a = 0; a < d; a++) {
-                double s = 0;
-                int row = a * d;
-                for (int b = 0; b < d; b++) {
-                    s += precision[row + b] * f[b];
-                }
-                pf[a] = s;
-                fpf += f[a] * s;
-            }
-            double best = Double.POSITIVE_INFINITY;
-            for (int c = 0; c < means.length; c++) {
-                double cross = 0;
-                for (int a = 0; a < d; a++) {
-                    cross += means[c][a] * pf[a];
-                }
-                best = Math.min(best, fpf - 2 * cross + meanNorms[c]);
-            }
-            out[i] = best;
-        }
     }
 
     public void save(Path file) throws IOException {

@@ -244,7 +244,7 @@ public final class WbcServer implements AutoCloseable {
         int flagged = Math.max(0, req.path("flagged").asInt(0));
         Map<String, Object> body = new LinkedHashMap<>(DifferentialCount.of(md.classes(), called,
                 md.validationConfusionCounts(), referred, flagged).toMap());
-        if (md.ood() != null && (double) flagged / called.length > md.ood().warnFraction()) {
+        if (md.ood() != null && md.ood().warns(flagged, called.length)) {
             body.put("warning", String.format(java.util.Locale.ROOT, "%d of %d images (%.0f %%) look out of distribution"
                     + " for this model: another microscope, stain or scale? The count is not to be trusted.", flagged,
                     called.length, 100.0 * flagged / called.length));

@@ -111,7 +111,7 @@ public final class SparkEvaluate {
         ClassificationMetrics m = ClassificationMetrics.compute(ConfusionMatrix.of(classes, t, pred), pr, t);
         Evaluation.Result r = new Evaluation.Result(m, pr, t, title, null,
                 md.ood() == null ? null : ood.stream().mapToDouble(Double::doubleValue).toArray(),
-                md.ood() == null ? null : md.ood().threshold());
+                md.ood());
         java.nio.file.Files.createDirectories(job.outDir());
         Evaluation.write(r, files, skipped, job.outDir(), title);
         return r;
