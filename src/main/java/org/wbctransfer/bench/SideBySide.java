@@ -20,8 +20,12 @@ public final class SideBySide {
     public static final double PIPELINE_TARGET = 5.0;
     public static final int TARGET_SIZE = 96;
 
-    /** Our figures at one size; peak RSS is the process's peak so far after this size (MiB). */
-    public record Ours(int size, int batch, double pipeline, double train, double infer, double peakRssMiB) {}
+    /**
+     * Our figures at one size: inference on libtorch and on ONNX Runtime (NaN when not run); peak
+     * RSS is the process's peak so far after this size (MiB).
+     */
+    public record Ours(int size, int batch, double pipeline, double train, double infer, double inferOnnx,
+            double peakRssMiB) {}
 
     /** One size of the peer's JSON; absent figures are null. */
     @JsonIgnoreProperties(ignoreUnknown = true)
@@ -108,6 +112,8 @@ public final class SideBySide {
         c.add(new Cell("pipeline img/s", o.pipeline(), pp, ratio(o.pipeline(), pp)));
         c.add(new Cell("train img/s", o.train(), pt, ratio(o.train(), pt)));
         c.add(new Cell("infer img/s", o.infer(), pi, ratio(o.infer(), pi)));
+        // Against the same peer figure: the engine predict runs by default on a bundle with model.onnx.
+        c.add(new Cell("infer ONNX img/s", o.inferOnnx(), pi, ratio(o.inferOnnx(), pi)));
         Double peerPipeTrain = pp != null && pt != null && pt > 0 ? pp / pt : null;
         c.add(new Cell("pipeline/train", o.pipeline() / o.train(), peerPipeTrain, null));
         c.add(new Cell("peak RSS MiB", o.peakRssMiB(), pr, o.peakRssMiB() > 0 ? ratio(o.peakRssMiB(), pr) : null));
@@ -212,6 +218,7 @@ public final class SideBySide {
                     case "pipeline img/s" -> "pipeline_img_s";
                     case "train img/s" -> "train_img_s";
                     case "infer img/s" -> "infer_img_s";
+                    case "infer ONNX img/s" -> "infer_onnx_img_s";
                     case "pipeline/train" -> "pipeline_over_train";
                     default -> "peak_rss_mib";
                 };

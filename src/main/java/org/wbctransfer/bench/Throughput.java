@@ -89,7 +89,10 @@ public final class Throughput {
         return Math.max(2, steps / 5);
     }
 
-    /** Images/s of training steps and of inference at one size, after warm-up steps: {train, infer}. */
+    /**
+     * Images/s of training steps and of inference at one size, after warm-up steps: {train, infer
+     * on libtorch, infer on ONNX Runtime}.
+     */
     public static double[] model(int size, int batch, int steps, ModelOptions opts) {
         try (Model model = Model.newInstance("bench", Devices.compute())) {
             SequentialBlock block = ResNet18.classifier(5);
@@ -144,7 +147,33 @@ public final class Throughput {
                 SequentialBlock net = block;
                 infer = inferRate(model.getNDManager(), data, shape, steps, x -> layers(net, opts.channelsLast(), x));
             }
-            return new double[] {train, infer};
+            // ONNX graphs are built from default-format weights; with channels-last the row stays empty.
+            double onnx = opts.channelsLast() ? Double.NaN : onnxRate(block, size, batch, steps, data);
+            return new double[] {train, infer, onnx};
+        }
+    }
+
+    /**
+     * Inference images/s of the same weights on ONNX Runtime, as {@code wbc predict} runs a
+     * bundle's {@code model.onnx}: BatchNorm folded, the probabilities copied out, intra-op threads
+     * as predict takes them ({@link OnnxClassifier#threads()}).
+     */
+    private static double onnxRate(SequentialBlock block, int size, int batch, int steps, float[] data) {
+        FoldedResNet.Weights w;
+        try (NDManager m = NDManager.newBaseManager(Devices.compute());
+                FoldedResNet folded = FoldedResNet.of(block, m, false)) {
+            w = folded.weights();
+        }
+        try (OnnxClassifier onnx = OnnxClassifier.open(OnnxExport.bytes(w, size), OnnxClassifier.threads())) {
+            int warm = warmup(steps);
+            long t0 = 0;
+            for (int s = 0; s < warm + steps; s++) {
+                if (s == warm) {
+                    t0 = System.nanoTime();
+                }
+                onnx.probabilities(data, batch, size, false, 1.0);
+            }
+            return steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
         }
     }
 

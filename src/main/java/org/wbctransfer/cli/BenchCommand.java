@@ -146,8 +146,8 @@ public final class BenchCommand implements Callable<Integer> {
         if (!noPipeline) {
             ImageFolder.scan(data).items().forEach(i -> paths.add(i.relativePath()));
         }
-        System.out.printf("%-6s %6s %14s %14s %14s %12s %10s%n", "size", "batch", "pipeline img/s", "train img/s",
-                "infer img/s", "pipe/train", "RSS MiB");
+        System.out.printf("%-6s %6s %14s %14s %14s %16s %12s %10s%n", "size", "batch", "pipeline img/s", "train img/s",
+                "infer img/s", "ONNX infer img/s", "pipe/train", "RSS MiB");
         List<SideBySide.Ours> ours = new ArrayList<>();
         Map<Integer, Path> cacheFiles = new LinkedHashMap<>();
         for (int size : sizes) {
@@ -159,9 +159,9 @@ public final class BenchCommand implements Callable<Integer> {
             }
             double[] m = Throughput.model(size, batch, steps, opts);
             double rss = Throughput.peakRssMiB();
-            ours.add(new SideBySide.Ours(size, batch, pipe, m[0], m[1], rss));
-            System.out.printf("%-6d %6d %14s %14.1f %14.1f %12s %10.0f%n", size, batch,
-                    noPipeline ? "-" : String.format("%.0f", pipe), m[0], m[1],
+            ours.add(new SideBySide.Ours(size, batch, pipe, m[0], m[1], m[2], rss));
+            System.out.printf("%-6d %6d %14s %14.1f %14.1f %16.1f %12s %10.0f%n", size, batch,
+                    noPipeline ? "-" : String.format("%.0f", pipe), m[0], m[1], m[2],
                     noPipeline ? "-" : String.format("%.1fx", pipe / m[0]), rss);
         }
         System.out.printf("threads %d, peak RSS %.0f MiB%s%n", threads, Throughput.peakRssMiB(), levers());

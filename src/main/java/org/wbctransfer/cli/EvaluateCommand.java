@@ -5,8 +5,10 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.config.TrainConfig;
+import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.Classifier;
+import org.wbctransfer.training.WbcTrainer;
 import org.wbctransfer.util.UserException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,6 +32,11 @@ public final class EvaluateCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, description = "Output folder. Default: <run>/eval-<folder name> with --folder;"
             + " <run>/eval-test for the test split; for a bundle, beside it: <bundle>-eval-test, <bundle>-eval-<folder name>")
     Path out;
+
+    @Option(names = "--validation", description = "Evaluate on the run's validation carve-out (the images its epoch"
+            + " was chosen on) instead of the test split; no test image is read. For decisions made before the test"
+            + " run, such as --tta. Reports go to eval-validation / eval-validation-tta.")
+    boolean validation;
 
     @Option(names = "--tta", description = "Test-time augmentation: average the eight flips and right-angle"
             + " rotations of each image (8x slower). Reports go to eval-test-tta / eval-<folder>-tta.")
@@ -65,6 +72,9 @@ public final class EvaluateCommand implements Callable<Integer> {
         Path base = model;
         try (Classifier c = Classifier.load(modelDir)) {
             engineOption.apply(c, modelDir, adaptBn ? "--adapt-bn" : null);
+            if (validation && folder != null) {
+                throw new UserException("--validation and --folder exclude each other");
+            }
             if (folder == null) {
                 if (adaptBn) {
                     throw new UserException("--adapt-bn needs --folder (the target images to adapt to)");
@@ -75,6 +85,19 @@ public final class EvaluateCommand implements Callable<Integer> {
                         ? RunDir.of(base).resumeConfig() : c.metadata().training();
                 if (cfg == null) {
                     throw new UserException(modelDir + ": model records no training split; use --folder");
+                }
+                if (validation) {
+                    var carveOut = WbcTrainer.partition(SplitManifest.read(Path.of(cfg.manifest())), cfg.subset(),
+                            cfg.valPercent(), cfg.minValSubset(), cfg.seed()).validation();
+                    if (carveOut.isEmpty()) {
+                        throw new UserException(modelDir + ": trained without a validation carve-out ("
+                                + (cfg.refit() != null ? "a refit on the whole budget" : cfg.subset() + " is too small")
+                                + "); nothing to evaluate with --validation");
+                    }
+                    String name = RunDir.EVAL_PREFIX + "validation" + (tta ? "-tta" : "");
+                    Path o = out != null ? out : bundle ? beside(model, "-" + name) : base.resolve(name);
+                    print(Evaluation.validationTo(c, cfg, carveOut, o, strictOption.strict, tta), o);
+                    return 0;
                 }
                 if (!bundle && !tta) {
                     print(Evaluation.testSplit(c, cfg, base, strictOption.strict),

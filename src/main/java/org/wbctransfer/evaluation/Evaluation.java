@@ -84,16 +84,35 @@ public final class Evaluation {
             boolean dihedral) throws IOException {
         SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
         SplitData data = SplitData.open(Path.of(config.dataRoot()), m, config.imageSize(), Path.of(config.cacheDir()));
+        return entriesTo(model, config, data, m.test(), "test split", outDir, strict, dihedral);
+    }
+
+    /**
+     * Evaluates on the run's validation carve-out ({@code validation}, the entries its epoch was
+     * chosen on) and writes the reports into outDir. Only the training images are decoded, so a
+     * decision such as test-time augmentation can be made before any test image is read.
+     */
+    public static Result validationTo(Classifier model, TrainConfig config, List<SplitManifest.Entry> validation,
+            Path outDir, boolean strict, boolean dihedral) throws IOException {
+        SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
+        SplitData data = SplitData.openTraining(Path.of(config.dataRoot()), m, config.imageSize(),
+                Path.of(config.cacheDir()));
+        return entriesTo(model, config, data, validation, "validation carve-out", outDir, strict, dihedral);
+    }
+
+    private static Result entriesTo(Classifier model, TrainConfig config, SplitData data,
+            List<SplitManifest.Entry> entries, String what, Path outDir, boolean strict, boolean dihedral)
+            throws IOException {
         List<String> skipped = new ArrayList<>();
-        List<BatchLoader.Sample> samples = data.samples(m.test(), skipped);
+        List<BatchLoader.Sample> samples = data.samples(entries, skipped);
         if (strict && !skipped.isEmpty()) {
             throw new org.wbctransfer.util.UserException(skipped.get(0));
         }
         skipped.forEach(s -> org.wbctransfer.util.Warnings.warn(s + "; skipped"));
         if (samples.isEmpty()) {
-            throw new org.wbctransfer.util.UserException(config.manifest() + ": no readable test images");
+            throw new org.wbctransfer.util.UserException(config.manifest() + ": no readable images in the " + what);
         }
-        String title = "ResNet-18 " + config.subset() + " seed " + config.seed() + " on the test split ("
+        String title = "ResNet-18 " + config.subset() + " seed " + config.seed() + " on the " + what + " ("
                 + samples.size() + " images" + (dihedral ? ", 8-view test-time augmentation" : "")
                 + (skipped.isEmpty() ? "" : ", " + skipped.size() + " unreadable skipped") + ")";
         Result r = withTitle(run(model, data.cache(), samples, dihedral), title);

@@ -75,6 +75,16 @@ public final class OnnxExport {
         return model(c, size).toByteArray();
     }
 
+    /**
+     * The serialized graph of folded weights with no bundle behind them (the bench's freshly
+     * initialised network): the classes are placeholders and the normalisation the identity.
+     */
+    public static byte[] bytes(FoldedResNet.Weights w, int size) {
+        int k = (int) w.headShape()[0];
+        List<String> classes = java.util.stream.IntStream.range(0, k).mapToObj(i -> "class" + i).toList();
+        return model(w, classes, new double[] {0, 0, 0}, new double[] {1, 1, 1}, size).toByteArray();
+    }
+
     /** What metadata.json's {@code onnx} entry says about a graph written by {@link #write}. */
     static OnnxInfo info(ModelMetadata md, String weightsSha256) {
         int size = md.imageSize();
@@ -89,8 +99,11 @@ public final class OnnxExport {
 
     static ModelProto model(Classifier c, int size) {
         ModelMetadata md = c.metadata();
-        FoldedResNet.Weights w = c.foldedWeights();
-        int classes = md.classes().size();
+        return model(c.foldedWeights(), md.classes(), md.normalization().mean(), md.normalization().std(), size);
+    }
+
+    private static ModelProto model(FoldedResNet.Weights w, List<String> classNames, double[] mean, double[] std, int size) {
+        int classes = classNames.size();
         if (w.headShape()[0] != classes) {
             throw new IllegalArgumentException("head has " + w.headShape()[0] + " outputs, metadata " + classes + " classes");
         }
@@ -138,9 +151,9 @@ public final class OnnxExport {
                         + " with normalization_mean / normalization_std; output: logits in the order of classes."
                         + " Research use only; not a medical device.")
                 .setGraph(e.graph);
-        m.addMetadataProps(prop("classes", Json.MAPPER.valueToTree(md.classes()).toString()));
-        m.addMetadataProps(prop("normalization_mean", Arrays.toString(md.normalization().mean())));
-        m.addMetadataProps(prop("normalization_std", Arrays.toString(md.normalization().std())));
+        m.addMetadataProps(prop("classes", Json.MAPPER.valueToTree(classNames).toString()));
+        m.addMetadataProps(prop("normalization_mean", Arrays.toString(mean)));
+        m.addMetadataProps(prop("normalization_std", Arrays.toString(std)));
         m.addMetadataProps(prop("output", "logits (no softmax, no temperature)"));
         return m.build();
     }

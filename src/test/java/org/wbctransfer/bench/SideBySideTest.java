@@ -26,9 +26,9 @@ class SideBySideTest {
             """;
 
     static List<SideBySide.Ours> ours() {
-        return List.of(new SideBySide.Ours(64, 64, 9000, 220, 700, 4000),
-                new SideBySide.Ours(96, 64, 3500, 125, 400, 5000),
-                new SideBySide.Ours(128, 64, 2700, 54, 145, 5400));
+        return List.of(new SideBySide.Ours(64, 64, 9000, 220, 700, 1000, 4000),
+                new SideBySide.Ours(96, 64, 3500, 125, 400, 500, 5000),
+                new SideBySide.Ours(128, 64, 2700, 54, 145, Double.NaN, 5400));
     }
 
     @Test
@@ -48,14 +48,16 @@ class SideBySideTest {
         SideBySide t = new SideBySide(ours(), SideBySide.parsePeer(PEER), Map.of());
         List<SideBySide.Cell> c64 = t.cells(ours().get(0));
         assertThat(c64).extracting(SideBySide.Cell::metric)
-                .containsExactly("pipeline img/s", "train img/s", "infer img/s", "pipeline/train", "peak RSS MiB");
+                .containsExactly("pipeline img/s", "train img/s", "infer img/s", "infer ONNX img/s", "pipeline/train",
+                        "peak RSS MiB");
         assertThat(c64.get(0).ratio()).isCloseTo(4.5, within(1e-9));
         assertThat(c64.get(1).ratio()).isCloseTo(2.2, within(1e-9));
         assertThat(c64.get(2).ratio()).isCloseTo(1.75, within(1e-9));
-        assertThat(c64.get(3).ours()).isCloseTo(9000.0 / 220, within(1e-9));
-        assertThat(c64.get(3).peer()).isCloseTo(20.0, within(1e-9));
-        assertThat(c64.get(3).ratio()).isNull();
-        assertThat(c64.get(4).ratio()).isCloseTo(5.0, within(1e-9));
+        assertThat(c64.get(3).ratio()).isCloseTo(2.5, within(1e-9));
+        assertThat(c64.get(4).ours()).isCloseTo(9000.0 / 220, within(1e-9));
+        assertThat(c64.get(4).peer()).isCloseTo(20.0, within(1e-9));
+        assertThat(c64.get(4).ratio()).isNull();
+        assertThat(c64.get(5).ratio()).isCloseTo(5.0, within(1e-9));
         // A size the peer did not run: ours only.
         List<SideBySide.Cell> c128 = t.cells(ours().get(2));
         assertThat(c128).allSatisfy(c -> {
@@ -70,12 +72,13 @@ class SideBySideTest {
                 {"peer": "pytorch", "torch": "1.13.1", "sizes": [
                   {"size": 96, "batch": 32, "train_img_s": 50.0, "infer_img_s": 200.0, "peak_rss_mib": 600.0}]}
                 """;
-        SideBySide.Ours o = new SideBySide.Ours(96, 32, Double.NaN, 60, 180, 900);
+        SideBySide.Ours o = new SideBySide.Ours(96, 32, Double.NaN, 60, 180, 250, 900);
         SideBySide t = new SideBySide(List.of(o), SideBySide.parsePeer(peer), Map.of());
         List<SideBySide.Cell> c = t.cells(o);
         assertThat(c.get(0).ratio()).isNull();
         assertThat(c.get(1).ratio()).isCloseTo(1.2, within(1e-9));
-        assertThat(c.get(4).ratio()).isCloseTo(1.5, within(1e-9));
+        assertThat(c.get(3).ratio()).isCloseTo(1.25, within(1e-9));
+        assertThat(c.get(5).ratio()).isCloseTo(1.5, within(1e-9));
         // No pipeline figure, so no verdict on it rather than a NaN one.
         assertThat(t.targetLine()).isNull();
         assertThat(t.markdown()).contains("| 96 | 32 | pipeline img/s | - | - | - |")
@@ -95,12 +98,14 @@ class SideBySideTest {
         String md = t.markdown();
         assertThat(md).contains("| 64 | 64 | pipeline img/s | 9,000 | 2,000 | 4.50x |");
         assertThat(md).contains("| 128 | 64 | infer img/s | 145.0 | - | - |");
+        assertThat(md).contains("| 64 | 64 | infer ONNX img/s | 1,000 | 400.0 | 2.50x |");
+        assertThat(md).contains("| 128 | 64 | infer ONNX img/s | - | - | - |");
         assertThat(md).contains("- threads: 2");
     }
 
     @Test
     void targetNotMetIsSaid() {
-        SideBySide t = new SideBySide(List.of(new SideBySide.Ours(96, 64, 400, 100, 300, 1)), null, Map.of());
+        SideBySide t = new SideBySide(List.of(new SideBySide.Ours(96, 64, 400, 100, 300, 400, 1)), null, Map.of());
         assertThat(t.targetLine()).isEqualTo("pipeline/train at 96 px: 4.0x (target >= 5x: NOT met)");
         assertThat(new SideBySide(List.of(ours().get(0)), null, Map.of()).targetLine()).isNull();
     }
