@@ -142,6 +142,22 @@ public final class TrainCommand implements Callable<Integer> {
             + " for a pseudo-labelled image. Default: ${DEFAULT-VALUE}")
     double pseudoThreshold;
 
+    @Option(names = "--label-smoothing", defaultValue = "0", description = "Label smoothing eps: targets (1 - eps) onehot"
+            + " + eps / K, in [0, 0.5). Default: ${DEFAULT-VALUE} (off)")
+    double labelSmoothing;
+
+    @Option(names = "--mixup", defaultValue = "0", description = "Mixup alpha: each training batch blended with a"
+            + " permutation of itself, weight ~ Beta(alpha, alpha). Default: ${DEFAULT-VALUE} (off)")
+    double mixup;
+
+    @Option(names = "--cutmix", defaultValue = "0", description = "CutMix alpha: a box of a permutation of the batch"
+            + " pasted into each training batch; with --mixup each batch takes one of the two. Default: ${DEFAULT-VALUE} (off)")
+    double cutmix;
+
+    @Option(names = "--ema", defaultValue = "0", description = "Decay of an exponential moving average of the weights"
+            + " (e.g. 0.999), which is validated, chosen and saved as the model. Default: ${DEFAULT-VALUE} (off)")
+    double ema;
+
     @Option(names = "--channels-last", description = "Run the network on channels-last batches (same results up to float"
             + " rounding; faster training at 96-128 px on this CPU, slower at 64 px: measure with 'wbc bench --channels-last')")
     boolean channelsLast;
@@ -230,7 +246,8 @@ public final class TrainCommand implements Callable<Integer> {
                 .optInit(init, backboneLrScale)
                 .optFreeze(freezeStages, unfreezeEpoch)
                 .optPseudoLabels(teacher, pseudoThreshold)
-                .optNorm(TrainConfig.Norm.parse(norm)).build();
+                .optNorm(TrainConfig.Norm.parse(norm))
+                .optLabelSmoothing(labelSmoothing).optMixing(mixup, cutmix).optEmaDecay(ema).build();
     }
 
     /** The metrics as text, then where their reports were written. */

@@ -40,6 +40,13 @@ import java.util.Locale;
  *     validation epoch of a run with a carve-out, or "given"): it trains on the whole budget,
  *     carve-out included ({@code valPercent} 0), for {@code epochs} and keeps the last epoch, so it
  *     has no validation figures
+ * @param labelSmoothing eps of label smoothing, targets (1 - eps) onehot + eps / K; 0 (the
+ *     default, and what configs written before it read) is off
+ * @param mixup alpha of mixup's Beta(alpha, alpha) mixing weight; 0 is off
+ * @param cutmix alpha of CutMix's Beta(alpha, alpha); 0 is off. With both on, each batch takes one
+ *     of the two with probability 1/2
+ * @param emaDecay decay of an exponential moving average of the weights, which is what is
+ *     validated, selected and saved as the model; 0 is off
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainConfig(
@@ -66,7 +73,11 @@ public record TrainConfig(
         String pseudoTeacher,
         double pseudoThreshold,
         Norm norm,
-        String refit) {
+        String refit,
+        double labelSmoothing,
+        double mixup,
+        double cutmix,
+        double emaDecay) {
 
     /**
      * BatchNorm (torchvision's ResNet) or GroupNorm ({@code model.GroupNorm}), which keeps no
@@ -136,6 +147,10 @@ public record TrainConfig(
         private double pseudoThreshold;
         private Norm norm = Norm.parse(Defaults.NORM);
         private String refit;
+        private double labelSmoothing;
+        private double mixup;
+        private double cutmix;
+        private double emaDecay;
 
         private Builder() {}
 
@@ -249,6 +264,25 @@ public record TrainConfig(
             return this;
         }
 
+        /** Label smoothing's eps; 0 turns it off. */
+        public Builder optLabelSmoothing(double eps) {
+            this.labelSmoothing = eps;
+            return this;
+        }
+
+        /** Mixup's and CutMix's Beta alphas; 0 turns each off. */
+        public Builder optMixing(double mixupAlpha, double cutmixAlpha) {
+            this.mixup = mixupAlpha;
+            this.cutmix = cutmixAlpha;
+            return this;
+        }
+
+        /** The decay of the weights' moving average; 0 turns it off. */
+        public Builder optEmaDecay(double decay) {
+            this.emaDecay = decay;
+            return this;
+        }
+
         public TrainConfig build() {
             if (dataRoot == null || subset == null) {
                 throw new IllegalStateException("setData and setSubset are required");
@@ -260,7 +294,8 @@ public record TrainConfig(
             int unfreeze = freezeStages > 0 && unfreezeEpoch == 0 ? e : unfreezeEpoch;
             TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, e, learningRate,
                     weightDecay, warm, 0.01, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, init,
-                    scale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm, refit);
+                    scale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm, refit, labelSmoothing, mixup, cutmix,
+                    emaDecay);
             c.validate();
             return c;
         }
@@ -275,7 +310,7 @@ public record TrainConfig(
         return new TrainConfig(relative(base, dataRoot), relative(base, manifest), subset, imageSize, batchSize, epochs,
                 learningRate, weightDecay, warmupEpochs, finalLrFraction, seed, augmentation, valPercent, minValSubset,
                 classWeighted, relative(base, cacheDir), relative(base, init), backboneLrScale, freezeStages, unfreezeEpoch,
-                relative(base, pseudoTeacher), pseudoThreshold, norm, refit);
+                relative(base, pseudoTeacher), pseudoThreshold, norm, refit, labelSmoothing, mixup, cutmix, emaDecay);
     }
 
     /**
@@ -288,7 +323,8 @@ public record TrainConfig(
         int unfreeze = unfreezeEpoch >= this.epochs ? epochs : Math.min(unfreezeEpoch, epochs);
         TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, epochs, learningRate,
                 weightDecay, warm, finalLrFraction, seed, augmentation, 0, minValSubset, classWeighted, cacheDir, init,
-                backboneLrScale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm, chosenOn);
+                backboneLrScale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm, chosenOn, labelSmoothing, mixup,
+                cutmix, emaDecay);
         c.validate();
         return c;
     }
@@ -327,6 +363,15 @@ public record TrainConfig(
                 + " backbone bundles are BatchNorm networks; train GroupNorm from scratch (no --init or pretrain)");
         require(refit == null || valPercent == 0, "a refit trains on the whole budget: its validation percent must be 0,"
                 + " got " + valPercent);
+        checkLevers(labelSmoothing, mixup, cutmix, emaDecay);
+    }
+
+    /** The valid ranges of the training levers, also checked where an experiment file is read. */
+    public static void checkLevers(double labelSmoothing, double mixup, double cutmix, double emaDecay) {
+        require(labelSmoothing >= 0 && labelSmoothing < 0.5, "label smoothing must be in [0, 0.5), got " + labelSmoothing);
+        require(mixup >= 0 && Double.isFinite(mixup), "mixup alpha must be >= 0 (0 is off), got " + mixup);
+        require(cutmix >= 0 && Double.isFinite(cutmix), "cutmix alpha must be >= 0 (0 is off), got " + cutmix);
+        require(emaDecay >= 0 && emaDecay < 1, "EMA decay must be in [0, 1) (0 is off), got " + emaDecay);
     }
 
     private static void require(boolean ok, String message) {

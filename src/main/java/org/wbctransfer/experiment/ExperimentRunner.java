@@ -426,6 +426,9 @@ public final class ExperimentRunner {
                 .optClassWeighted(a.weighted())
                 .optAugmentation(a.augmentationOrStandard())
                 .optNorm(a.normOrBatch())
+                .optLabelSmoothing(ExperimentSpec.Arm.orOff(a.labelSmoothing()))
+                .optMixing(ExperimentSpec.Arm.orOff(a.mixup()), ExperimentSpec.Arm.orOff(a.cutmix()))
+                .optEmaDecay(ExperimentSpec.Arm.orOff(a.emaDecay()))
                 .optValidation(org.wbctransfer.config.Defaults.VAL_PERCENT, spec.validationFloor())
                 .build();
     }

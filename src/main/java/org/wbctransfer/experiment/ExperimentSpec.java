@@ -74,13 +74,22 @@ public record ExperimentSpec(String name, String description, String data, Integ
      * the whole budget, the validation carve-out included, for the epoch count its carve-out chose
      * (the cell's best epoch), so the carve-out's labels are not wasted; the refit model has no
      * validation figures. A refit arm names no setting of its own besides {@code subsets} and
-     * {@code chosenOn}, and every budget it runs needs a carve-out.
+     * {@code chosenOn}, and every budget it runs needs a carve-out. {@code labelSmoothing},
+     * {@code mixup}, {@code cutmix} (Beta alphas) and {@code emaDecay} are the training levers of
+     * {@code wbc train}'s {@code --label-smoothing}, {@code --mixup}, {@code --cutmix} and
+     * {@code --ema}; absent is off.
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Arm(String name, String pretrain, Double lr, Double backboneLrScale, Integer freezeStages,
             Integer unfreezeEpoch, Double epochsScale, List<String> subsets, String teacher, Double pseudoThreshold,
             Integer epochs, Boolean classWeighted, String chosenOn, Map<String, Object> augmentation,
-            org.wbctransfer.config.TrainConfig.Norm norm, String refit) {
+            org.wbctransfer.config.TrainConfig.Norm norm, String refit, Double labelSmoothing, Double mixup,
+            Double cutmix, Double emaDecay) {
+
+        /** A training lever's value, 0 (off) when the arm does not name it. */
+        public static double orOff(Double lever) {
+            return lever == null ? 0 : lever;
+        }
 
         public org.wbctransfer.config.TrainConfig.Norm normOrBatch() {
             return norm != null ? norm : org.wbctransfer.config.TrainConfig.Norm.parse(Defaults.NORM);
@@ -225,6 +234,12 @@ public record ExperimentSpec(String name, String description, String data, Integ
                 checkRefit(nameOrPath, s, a, earlier.get(a.refit()));
             }
             a.augmentationOrStandard(); // a bad override fails here, before any cell runs
+            try {
+                org.wbctransfer.config.TrainConfig.checkLevers(Arm.orOff(a.labelSmoothing()), Arm.orOff(a.mixup()),
+                        Arm.orOff(a.cutmix()), Arm.orOff(a.emaDecay()));
+            } catch (UserException e) {
+                throw new UserException(nameOrPath + ": arm '" + a.name() + "': " + e.getMessage());
+            }
             if (a.normOrBatch() != org.wbctransfer.config.TrainConfig.Norm.BATCH) {
                 // Either would fail only after cells (and a pre-training) had run.
                 if (a.pretrain() != null) {
@@ -263,7 +278,7 @@ public record ExperimentSpec(String name, String description, String data, Integ
         }
         List<Object> own = java.util.Arrays.asList(a.pretrain(), a.lr(), a.backboneLrScale(), a.freezeStages(),
                 a.unfreezeEpoch(), a.epochsScale(), a.teacher(), a.pseudoThreshold(), a.epochs(), a.classWeighted(),
-                a.augmentation(), a.norm());
+                a.augmentation(), a.norm(), a.labelSmoothing(), a.mixup(), a.cutmix(), a.emaDecay());
         if (own.stream().anyMatch(java.util.Objects::nonNull)) {
             throw new UserException(file + ": arm '" + a.name() + "' refits '" + a.refit() + "' with that arm's"
                     + " settings; give it only name, refit, subsets and chosenOn");

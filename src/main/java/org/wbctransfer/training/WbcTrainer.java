@@ -25,6 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.wbctransfer.config.RunDir;
@@ -264,9 +265,11 @@ public final class WbcTrainer {
         TrainingRun run = new TrainingRun(config, List.copyOf(p.manifest().classNames()), p.trainSamples().size(),
                 p.valSamples().size(), p.part().selection(), stepsPerEpoch, new TrainingRun.Best());
 
+        // A sub-manager of the model's: should training fail before it is closed, closing the model frees it.
+        WeightEma ema = config.emaDecay() > 0 ? new WeightEma(block, config.emaDecay(), model.getNDManager()) : null;
         int startEpoch = 0;
         if (resume && Files.isRegularFile(dir.last())) {
-            Checkpoints.Progress done = Checkpoints.load(dir.last(), block, optimizer, model.getNDManager());
+            Checkpoints.Progress done = Checkpoints.load(dir.last(), block, optimizer, ema, model.getNDManager());
             startEpoch = done.epochsDone();
             run.best().epoch = done.bestEpoch();
             run.best().score = done.bestScore();
@@ -274,14 +277,18 @@ public final class WbcTrainer {
         }
         SummaryCsv summary = SummaryCsv.resumed(dir.summary(), startEpoch);
         // The run's files first, then the caller's listeners: an epoch is on disk before it is reported.
-        List<TrainingListener> all = new ArrayList<>(List.of(summary, new CheckpointListener(dir, block, optimizer)));
+        List<TrainingListener> all = new ArrayList<>(List.of(summary, new CheckpointListener(dir, block, optimizer, ema)));
+        if (ema != null) {
+            all.add(ema);
+        }
         all.addAll(listeners);
 
-        WeightedCrossEntropy loss = new WeightedCrossEntropy(p.weights());
-        try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(loss)
+        Losses losses = new Losses(new WeightedCrossEntropy(p.weights(), config.labelSmoothing()),
+                new WeightedCrossEntropy(p.weights()));
+        try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(losses.training())
                 .optOptimizer(optimizer)
                 .optDevices(new Device[] {model.getNDManager().getDevice()}));
-             trainLoader; valLoader) {
+             trainLoader; valLoader; ema) {
             all.forEach(l -> l.onTrainingBegin(run));
             for (int epoch = startEpoch; epoch < config.epochs(); epoch++) {
                 int frozen = epoch < config.unfreezeEpoch() ? config.freezeStages() : 0;
@@ -289,7 +296,7 @@ public final class WbcTrainer {
                     backbone.setFrozenStages(frozen);
                     LOG.info("epoch {}: {} backbone stage(s) frozen", epoch + 1, frozen);
                 }
-                EpochResult r = runEpoch(run, trainer, block, loss, trainLoader, valLoader, schedule, epoch, all);
+                EpochResult r = runEpoch(run, trainer, block, losses, ema, trainLoader, valLoader, schedule, epoch, all);
                 try {
                     all.forEach(l -> l.onEpochEnd(run, r));
                 } catch (java.io.UncheckedIOException e) {
@@ -312,7 +319,13 @@ public final class WbcTrainer {
         return classifier;
     }
 
-    private EpochResult runEpoch(TrainingRun run, Trainer trainer, SequentialBlock block, WeightedCrossEntropy loss,
+    /**
+     * The training loss (with label smoothing, when on) and the validation loss, never smoothed:
+     * val_loss stays comparable between runs with and without it.
+     */
+    private record Losses(WeightedCrossEntropy training, WeightedCrossEntropy validation) {}
+
+    private EpochResult runEpoch(TrainingRun run, Trainer trainer, SequentialBlock block, Losses losses, WeightEma ema,
             BatchLoader trainLoader, BatchLoader valLoader, WarmupCosine schedule, int epoch,
             List<TrainingListener> all) {
         int nb = trainLoader.batchesPerEpoch(true);
@@ -322,12 +335,24 @@ public final class WbcTrainer {
         long[] correct = {0};
         long[] seen = {0};
         NDArray[] logits = new NDArray[1];
+        BatchMix mix = new BatchMix(config.mixup(), config.cutmix());
+        // Seeded by epoch, as the loader's shuffling: a resumed run draws what the interrupted one would have.
+        SplittableRandom rng = new SplittableRandom(config.seed() * 0x9E3779B97F4A7C15L + epoch);
         TrainLoop.epoch(trainer, trainLoader.epoch(config.seed(), epoch, true), (t, sub, batch) -> {
-            logits[0] = t.forward(new NDList(input(sub, batch, channelsLast))).singletonOrThrow();
-            return loss.evaluate(new NDList(sub.create(batch.labels())), new NDList(logits[0]));
+            NDArray x = images(sub, batch);
+            NDArray labels = sub.create(batch.labels());
+            if (!mix.on()) {
+                logits[0] = t.forward(new NDList(format(x, channelsLast))).singletonOrThrow();
+                return losses.training().evaluate(new NDList(labels), new NDList(logits[0]));
+            }
+            BatchMix.Mixed m = mix.apply(x, batch.labels(), rng);
+            logits[0] = t.forward(new NDList(format(m.images(), channelsLast))).singletonOrThrow();
+            return losses.training().mixed(logits[0], labels, sub.create(m.partners()), m.lambda());
         }, (bi, batch, value, batchMean) -> {
             lossSum[0] += value * batch.size();
             long[] pred = logits[0].argMax(1).toLongArray();
+            // A mixed batch is scored against its own images' labels (y_a), so with mixup or CutMix
+            // train_acc reads low: part of each image is another's.
             for (int i = 0; i < pred.length; i++) {
                 if (pred[i] == batch.labels()[i]) {
                     correct[0]++;
@@ -344,7 +369,17 @@ public final class WbcTrainer {
         double valF1 = Double.NaN;
         boolean best;
         if (valLoader.size() > 0) {
-            double[] v = validate(trainer, block, loss, valLoader, run.classNames(), channelsLast);
+            double[] v;
+            if (ema != null) {
+                ema.swap();
+            }
+            try {
+                v = validate(trainer, block, losses.validation(), valLoader, run.classNames(), channelsLast);
+            } finally {
+                if (ema != null) {
+                    ema.swap();
+                }
+            }
             valLoss = v[0];
             valAcc = v[1];
             valF1 = v[2];
@@ -372,7 +407,7 @@ public final class WbcTrainer {
         for (Iterator<Batch> it = loader.epoch(0, 0, false); it.hasNext(); ) {
             Batch batch = it.next();
             try (NDManager sub = trainer.getManager().newSubManager()) {
-                NDArray x = input(sub, batch, channelsLast);
+                NDArray x = format(images(sub, batch), channelsLast);
                 NDArray logits = block.forward(new ParameterStore(sub, false), new NDList(x), false).singletonOrThrow();
                 lossSum += loss.evaluate(new NDList(sub.create(batch.labels())), new NDList(logits)).getFloat() * batch.size();
                 long[] p = logits.argMax(1).toLongArray();
@@ -386,15 +421,19 @@ public final class WbcTrainer {
         return new double[] {lossSum / n, m.accuracy(), m.macroF1()};
     }
 
+    /** A batch's images as an (N, 3, S, S) array. */
+    private static NDArray images(NDManager sub, Batch batch) {
+        int s = batch.imageSize();
+        return sub.create(FloatBuffer.wrap(batch.images()), new Shape(batch.size(), 3, s, s));
+    }
+
     /**
-     * A batch's images as an (N, 3, S, S) array. Channels-last input is enough: PyTorch runs a
-     * convolution in channels-last when its input is, and BatchNorm, ReLU, pooling and the
+     * The network's input in the memory format asked for. Channels-last input is enough: PyTorch
+     * runs a convolution in channels-last when its input is, and BatchNorm, ReLU, pooling and the
      * residual additions keep the format, so the whole network follows. The weights stay in the
      * default format (checkpoints and bundles are unchanged); PyTorch reorders them per call.
      */
-    private static NDArray input(NDManager sub, Batch batch, boolean channelsLast) {
-        int s = batch.imageSize();
-        NDArray x = sub.create(FloatBuffer.wrap(batch.images()), new Shape(batch.size(), 3, s, s));
+    private static NDArray format(NDArray x, boolean channelsLast) {
         return channelsLast ? Formats.channelsLast(x) : x;
     }
 

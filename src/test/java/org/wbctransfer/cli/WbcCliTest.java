@@ -161,6 +161,22 @@ class WbcCliTest {
     }
 
     @Test
+    void aTrainingLeverOutsideItsRangeIsOneLineBeforeAnythingIsWritten() {
+        Path run = tmp.resolve("run");
+        String[][] cases = {{"--label-smoothing", "0.5", "label smoothing must be in [0, 0.5), got 0.5"},
+                {"--mixup", "-1", "mixup alpha must be >= 0 (0 is off), got -1.0"},
+                {"--cutmix", "-0.5", "cutmix alpha must be >= 0 (0 is off), got -0.5"},
+                {"--ema", "1", "EMA decay must be in [0, 1) (0 is off), got 1.0"}};
+        for (String[] c : cases) {
+            Result r = run("train", "--manifest", tmp.resolve("split.csv").toString(), "--run-dir", run.toString(),
+                    c[0], c[1]);
+            assertThat(r.code()).as(c[0]).isEqualTo(WbcCli.EXIT_USER_ERROR);
+            assertThat(r.err().strip()).isEqualTo("wbc: error: " + c[2]);
+            assertThat(run).doesNotExist();
+        }
+    }
+
+    @Test
     void everyCommandHasHelp() {
         for (String c : List.of("split", "train", "evaluate")) {
             Result r = run(c, "--help");

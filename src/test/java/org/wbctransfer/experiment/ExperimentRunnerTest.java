@@ -209,6 +209,32 @@ class ExperimentRunnerTest {
     }
 
     @Test
+    void anArmsTrainingLeversReachItsCellsConfigAndTheSearchTable() throws Exception {
+        Path f = tmp.resolve("l.yaml");
+        String head = "name: x\ndata: " + TestData.raabin() + "\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\n";
+        Files.writeString(f, head + "arms: [{name: b}, {name: all, labelSmoothing: 0.1, mixup: 0.2, cutmix: 1.0,"
+                + " emaDecay: 0.999}]\n");
+        ExperimentSpec spec = ExperimentSpec.load(f.toString());
+        ExperimentRunner r = new ExperimentRunner(spec, tmp, tmp.resolve("cache"), false, false);
+        List<ExperimentRunner.Plan> plan = r.plan();
+        TrainConfig all = r.config(find(plan, "all", "WBC_1", 0), null);
+        assertThat(all).extracting(TrainConfig::labelSmoothing, TrainConfig::mixup, TrainConfig::cutmix,
+                TrainConfig::emaDecay).containsExactly(0.1, 0.2, 1.0, 0.999);
+        assertThat(r.config(find(plan, "b", "WBC_1", 0), null)).extracting(TrainConfig::labelSmoothing,
+                TrainConfig::mixup, TrainConfig::cutmix, TrainConfig::emaDecay).containsExactly(0.0, 0.0, 0.0, 0.0);
+        assertThat(SearchTable.settings(spec.arms().get(1)))
+                .isEqualTo("labelSmoothing: 0.1, mixup: 0.2, cutmix: 1.0, emaDecay: 0.999");
+        assertThat(SearchTable.settings(spec.arms().get(0))).isEqualTo("defaults");
+
+        Files.writeString(f, head + "arms: [{name: b, emaDecay: 1.5}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageEndingWith("arm 'b': EMA decay must be in [0, 1) (0 is off), got 1.5");
+        Files.writeString(f, head + "arms: [{name: b}, {name: r, refit: b, mixup: 0.2}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageContaining("give it only name, refit, subsets and chosenOn");
+    }
+
+    @Test
     void anArmChoosesGroupNormFromScratchAndNothingThatNeedsBatchNorm() throws Exception {
         Path f = tmp.resolve("n.yaml");
         String head = "name: x\ndata: " + TestData.raabin() + "\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\n";
@@ -235,12 +261,12 @@ class ExperimentRunnerTest {
     void aModelIsNotScoredOnImagesItsPreTrainingRead() {
         Path wbcSeg = TestData.datasets().resolve("wbc-seg");
         ExperimentSpec.Arm enhanced = new ExperimentSpec.Arm("e", "enhanced", null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null);
         // The enhanced chain's masks stage reads all of wbc-seg.
         assertThat(ExperimentRunner.seenByPretraining(enhanced, wbcSeg.resolve("tecom"))).isEqualTo("masks");
         assertThat(ExperimentRunner.seenByPretraining(enhanced, TestData.datasets().resolve("pbc"))).isNull();
         ExperimentSpec.Arm scratch = new ExperimentSpec.Arm("b", null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null);
         assertThat(ExperimentRunner.seenByPretraining(scratch, wbcSeg.resolve("tecom"))).isNull();
     }
 

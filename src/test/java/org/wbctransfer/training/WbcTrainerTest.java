@@ -97,6 +97,56 @@ class WbcTrainerTest {
     }
 
     @Test
+    void allThreeLeversTrainRecordTheirSettingsAndResumeWhereTheyStopped() throws Exception {
+        Path m = manifest(tmp, 16, 8);
+        // A carve-out, so the average is swapped in for validation every epoch; both mixes are drawn.
+        TrainConfig cfg = TrainConfig.builder().setData(TestData.raabin(), m).setSubset("WBC_100").optImageSize(32)
+                .optBatchSize(16).optEpochs(2).optWarmupEpochs(1.0).optSeed(11).optValidation(20, 10)
+                .optCacheDir(tmp.resolve("cache")).optLabelSmoothing(0.1).optMixing(0.4, 1.0).optEmaDecay(0.9).build();
+        SplitManifest sm = SplitManifest.read(m);
+        SplitData data = SplitData.open(TestData.raabin(), sm, 32, tmp.resolve("cache"));
+        List<BatchLoader.Sample> test = data.samples(sm.test(), new ArrayList<>());
+        float[][] straight;
+        int before = liveArrays();
+        try (Classifier a = new WbcTrainer(cfg, List.of(), false, false).fit(tmp.resolve("a"), false)) {
+            straight = Evaluation.run(a, data.cache(), test).probabilities();
+            assertThat(a.metadata().training().emaDecay()).isEqualTo(0.9);
+        }
+        assertThat(liveArrays()).as("the average's arrays are freed with the run").isEqualTo(before);
+        assertThat(Files.readString(tmp.resolve("a/config.json"))).contains("\"labelSmoothing\" : 0.1,",
+                "\"mixup\" : 0.4,", "\"cutmix\" : 1.0,", "\"emaDecay\" : 0.9");
+        List<String> a = Files.readAllLines(tmp.resolve("a/summary.csv"));
+        assertThat(a).hasSize(1 + 2);
+        for (String row : a.subList(1, 3)) {
+            String[] f = row.split(",");
+            assertThat(Double.parseDouble(f[2])).as("train loss").isFinite().isPositive();
+            assertThat(Double.parseDouble(f[4])).as("validation loss").isFinite().isPositive();
+        }
+
+        TrainingListener crash = new TrainingListener() {
+            @Override
+            public void onEpochEnd(TrainingRun run, EpochResult r) {
+                throw new IllegalStateException("simulated crash");
+            }
+        };
+        assertThatThrownBy(() -> new WbcTrainer(cfg, List.of(crash), false, false).fit(tmp.resolve("b"), false))
+                .hasMessageContaining("simulated crash");
+        try (Classifier b = new WbcTrainer(cfg, List.of(), false, false).fit(tmp.resolve("b"), true)) {
+            // The raw weights, the average, its step count and the mixing draws all continue.
+            assertSameProbabilities(Evaluation.run(b, data.cache(), test).probabilities(), straight, 1e-4f);
+        }
+        List<String> b = Files.readAllLines(tmp.resolve("b/summary.csv"));
+        for (int i = 1; i < a.size(); i++) {
+            String[] fa = a.get(i).split(",");
+            String[] fb = b.get(i).split(",");
+            for (int col : new int[] {2, 4, 6}) { // train loss, validation loss, validation macro F1
+                assertThat(Double.parseDouble(fb[col])).isCloseTo(Double.parseDouble(fa[col]),
+                        org.assertj.core.data.Offset.offset(1e-3));
+            }
+        }
+    }
+
+    @Test
     void channelsLastTrainingComputesWhatTheDefaultFormatComputes() throws Exception {
         Path m = manifest(tmp, 16, 8);
         // One step per epoch. AdamW's first steps move every weight by about the learning rate
