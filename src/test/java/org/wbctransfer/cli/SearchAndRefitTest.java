@@ -131,6 +131,25 @@ class SearchAndRefitTest {
                 .containsExactly("\"lr: 1.0E-4, classWeighted: false\"");
         assertThat(Files.readString(out.resolve(SearchTable.MD))).contains("| rank | arm |").contains("No test image");
 
+        // evaluate --validation scores a candidate on its carve-out, again without a test image,
+        // and finds the figures its training kept (here with the eight-view average too).
+        Path cell = out.resolve("baseline/WBC_100-seed0");
+        WbcCliTest.Result v = WbcCliTest.run("evaluate", cell.toString(), "--validation");
+        assertThat(v.code()).as(v.err()).isZero();
+        String[] keptRow = Files.readAllLines(cell.resolve("summary.csv")).get(Integer.parseInt(
+                rows.stream().filter(f -> f[1].equals("baseline")).findFirst().orElseThrow()[7])).split(",");
+        com.fasterxml.jackson.databind.JsonNode m = Json.MAPPER.readTree(
+                cell.resolve("eval-validation").resolve(RunDir.METRICS).toFile());
+        assertThat(m.get("macroF1").asDouble()).isCloseTo(Double.parseDouble(keptRow[6]),
+                org.assertj.core.api.Assertions.within(1e-5));
+        assertThat(m.get("accuracy").asDouble()).isCloseTo(Double.parseDouble(keptRow[5]),
+                org.assertj.core.api.Assertions.within(1e-5));
+        assertThat(v.out()).contains("on the validation carve-out (5 images)");
+        WbcCliTest.Result vt = WbcCliTest.run("evaluate", cell.toString(), "--validation", "--tta");
+        assertThat(vt.code()).as(vt.err()).isZero();
+        assertThat(cell.resolve("eval-validation-tta").resolve(RunDir.METRICS)).isRegularFile();
+        assertThat(RunDir.of(cell).testEval()).doesNotExist();
+
         // The same grid as one that tests: the same test rows fail it once training is done.
         Path tested = tmp.resolve("tested");
         writeManifest(tested, true);
@@ -188,6 +207,11 @@ class SearchAndRefitTest {
         List<String> summary = Files.readAllLines(refit.summary());
         assertThat(summary).hasSize(best + 1);
         assertThat(summary.get(best).split(",", -1)[6]).isEmpty(); // no validation macro F1
+        // A refit has no carve-out to score.
+        WbcCliTest.Result v = WbcCliTest.run("evaluate", refit.root().toString(), "--validation");
+        assertThat(v.code()).isEqualTo(2);
+        assertThat(v.err().strip()).endsWith("trained without a validation carve-out (a refit on the whole budget);"
+                + " nothing to evaluate with --validation");
         // Both models were tested, once each.
         assertThat(source.testMetrics()).isRegularFile();
         assertThat(refit.testMetrics()).isRegularFile();
