@@ -15,8 +15,10 @@ import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
@@ -34,8 +36,8 @@ public final class Classifier implements AutoCloseable {
     public static final String WEIGHTS = "weights.params";
     public static final String METADATA = "metadata.json";
 
-    private final Model model;
-    private final SequentialBlock block;
+    /** The network, shared with the copies {@link #withMetadata} and {@link #withDetector} make. */
+    private final Network network;
     /** Replaced only by {@link #save}, which records the checksum of the weights it wrote. */
     private volatile ModelMetadata metadata;
     /** What the Mahalanobis out-of-distribution score needs besides the network; null when not fitted. */
@@ -49,17 +51,98 @@ public final class Classifier implements AutoCloseable {
     /** When set ({@link #useOnnx}), probabilities come from the bundle's model.onnx on ONNX Runtime. */
     private volatile OnnxClassifier onnx;
 
-    private Classifier(Model model, SequentialBlock block, ModelMetadata metadata, OodDetector detector) {
-        this(model, block, metadata, detector, null);
-    }
-
-    private Classifier(Model model, SequentialBlock block, ModelMetadata metadata, OodDetector detector,
-            OnnxClassifier onnx) {
-        this.model = model;
-        this.block = block;
+    private Classifier(Network network, ModelMetadata metadata, OodDetector detector, OnnxClassifier onnx) {
+        this.network = network;
         this.metadata = metadata;
         this.detector = detector;
         this.onnx = onnx;
+    }
+
+    /**
+     * The DJL model and block, read from weights.params on first use, so that the ONNX engine never
+     * starts libtorch; and the ONNX Runtime sessions of the detectors' distance graphs. Closed with
+     * the classifier that loaded it.
+     */
+    private static final class Network {
+        private final Path weights;
+        /** The checksum {@link Classifier#load} checked: the weights read later must be those. */
+        private final String sha256;
+        private final Path meta;
+        private final ModelMetadata md;
+        private Model model;
+        private SequentialBlock block;
+        private final Map<OodDetector, OnnxClassifier> detectorGraphs = new IdentityHashMap<>();
+
+        private Network(Path weights, String sha256, Path meta, ModelMetadata md, Model model, SequentialBlock block) {
+            this.weights = weights;
+            this.sha256 = sha256;
+            this.meta = meta;
+            this.md = md;
+            this.model = model;
+            this.block = block;
+        }
+
+        synchronized Model model() {
+            load();
+            return model;
+        }
+
+        synchronized SequentialBlock block() {
+            load();
+            return block;
+        }
+
+        private void load() {
+            if (model != null) {
+                return;
+            }
+            SequentialBlock b = ResNet18.classifier(md.classes().size(), md.norm());
+            Model m = Model.newInstance("wbc-resnet18", Devices.compute());
+            try {
+                m.setBlock(b);
+                b.initialize(m.getNDManager(), DataType.FLOAT32, new Shape(1, 3, md.imageSize(), md.imageSize()));
+                java.security.MessageDigest digest = Hashing.sha256();
+                try (DataInputStream in = new DataInputStream(new BufferedInputStream(
+                        new java.security.DigestInputStream(Files.newInputStream(weights), digest), 1 << 20))) {
+                    b.loadParameters(m.getNDManager(), in);
+                    in.transferTo(java.io.OutputStream.nullOutputStream());
+                } catch (IOException | MalformedModelException | RuntimeException e) {
+                    throw new UserException(weights + ": cannot load weights (" + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
+                }
+                if (!sha256.equals(java.util.HexFormat.of().formatHex(digest.digest()))) {
+                    throw new UserException(weights + ": changed since the model was loaded; load it again");
+                }
+                checkClasses(meta, md, WEIGHTS, ResNet18.headOf(b).getParameters().get(0).getValue().getArray().getShape().get(0));
+            } catch (RuntimeException e) {
+                m.close();
+                throw e;
+            }
+            model = m;
+            block = b;
+        }
+
+        /** The session of the detector's distance graph ({@link OodDetector#graph}), opened on first use. */
+        synchronized OnnxClassifier detectorGraph(OodDetector d, int threads) {
+            return detectorGraphs.computeIfAbsent(d, k -> OnnxClassifier.open(k.graph(), threads));
+        }
+
+        synchronized void close() {
+            try {
+                detectorGraphs.values().forEach(OnnxClassifier::close);
+                detectorGraphs.clear();
+            } finally {
+                if (model != null) {
+                    model.close();
+                }
+            }
+        }
+    }
+
+    private static void checkClasses(Path meta, ModelMetadata md, String network, long outputs) {
+        if (outputs != md.classes().size()) {
+            throw new UserException(meta + ": lists " + md.classes().size() + " classes but the network in " + network
+                    + " has " + outputs + " outputs");
+        }
     }
 
     /**
@@ -85,7 +168,7 @@ public final class Classifier implements AutoCloseable {
 
     /** The folded network's weights as plain arrays (for {@link OnnxExport}). */
     public synchronized FoldedResNet.Weights foldedWeights() {
-        try (FoldedResNet f = FoldedResNet.of(block, model.getNDManager(), false)) {
+        try (FoldedResNet f = FoldedResNet.of(block(), network.model().getNDManager(), false)) {
             return f.weights();
         }
     }
@@ -113,7 +196,7 @@ public final class Classifier implements AutoCloseable {
      */
     private synchronized FoldedResNet inference() {
         if (inference == null) {
-            inference = FoldedResNet.of(block, model.getNDManager(), channelsLast);
+            inference = FoldedResNet.of(block(), network.model().getNDManager(), channelsLast);
         }
         return inference;
     }
@@ -128,12 +211,12 @@ public final class Classifier implements AutoCloseable {
 
     /** Logits for a batch (N, 3, H, W); intermediate arrays live in the input's manager. */
     private NDArray logits(NDArray x) {
-        return folds() ? inference().forward(x) : unfolded(block, x);
+        return folds() ? inference().forward(x) : unfolded(block(), x);
     }
 
     /** The pooled features (N, 512) the head reads. */
     private NDArray pooled(NDArray x) {
-        return folds() ? inference().features(x) : unfolded(ResNet18.backboneOf(block), x);
+        return folds() ? inference().features(x) : unfolded(ResNet18.backboneOf(block()), x);
     }
 
     /** Every stage's pooled output ({@link FoldedResNet#stageFeatures}), folded or not. */
@@ -144,7 +227,7 @@ public final class Classifier implements AutoCloseable {
         ai.djl.training.ParameterStore ps = new ai.djl.training.ParameterStore(x.getManager(), false);
         NDArray y = channelsLast ? Formats.channelsLast(x) : x;
         List<NDArray> pooled = new java.util.ArrayList<>();
-        List<ai.djl.nn.Block> children = ResNet18.backboneOf(block).getChildren().values();
+        List<ai.djl.nn.Block> children = ResNet18.backboneOf(block()).getChildren().values();
         // stem and layer1..layer4; the last child is the pooling the head reads, which pooling each stage repeats.
         for (int i = 0; i < children.size() - 1; i++) {
             y = children.get(i).forward(ps, new ai.djl.ndarray.NDList(y), false).singletonOrThrow();
@@ -157,7 +240,7 @@ public final class Classifier implements AutoCloseable {
     /** The head applied to pooled features (N, 512). */
     private NDArray head(NDArray features) {
         return folds() ? inference().logits(features)
-                : ResNet18.headOf(block).forward(new ai.djl.training.ParameterStore(features.getManager(), false),
+                : ResNet18.headOf(block()).forward(new ai.djl.training.ParameterStore(features.getManager(), false),
                         new ai.djl.ndarray.NDList(features), false).singletonOrThrow();
     }
 
@@ -169,9 +252,13 @@ public final class Classifier implements AutoCloseable {
 
     /** Wraps a block trained in this process; the classifier takes ownership of the model. */
     public static Classifier of(Model model, SequentialBlock block, ModelMetadata metadata) {
-        return new Classifier(model, block, metadata, null);
+        return new Classifier(new Network(null, null, null, metadata, model, block), metadata, null, null);
     }
 
+    /**
+     * Reads a model directory and checks it: the weights' checksum, the class count, the detector's
+     * shape. The weights themselves are loaded on first use (see {@link Network}).
+     */
     public static Classifier load(Path dir) {
         Path meta = dir.resolve(METADATA);
         Path weights = dir.resolve(WEIGHTS);
@@ -188,56 +275,57 @@ public final class Classifier implements AutoCloseable {
         if (md.inputShape() == null && (md.preprocessing() == null || !md.preprocessing().complete())) {
             throw new UserException(meta + ": gives no input size (inputShape or preprocessing.size)");
         }
-        SequentialBlock block = ResNet18.classifier(md.classes().size(), md.norm());
-        Model model = Model.newInstance("wbc-resnet18", Devices.compute());
-        model.setBlock(block);
-        block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, md.imageSize(), md.imageSize()));
-        // The checksum is taken from the bytes the parameters are read from: one pass over the file.
-        java.security.MessageDigest digest = Hashing.sha256();
-        try (DataInputStream in = new DataInputStream(new BufferedInputStream(
-                new java.security.DigestInputStream(Files.newInputStream(weights), digest), 1 << 20))) {
-            block.loadParameters(model.getNDManager(), in);
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-        } catch (IOException | MalformedModelException | RuntimeException e) {
-            model.close();
+        String actual;
+        try {
+            actual = Hashing.sha256(weights);
+        } catch (IOException e) {
             throw new UserException(weights + ": cannot load weights (" + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
         }
-        try {
-            String expected = expectedSha256(meta, md);
-            String actual = java.util.HexFormat.of().formatHex(digest.digest());
-            if (expected != null && !expected.equalsIgnoreCase(actual)) {
-                throw new UserException(weights + ": checksum mismatch (sha256 " + actual + ", " + METADATA
-                        + " records " + expected + "); the weights are damaged or from another model");
-            }
-            long outputs = ResNet18.headOf(block).getParameters().get(0).getValue().getArray().getShape().get(0);
-            if (outputs != md.classes().size()) {
-                throw new UserException(meta + ": lists " + md.classes().size() + " classes but the network in " + WEIGHTS
-                        + " has " + outputs + " outputs");
-            }
-        } catch (RuntimeException e) {
-            model.close();
-            throw e;
+        String expected = expectedSha256(meta, md);
+        if (expected != null && !expected.equalsIgnoreCase(actual)) {
+            throw new UserException(weights + ": checksum mismatch (sha256 " + actual + ", " + METADATA
+                    + " records " + expected + "); the weights are damaged or from another model");
         }
         OodDetector detector = null;
         Path oodFile = dir.resolve(OodDetector.FILE);
-        try {
-            if (md.ood() != null && md.ood().kind() == OodDetector.Score.MAHALANOBIS && !Files.isRegularFile(oodFile)) {
-                throw new UserException(dir + ": metadata names a Mahalanobis out-of-distribution score but "
-                        + OodDetector.FILE + " is missing");
-            }
-            if (Files.isRegularFile(oodFile)) {
-                detector = OodDetector.load(oodFile);
-                if (detector.dimension() != ResNet18.STAGE_FEATURES || detector.classes() != md.classes().size()) {
-                    throw new UserException(oodFile + ": fitted on " + detector.dimension() + " features and "
-                            + detector.classes() + " classes; this network has " + ResNet18.STAGE_FEATURES + " and "
-                            + md.classes().size());
-                }
-            }
-        } catch (RuntimeException e) {
-            model.close();
-            throw e;
+        if (md.ood() != null && md.ood().kind() == OodDetector.Score.MAHALANOBIS && !Files.isRegularFile(oodFile)) {
+            throw new UserException(dir + ": metadata names a Mahalanobis out-of-distribution score but "
+                    + OodDetector.FILE + " is missing");
         }
-        return new Classifier(model, block, md, detector);
+        if (Files.isRegularFile(oodFile)) {
+            detector = OodDetector.load(oodFile);
+            if (detector.dimension() != ResNet18.STAGE_FEATURES || detector.classes() != md.classes().size()) {
+                throw new UserException(oodFile + ": fitted on " + detector.dimension() + " features and "
+                        + detector.classes() + " classes; this network has " + ResNet18.STAGE_FEATURES + " and "
+                        + md.classes().size());
+            }
+        }
+        Network network = new Network(weights, actual, meta, md, null, null);
+        long declared = graphClasses(dir, md.onnx(), actual);
+        if (declared < 0) {
+            network.block(); // loads the weights, whose head the class count is checked on
+        } else {
+            checkClasses(meta, md, OnnxExport.FILE, declared);
+        }
+        return new Classifier(network, md, detector, null);
+    }
+
+    /**
+     * The class count model.onnx declares, where metadata.json vouches that it is the graph export
+     * wrote (its checksum) from these weights (theirs): the head then has as many outputs, and the
+     * weights need not be loaded to count them. -1 where the graph cannot stand in for the weights.
+     */
+    private static long graphClasses(Path dir, OnnxInfo info, String weightsSha256) {
+        Path graph = dir.resolve(OnnxExport.FILE);
+        if (info == null || info.sha256() == null || !weightsSha256.equalsIgnoreCase(info.weightsSha256())
+                || !Files.isRegularFile(graph)) {
+            return -1;
+        }
+        try {
+            return info.sha256().equalsIgnoreCase(Hashing.sha256(graph)) ? OnnxExport.outputWidth(graph, OnnxExport.OUTPUT) : -1;
+        } catch (IOException e) {
+            return -1; // the weights decide
+        }
     }
 
     /**
@@ -267,7 +355,7 @@ public final class Classifier implements AutoCloseable {
             digest.reset();
             try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(
                     new java.security.DigestOutputStream(Files.newOutputStream(tmp), digest), 1 << 20))) {
-                block.saveParameters(out);
+                block().saveParameters(out);
             }
         });
         if (detector != null) {
@@ -283,12 +371,12 @@ public final class Classifier implements AutoCloseable {
     }
 
     public SequentialBlock block() {
-        return block;
+        return network.block();
     }
 
     /** The device the weights live on (inputs must be created there). */
     public ai.djl.Device device() {
-        return model.getNDManager().getDevice();
+        return network.model().getNDManager().getDevice();
     }
 
     /**
@@ -348,7 +436,9 @@ public final class Classifier implements AutoCloseable {
         int batch = Math.min(ADAPT_BATCH, images.size());
         java.util.Random rng = new java.util.Random(0x5eed);
         List<Integer> order = new java.util.ArrayList<>();
-        ai.djl.training.ParameterStore ps = new ai.djl.training.ParameterStore(model.getNDManager(), false);
+        NDManager manager = network.model().getNDManager();
+        SequentialBlock block = block();
+        ai.djl.training.ParameterStore ps = new ai.djl.training.ParameterStore(manager, false);
         float[] buf = new float[batch * per];
         for (int b = 0; b < ADAPT_BATCHES; b++) {
             for (int k = 0; k < batch; k++) {
@@ -360,7 +450,7 @@ public final class Classifier implements AutoCloseable {
                 }
                 System.arraycopy(images.get(order.remove(order.size() - 1)), 0, buf, k * per, per);
             }
-            try (NDManager sub = model.getNDManager().newSubManager()) {
+            try (NDManager sub = manager.newSubManager()) {
                 NDArray x = sub.create(FloatBuffer.wrap(buf), new Shape(batch, 3, size, size));
                 block.forward(ps, new ai.djl.ndarray.NDList(x), true);
             }
@@ -400,7 +490,7 @@ public final class Classifier implements AutoCloseable {
 
     /** With {@code everyStage}, every stage's pooled output ({@link FoldedResNet#stageFeatures}, n x 1024). */
     public float[][] features(float[] images, int n, int size, boolean everyStage) {
-        try (NDManager sub = model.getNDManager().newSubManager()) {
+        try (NDManager sub = network.model().getNDManager().newSubManager()) {
             NDArray x = batch(sub, images, n, size);
             return rows((everyStage ? stages(x) : pooled(x)).toFloatArray(), n);
         }
@@ -408,14 +498,14 @@ public final class Classifier implements AutoCloseable {
 
     /** The head's weight (classes x features, row-major) and bias. */
     public synchronized float[][] head() {
-        List<ai.djl.nn.Parameter> p = ResNet18.headOf(block).getParameters().values();
+        List<ai.djl.nn.Parameter> p = ResNet18.headOf(block()).getParameters().values();
         return new float[][] {p.get(0).getArray().toFloatArray(), p.get(1).getArray().toFloatArray()};
     }
 
     /** Replaces the head's weight (classes x features, row-major) and bias in place. */
     public synchronized void setHead(float[] weight, float[] bias) {
         requireTorch("replacing the head");
-        List<ai.djl.nn.Parameter> p = ResNet18.headOf(block).getParameters().values();
+        List<ai.djl.nn.Parameter> p = ResNet18.headOf(block()).getParameters().values();
         p.get(0).getArray().set(FloatBuffer.wrap(weight));
         p.get(1).getArray().set(FloatBuffer.wrap(bias));
         if (inference != null) {
@@ -432,12 +522,12 @@ public final class Classifier implements AutoCloseable {
 
     /** A classifier with other metadata and the same network (and engine); this one must not be used afterwards. */
     public Classifier withMetadata(ModelMetadata md) {
-        return new Classifier(model, block, md, detector, onnx);
+        return new Classifier(network, md, detector, onnx);
     }
 
     /** The same network with another out-of-distribution detector; this one must not be used afterwards. */
     public Classifier withDetector(OodDetector d) {
-        return new Classifier(model, block, metadata, d, onnx);
+        return new Classifier(network, metadata, d, onnx);
     }
 
     public OodDetector detector() {
@@ -454,20 +544,19 @@ public final class Classifier implements AutoCloseable {
     public Scored scored(float[] images, int n, int size, boolean dihedral) {
         OnnxClassifier o = onnx;
         float t = (float) metadata.softmaxTemperature();
-        try (NDManager sub = model.getNDManager().newSubManager()) {
-            if (o != null) {
-                OnnxClassifier.Outputs out = o.run(images, n, size);
-                float[][] probs = dihedral ? o.probabilities(images, n, size, true, t)
-                        : OnnxClassifier.softmax(copy(out.logits()), t);
-                double[] m = null;
-                if (detector != null) {
-                    // Graphs exported before the stage output existed: the features come from libtorch.
-                    NDArray stages = out.stages() != null ? sub.create(flat(out.stages()), new Shape(n, ResNet18.STAGE_FEATURES))
-                            : stages(batch(sub, images, n, size));
-                    m = OodDetector.mahalanobis(stages, detectorArrays());
-                }
-                return new Scored(probs, OodDetector.scores(m, out.logits()));
+        if (o != null) {
+            OnnxClassifier.Outputs out = o.run(images, n, size);
+            float[][] probs = dihedral ? o.probabilities(images, n, size, true, t)
+                    : OnnxClassifier.softmax(copy(out.logits()), t);
+            double[] m = null;
+            if (detector != null) {
+                // Graphs exported before the stage output existed: the features come from libtorch.
+                float[][] stages = out.stages() != null ? out.stages() : features(images, n, size, true);
+                m = OodDetector.mahalanobis(network.detectorGraph(detector, o.intraOpThreads()), flat(stages), n);
             }
+            return new Scored(probs, OodDetector.scores(m, out.logits()));
+        }
+        try (NDManager sub = network.model().getNDManager().newSubManager()) {
             NDArray x = batch(sub, images, n, size);
             NDArray stages = stages(x);
             NDArray logits = head(stages.get(":, " + (stages.getShape().get(1) - ResNet18.FEATURES) + ":"));
@@ -480,7 +569,7 @@ public final class Classifier implements AutoCloseable {
     /** The detector's matrices as arrays of the model's manager, made on first use and kept with the model. */
     private synchronized NDArray[] detectorArrays() {
         if (detectorArrays == null) {
-            detectorArrays = detector.toArrays(model.getNDManager());
+            detectorArrays = detector.toArrays(network.model().getNDManager());
         }
         return detectorArrays;
     }
@@ -531,7 +620,7 @@ public final class Classifier implements AutoCloseable {
         if (o != null) {
             return o.probabilities(images, n, size, dihedral, metadata.softmaxTemperature());
         }
-        try (NDManager sub = model.getNDManager().newSubManager()) {
+        try (NDManager sub = network.model().getNDManager().newSubManager()) {
             NDArray x = batch(sub, images, n, size);
             return rows(softmax(x, logits(x), dihedral).toFloatArray(), n);
         }
@@ -584,7 +673,7 @@ public final class Classifier implements AutoCloseable {
                 o.close();
             }
         } finally {
-            model.close();
+            network.close();
         }
     }
 }

@@ -93,12 +93,20 @@ public final class OnnxClassifier implements AutoCloseable {
     public record Outputs(float[][] logits, float[][] stages) {}
 
     public Outputs run(float[] images, int n, int size) {
-        FloatBuffer in = FloatBuffer.wrap(images, 0, n * 3 * size * size);
-        try (OnnxTensor x = OnnxTensor.createTensor(env, in, new long[] {n, 3, size, size});
-                OrtSession.Result r = session.run(Map.of(input, x))) {
-            float[][] logits = rows((OnnxTensor) r.get(0), n);
-            float[][] stages = r.size() > 1 ? rows((OnnxTensor) r.get(1), n) : null;
-            return new Outputs(logits, stages);
+        float[][][] out = outputs(images, n, 3, size, size);
+        return new Outputs(out[0], out.length > 1 ? out[1] : null);
+    }
+
+    /** Every output of the graph as rows (n x its second dimension) for an input of this shape, n first. */
+    float[][][] outputs(float[] values, long... shape) {
+        int n = (int) shape[0];
+        FloatBuffer in = FloatBuffer.wrap(values, 0, (int) java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b));
+        try (OnnxTensor x = OnnxTensor.createTensor(env, in, shape); OrtSession.Result r = session.run(Map.of(input, x))) {
+            float[][][] out = new float[r.size()][][];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = rows((OnnxTensor) r.get(i), n);
+            }
+            return out;
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
         }

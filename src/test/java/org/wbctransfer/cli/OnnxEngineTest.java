@@ -2,6 +2,7 @@ package org.wbctransfer.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
+import static org.assertj.core.api.Assertions.withinPercentage;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -21,9 +22,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.TestData;
 import org.wbctransfer.TinyModel;
+import org.wbctransfer.evaluation.OodFit;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelInput;
 import org.wbctransfer.model.OnnxExport;
+import org.wbctransfer.model.OodDetector;
 import org.wbctransfer.util.Json;
 
 /**
@@ -246,6 +249,103 @@ class OnnxEngineTest {
             c.useOnnx(bundle.resolve(OnnxExport.FILE));
             assertThatThrownBy(() -> c.setHead(new float[0], new float[0])).isInstanceOf(IllegalStateException.class);
         }
+    }
+
+    /**
+     * The Mahalanobis score of the ONNX engine (a graph of its own on ONNX Runtime) is libtorch's, on
+     * a detector fitted on the tiny model's training images and the unseen images; and wbc predict
+     * and evaluate on the ONNX engine never map libtorch into the process, while predict on the torch
+     * engine does (so the check does see it).
+     */
+    @Test
+    void theOnnxEngineScoresOutOfDistributionAsLibtorchDoesWithoutLoadingIt() throws Exception {
+        Path scored = Files.createDirectories(tmp.resolve("scored"));
+        int n = images.size();
+        double[] want;
+        try (Classifier torch = Classifier.load(bundle); Classifier onnx = Classifier.load(bundle)) {
+            onnx.useOnnx(bundle.resolve(OnnxExport.FILE));
+            ModelInput input = new ModelInput(torch.metadata());
+            List<Path> fit = new ArrayList<>();
+            List<Integer> labels = new ArrayList<>();
+            for (int c = 0; c < TestData.CLASSES.size(); c++) {
+                for (String f : TestData.firstImages(TestData.CLASSES.get(c), 10)) {
+                    fit.add(TestData.raabin().resolve(f));
+                    labels.add(c);
+                }
+            }
+            OodDetector d = OodDetector.fit(torch.features(normalized(input, fit), fit.size(), input.size(), true),
+                    labels.stream().mapToInt(Integer::intValue).toArray(), TestData.CLASSES.size());
+            float[] x = normalized(input, images);
+            int m = OodDetector.Score.MAHALANOBIS.ordinal();
+            want = torch.withDetector(d).scored(x, n, input.size(), false).scores()[m];
+            double[] got = onnx.withDetector(d).scored(x, n, input.size(), false).scores()[m];
+            for (int i = 0; i < n; i++) {
+                assertThat(want[i]).isGreaterThan(1);
+                assertThat(got[i]).isCloseTo(want[i], withinPercentage(0.1));
+            }
+            assertThat(java.util.Arrays.stream(want).distinct().count()).isEqualTo(n);
+            for (String f : List.of(Classifier.WEIGHTS, OnnxExport.FILE)) {
+                Files.copy(bundle.resolve(f), scored.resolve(f));
+            }
+            d.save(scored.resolve(OodDetector.FILE));
+            ObjectNode md = (ObjectNode) Json.MAPPER.readTree(bundle.resolve(Classifier.METADATA).toFile());
+            md.set("ood", Json.MAPPER.valueToTree(OodFit.block(OodDetector.Score.MAHALANOBIS, want, "test", fit.size())));
+            Json.write(scored.resolve(Classifier.METADATA), md);
+        }
+        Path csv = tmp.resolve("onnx.csv");
+        List<String> predict = new ArrayList<>(List.of("predict", scored.toString(), "--engine", "onnx", "-o", csv.toString()));
+        images.forEach(p -> predict.add(p.toString()));
+        assertThat(probe(predict)).contains(LibtorchProbe.MAPPED + false);
+        List<String> rows = Files.readAllLines(csv);
+        assertThat(rows.get(0)).endsWith(",ood_score,out_of_distribution");
+        for (int i = 0; i < n; i++) {
+            String[] f = rows.get(i + 1).split(",");
+            assertThat(f[0]).isEqualTo(images.get(i).toString());
+            assertThat(Double.parseDouble(f[f.length - 2])).isCloseTo(want[i], withinPercentage(0.1));
+        }
+        assertThat(probe(List.of("evaluate", scored.toString(), "--engine", "onnx", "-o", tmp.resolve("eval").toString())))
+                .contains(LibtorchProbe.MAPPED + false);
+        assertThat(Files.readString(tmp.resolve("eval/predictions.csv"))).contains(",ood_score,");
+        predict.set(3, "torch");
+        assertThat(probe(predict)).contains(LibtorchProbe.MAPPED + true);
+    }
+
+    /**
+     * The class count is checked on the graph's declared output where metadata.json vouches for the
+     * graph (its checksum, from these weights), so the weights need not be loaded; else on the weights.
+     */
+    @Test
+    void theClassCountIsCheckedOnAGraphMadeFromTheWeightsElseOnTheWeights() throws Exception {
+        Path three = Files.createDirectories(tmp.resolve("three"));
+        for (String f : List.of(Classifier.WEIGHTS, OnnxExport.FILE)) {
+            Files.copy(bundle.resolve(f), three.resolve(f));
+        }
+        ObjectNode md = (ObjectNode) Json.MAPPER.readTree(bundle.resolve(Classifier.METADATA).toFile());
+        md.putArray("classes").add("Basophil").add("Eosinophil").add("Lymphocyte");
+        Json.write(three.resolve(Classifier.METADATA), md);
+        String lists = three.resolve(Classifier.METADATA) + ": lists 3 classes but the network in ";
+        assertThatThrownBy(() -> Classifier.load(three)).hasMessage(lists + "model.onnx has 5 outputs");
+        ((ObjectNode) md.get("onnx")).put("sha256", "0".repeat(64));
+        Json.write(three.resolve(Classifier.METADATA), md);
+        assertThatThrownBy(() -> Classifier.load(three)).hasMessage(lists + "weights.params has 5 outputs");
+    }
+
+    /** What {@link LibtorchProbe} printed running {@code args} in a child JVM, which must succeed. */
+    private String probe(List<String> args) throws Exception {
+        Path log = Files.createTempFile(tmp, "probe", ".log");
+        Process p = ReproducibilityTest.start(LibtorchProbe.class, args, log);
+        assertThat(p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        String out = Files.readString(log);
+        assertThat(p.exitValue()).as(out).isZero();
+        return out;
+    }
+
+    private static float[] normalized(ModelInput input, List<Path> files) throws Exception {
+        float[] x = new float[files.size() * input.floats()];
+        for (int i = 0; i < files.size(); i++) {
+            input.normalize(input.decode(files.get(i)), x, i * input.floats());
+        }
+        return x;
     }
 
     private static float[][] inBatches(Classifier c, float[] x, int n, ModelInput input, int batch) {

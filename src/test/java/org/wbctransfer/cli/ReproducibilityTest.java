@@ -185,12 +185,17 @@ class ReproducibilityTest {
      * same engine settings (thread counts), so its results can be compared with in-process runs.
      */
     static Process startWbc(List<String> args, Path log) throws java.io.IOException {
+        return start(WbcCli.class, args, log);
+    }
+
+    /** {@link #startWbc} with another main class on the same class path. */
+    static Process start(Class<?> main, List<String> args, Path log) throws java.io.IOException {
         List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx2g", "-Djava.awt.headless=true", "-Dai.djl.offline=true"));
         System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith("ai.djl."))
                 .filter(k -> !k.equals("ai.djl.offline")).sorted()
                 .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), WbcCli.class.getName()));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName()));
         cmd.addAll(args);
         return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }

@@ -62,6 +62,13 @@ class OodDetectorTest {
         assertThat(m[0]).isCloseTo(1.0, org.assertj.core.api.Assertions.within(0.05));
         assertThat(m[1]).isCloseTo(1.0 + 4.0, org.assertj.core.api.Assertions.within(0.15)); // 1 sd + 2 sd of 3
         assertThat(m[2]).isCloseTo(25.0, org.assertj.core.api.Assertions.within(1.0));
+        // The ONNX engine's graph of the same arithmetic on ONNX Runtime.
+        try (OnnxClassifier graph = OnnxClassifier.open(d.graph(), 1)) {
+            double[] g = OodDetector.mahalanobis(graph, new float[] {1, 0, 9, 6, 5, 0}, 3);
+            for (int i = 0; i < 3; i++) {
+                assertThat(g[i]).isCloseTo(m[i], org.assertj.core.api.Assertions.withinPercentage(0.01));
+            }
+        }
         // energy = -logsumexp, msp = 1 - max softmax
         assertThat(s[OodDetector.Score.ENERGY.ordinal()][1]).isCloseTo(-Math.log(2), org.assertj.core.api.Assertions.within(1e-9));
         assertThat(s[OodDetector.Score.MSP.ordinal()][1]).isCloseTo(0.5, org.assertj.core.api.Assertions.within(1e-9));
