@@ -84,7 +84,7 @@ public final class Evaluation {
             boolean dihedral) throws IOException {
         SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
         SplitData data = SplitData.open(Path.of(config.dataRoot()), m, config.imageSize(), Path.of(config.cacheDir()));
-        return entriesTo(model, config, data, m.test(), "test split", outDir, strict, dihedral);
+        return entriesTo(model, config, data, m.test(), "test", "test split", outDir, strict, dihedral);
     }
 
     /**
@@ -97,11 +97,11 @@ public final class Evaluation {
         SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
         SplitData data = SplitData.openTraining(Path.of(config.dataRoot()), m, config.imageSize(),
                 Path.of(config.cacheDir()));
-        return entriesTo(model, config, data, validation, "validation carve-out", outDir, strict, dihedral);
+        return entriesTo(model, config, data, validation, "validation", "validation carve-out", outDir, strict, dihedral);
     }
 
     private static Result entriesTo(Classifier model, TrainConfig config, SplitData data,
-            List<SplitManifest.Entry> entries, String what, Path outDir, boolean strict, boolean dihedral)
+            List<SplitManifest.Entry> entries, String kind, String what, Path outDir, boolean strict, boolean dihedral)
             throws IOException {
         List<String> skipped = new ArrayList<>();
         List<BatchLoader.Sample> samples = data.samples(entries, skipped);
@@ -110,7 +110,7 @@ public final class Evaluation {
         }
         skipped.forEach(s -> org.wbctransfer.util.Warnings.warn(s + "; skipped"));
         if (samples.isEmpty()) {
-            throw new org.wbctransfer.util.UserException(config.manifest() + ": no readable images in the " + what);
+            throw new org.wbctransfer.util.UserException(config.manifest() + ": no readable " + kind + " images");
         }
         String title = "ResNet-18 " + config.subset() + " seed " + config.seed() + " on the " + what + " ("
                 + samples.size() + " images" + (dihedral ? ", 8-view test-time augmentation" : "")
