@@ -111,28 +111,22 @@ public final class Throughput {
             }
             Shape shape = new Shape(batch, 3, size, size);
             WeightedCrossEntropy loss = new WeightedCrossEntropy(new float[] {1, 1, 1, 1, 1});
-            int warm = warmup(steps);
             double train;
             try (Trainer trainer = model.newTrainer(new DefaultTrainingConfig(loss).optOptimizer(opt)
                     .optDevices(new Device[] {model.getNDManager().getDevice()}))) {
-                long t0 = 0;
-            for (int s = 0; s < warm + steps; s++) {
-                if (s == warm) {
-                    t0 = System.nanoTime();
-                }
-                try (NDManager sub = trainer.getManager().newSubManager()) {
-                    NDArray x = sub.create(FloatBuffer.wrap(data), shape);
-                    if (opts.channelsLast()) {
-                        x = Formats.channelsLast(x);
+                train = rate(steps, batch, () -> {
+                    try (NDManager sub = trainer.getManager().newSubManager()) {
+                        NDArray x = sub.create(FloatBuffer.wrap(data), shape);
+                        if (opts.channelsLast()) {
+                            x = Formats.channelsLast(x);
+                        }
+                        try (GradientCollector gc = trainer.newGradientCollector()) {
+                            NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
+                            gc.backward(loss.evaluate(new NDList(sub.create(labels)), new NDList(logits)));
+                        }
+                        trainer.step();
                     }
-                    try (GradientCollector gc = trainer.newGradientCollector()) {
-                        NDArray logits = trainer.forward(new NDList(x)).singletonOrThrow();
-                        gc.backward(loss.evaluate(new NDList(sub.create(labels)), new NDList(logits)));
-                    }
-                    trainer.step();
-                }
-            }
-            train = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
+                });
             }
             // DJL runs this without autograd (grad mode is on only inside a GradientCollector).
             double infer;
@@ -165,15 +159,7 @@ public final class Throughput {
             w = folded.weights();
         }
         try (OnnxClassifier onnx = OnnxClassifier.open(OnnxExport.bytes(w, size), OnnxClassifier.threads())) {
-            int warm = warmup(steps);
-            long t0 = 0;
-            for (int s = 0; s < warm + steps; s++) {
-                if (s == warm) {
-                    t0 = System.nanoTime();
-                }
-                onnx.probabilities(data, batch, size, false, 1.0);
-            }
-            return steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
+            return rate(steps, batch, () -> onnx.probabilities(data, batch, size, false, 1.0));
         }
     }
 
@@ -224,25 +210,14 @@ public final class Throughput {
      */
     public static double[][] onnxVersusTorch(Classifier c, int size, int batch, int steps, int rounds, int threads) {
         float[] data = randomImages(batch, size);
-        int warm = warmup(steps);
         try (OnnxClassifier onnx = OnnxClassifier.open(OnnxExport.bytes(c, size), threads)) {
             double t = c.metadata().softmaxTemperature();
             double[][] out = new double[rounds][2];
             for (int round = 0; round < rounds; round++) {
                 for (int k = 0; k < 2; k++) {
                     boolean torch = (k == 0) == (round % 2 == 0);
-                    long t0 = 0;
-                    for (int s = 0; s < warm + steps; s++) {
-                        if (s == warm) {
-                            t0 = System.nanoTime();
-                        }
-                        if (torch) {
-                            c.probabilities(data, batch, size);
-                        } else {
-                            onnx.probabilities(data, batch, size, false, t);
-                        }
-                    }
-                    out[round][torch ? 0 : 1] = steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
+                    out[round][torch ? 0 : 1] = rate(steps, batch, torch ? () -> c.probabilities(data, batch, size)
+                            : () -> onnx.probabilities(data, batch, size, false, t));
                 }
             }
             return out;
@@ -268,17 +243,24 @@ public final class Throughput {
     /** Images/s of {@code forward} on the batch, after warm-up steps; each step copies the logits out. */
     private static double inferRate(NDManager root, float[] data, Shape shape, int steps,
             java.util.function.Function<NDArray, NDArray> forward) {
-        int warm = warmup(steps);
-        long t0 = 0;
-        for (int s = 0; s < warm + steps; s++) {
-            if (s == warm) {
-                t0 = System.nanoTime();
-            }
+        return rate(steps, (int) shape.get(0), () -> {
             try (NDManager sub = root.newSubManager()) {
                 forward.apply(sub.create(FloatBuffer.wrap(data), shape)).toFloatArray();
             }
+        });
+    }
+
+    /** Images/s of {@code step} on batches of {@code batch}: {@link #warmup} untimed steps, then {@code steps} timed. */
+    private static double rate(int steps, int batch, Runnable step) {
+        int warm = warmup(steps);
+        for (int s = 0; s < warm; s++) {
+            step.run();
         }
-        return steps * (double) shape.get(0) / ((System.nanoTime() - t0) / 1e9);
+        long t0 = System.nanoTime();
+        for (int s = 0; s < steps; s++) {
+            step.run();
+        }
+        return steps * (double) batch / ((System.nanoTime() - t0) / 1e9);
     }
 
     /** Peak resident set size of this process in MiB (Linux), or -1. */
