@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.wbctransfer.config.Subset;
 import org.wbctransfer.experiment.Cell;
 import org.wbctransfer.experiment.ExperimentReport;
 import org.wbctransfer.experiment.ExperimentRunner;
@@ -44,6 +45,15 @@ public final class ExperimentCommand implements Callable<Integer> {
                     + " a grid; the report covers every cell of the experiment. Default: all, in the file's order")
     List<Long> splits;
 
+    @Option(names = "--arms", split = ",", paramLabel = "ARM",
+            description = "Run only these arms (for example baseline,mixup-30), so that a long grid can run its most"
+                    + " wanted cells first; the report covers every cell. Default: all")
+    List<String> arms;
+
+    @Option(names = "--budgets", split = ",", paramLabel = "BUDGET",
+            description = "Run only these label budgets (for example WBC_50). Default: all")
+    List<String> budgets;
+
     @Mixin
     ProgressOption progress;
 
@@ -56,16 +66,19 @@ public final class ExperimentCommand implements Callable<Integer> {
         Path dir = out != null ? out : Path.of("runs", spec.name());
         ExperimentRunner runner = new ExperimentRunner(spec, dir, cacheOption.dir, progress.bars(), strictOption.strict);
         List<ExperimentRunner.Plan> plan = runner.plan();
+        ExperimentRunner.Part part = new ExperimentRunner.Part(splits != null ? splits : List.of(),
+                arms != null ? arms : List.of(),
+                budgets != null ? budgets.stream().map(Subset::canonical).toList() : List.of());
+        List<ExperimentRunner.Plan> mine = runner.plan(part);
         if (!reportOnly) {
-            // Estimated on a split this process runs; an unknown one is refused by run() below.
-            long first = splits != null && spec.splits().contains(splits.get(0)) ? splits.get(0) : spec.splits().get(0);
-            double minutes = runner.estimateMinutes(runner.manifest(first));
-            System.out.printf(Locale.ROOT, "experiment %s: %d training runs, %d pre-training chains; estimated %.0f min"
-                    + " on %d cores (rough: images to process / measured step throughput)%n", spec.name(), plan.size(),
+            double minutes = runner.estimateMinutes(runner.manifest(mine.get(0).splitSeed()));
+            System.out.printf(Locale.ROOT, "experiment %s: %d training runs (%d in this part), %d pre-training chains;"
+                    + " estimated %.0f min for the whole grid on %d cores (rough: images to process / measured step"
+                    + " throughput)%n", spec.name(), plan.size(), mine.size(),
                     plan.stream().filter(p -> p.arm().pretrain() != null).map(p -> p.arm().pretrain() + p.seed())
                             .distinct().count(), minutes, Runtime.getRuntime().availableProcessors());
             if (dryRun) {
-                plan.forEach(p -> System.out.printf("  %s %s split %d seed %d, %d epochs -> %s%n", p.arm().name(),
+                mine.forEach(p -> System.out.printf("  %s %s split %d seed %d, %d epochs -> %s%n", p.arm().name(),
                         p.subset(), p.splitSeed(), p.seed(), p.epochs(), p.runDir()));
                 return 0;
             }
@@ -77,7 +90,7 @@ public final class ExperimentCommand implements Callable<Integer> {
         }
         List<Cell> cells = reportOnly
                 ? plan.stream().map(ExperimentRunner.Plan::cell).toList()
-                : runner.run(splits != null ? splits : spec.splits());
+                : runner.run(part);
         if (spec.searching()) {
             // No test figure exists: the candidates ranked on their validation carve-outs instead.
             SearchTable.write(dir, "wbc-transfer search '" + spec.name() + "'", cells, spec.arms());

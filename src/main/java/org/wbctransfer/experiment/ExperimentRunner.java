@@ -245,21 +245,46 @@ public final class ExperimentRunner {
     }
 
     /**
-     * Runs the unfinished cells of the given split seeds (a part of the grid; several processes can
-     * each take other split seeds of one grid, a pre-training shared between them runs once under a
-     * file lock); returns every cell of the grid for the report.
+     * Which part of the grid a process runs: split seeds, arms and budgets (an empty list means all).
+     * Parts let several processes share a grid, and let a long grid run its most wanted cells first.
      */
-    public List<Cell> run(List<Long> splits) throws IOException {
-        if (!spec.splits().containsAll(splits) || splits.isEmpty()) {
-            throw new UserException("split seeds " + splits + " are not among the experiment's " + spec.splits());
+    public record Part(List<Long> splits, List<String> arms, List<String> subsets) {
+
+        public boolean contains(Plan p) {
+            return (splits.isEmpty() || splits.contains(p.splitSeed()))
+                    && (arms.isEmpty() || arms.contains(p.arm().name()))
+                    && (subsets.isEmpty() || subsets.contains(p.subset()));
         }
+    }
+
+    /** The cells of one part of the grid, in the grid's order; a part naming what the grid lacks is refused. */
+    public List<Plan> plan(Part part) {
+        List<Plan> all = plan();
+        refuseUnknown("split seeds", part.splits(), all.stream().map(Plan::splitSeed).distinct().toList());
+        refuseUnknown("arms", part.arms(), spec.arms().stream().map(ExperimentSpec.Arm::name).toList());
+        refuseUnknown("budgets", part.subsets(), all.stream().map(Plan::subset).distinct().toList());
+        return all.stream().filter(part::contains).toList();
+    }
+
+    private static <T> void refuseUnknown(String what, List<T> asked, List<T> known) {
+        if (!known.containsAll(asked)) {
+            throw new UserException(what + " " + asked + " are not among the experiment's " + known);
+        }
+    }
+
+    /**
+     * Runs the unfinished cells of one part of the grid (several processes can each take another
+     * part, a pre-training shared between them runs once under a file lock); returns every cell of
+     * the grid for the report.
+     */
+    public List<Cell> run(Part part) throws IOException {
+        List<Plan> plans = plan(part);
+        List<Long> splits = part.splits().isEmpty() ? spec.splits() : part.splits();
         // The estimate counts the images of a split this process runs, not of the file's first split.
         SplitManifest manifest = manifest(splits.get(0));
         for (long split : splits) {
             manifest(split);
         }
-        List<Plan> all = plan();
-        List<Plan> plans = all.stream().filter(p -> splits.contains(p.splitSeed())).toList();
         for (Plan p : plans) {
             checkCarveOut(p);
         }
@@ -299,7 +324,7 @@ public final class ExperimentRunner {
             scoreOutside(p);
             done++;
         }
-        return all.stream().map(Plan::cell).toList();
+        return plan().stream().map(Plan::cell).toList();
     }
 
     /**

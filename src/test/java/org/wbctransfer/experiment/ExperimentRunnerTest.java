@@ -63,6 +63,26 @@ class ExperimentRunnerTest {
     }
 
     @Test
+    void aPartOfTheGridKeepsTheGridsOrderAndRefusesWhatTheGridLacks() throws Exception {
+        ExperimentRunner r = new ExperimentRunner(onRaabin("experiments/confirm-full-budget.yaml"), tmp,
+                tmp.resolve("cache"), false, false);
+        assertThat(r.plan()).hasSize(18);
+        List<ExperimentRunner.Plan> part = r.plan(new ExperimentRunner.Part(List.of(6L, 5L),
+                List.of("mixup-30", "baseline"), List.of("WBC_100")));
+        assertThat(part).extracting(p -> p.arm().name() + " " + p.subset() + " " + p.splitSeed() + " " + p.epochs())
+                .containsExactly("baseline WBC_100 5 20", "mixup-30 WBC_100 5 30", "baseline WBC_100 6 20",
+                        "mixup-30 WBC_100 6 30");
+        assertThat(r.plan(new ExperimentRunner.Part(List.of(), List.of(), List.of()))).isEqualTo(r.plan());
+        assertThatThrownBy(() -> r.plan(new ExperimentRunner.Part(List.of(), List.of("mixup"), List.of())))
+                .isInstanceOf(UserException.class)
+                .hasMessage("arms [mixup] are not among the experiment's [baseline, mixup-30, mixup-30-refit]");
+        assertThatThrownBy(() -> r.plan(new ExperimentRunner.Part(List.of(0L), List.of(), List.of())))
+                .hasMessage("split seeds [0] are not among the experiment's [4, 5, 6]");
+        assertThatThrownBy(() -> r.plan(new ExperimentRunner.Part(List.of(), List.of(), List.of("WBC_10"))))
+                .hasMessage("budgets [WBC_10] are not among the experiment's [WBC_50, WBC_100]");
+    }
+
+    @Test
     void splitSeedAndSplitSeedsTogetherAreRefused() throws Exception {
         Path f = tmp.resolve("t.yaml");
         Files.writeString(f, "name: x\nsplitSeed: 1\nsplitSeeds: [1, 2]\nsubsets: {WBC_1: {seeds: [0], epochs: 1}}\n"
