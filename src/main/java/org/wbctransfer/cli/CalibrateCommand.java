@@ -100,8 +100,7 @@ public final class CalibrateCommand implements Callable<Integer> {
             Double t = md0.temperature();
             if (fitTemperature) {
                 t = TemperatureScaling.fit(v.probabilities(), 1.0, v.truth());
-                Evaluation.Saved test = Evaluation.readPredictions(dir.testEval().resolve(Evaluation.PREDICTIONS),
-                        md0.classes());
+                Evaluation.Saved test = Evaluation.readPredictions(dir.testEval().resolve(Evaluation.PREDICTIONS));
                 Calibration before = Calibration.of(test.probabilities(), test.truth());
                 float[][] scaled = TemperatureScaling.rescale(test.probabilities(), 1.0, t);
                 Calibration after = Calibration.of(scaled, test.truth());

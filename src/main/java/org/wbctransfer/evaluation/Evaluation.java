@@ -299,36 +299,52 @@ public final class Evaluation {
     /** The name of an evaluation's per-image file: {@code file,true,predicted,p_<class>...[,ood_score,out_of_distribution]}. */
     public static final String PREDICTIONS = "predictions.csv";
 
-    /** Probabilities and true classes as {@link #write} saved them in {@value #PREDICTIONS}. */
-    public record Saved(float[][] probabilities, int[] truth) {}
+    /** Images, classes (the model's order), probabilities and true classes as {@link #write} saved them in {@value #PREDICTIONS}. */
+    public record Saved(List<String> files, List<String> classes, float[][] probabilities, int[] truth) {}
 
-    public static Saved readPredictions(Path file, List<String> classes) throws IOException {
+    public static Saved readPredictions(Path file) throws IOException {
         List<String> lines = java.nio.file.Files.readAllLines(file);
+        if (lines.isEmpty() || !lines.get(0).startsWith("file,true,predicted,p_")) {
+            throw new org.wbctransfer.util.UserException(file + ": not a " + PREDICTIONS
+                    + " (its header must start with file,true,predicted,p_<class>)");
+        }
+        List<String> header = List.of(lines.get(0).split(","));
+        List<String> classes = header.subList(3, header.size()).stream().filter(h -> h.startsWith("p_"))
+                .map(h -> h.substring(2)).toList();
         int k = classes.size();
         // Out-of-distribution columns, when present, follow the probabilities.
-        int tail = !lines.isEmpty() && lines.get(0).endsWith("," + OOD_FLAG) ? 2 : 0;
+        int tail = header.size() - 3 - k;
+        List<String> files = new ArrayList<>();
         List<float[]> probs = new ArrayList<>();
         List<Integer> truth = new ArrayList<>();
-        for (String line : lines.subList(1, lines.size())) {
+        for (int row = 1; row < lines.size(); row++) {
+            String line = lines.get(row);
             if (line.isBlank()) {
                 continue;
             }
-            String[] f = line.split(",");
+            String[] f = line.split(",", -1);
             // File names are written unquoted and may hold commas: the last k + 2 fields are true,
             // predicted and the probabilities.
             int n = f.length - tail;
-            int label = classes.indexOf(f[n - k - 2]);
+            int label = n >= k + 3 ? classes.indexOf(f[n - k - 2]) : -1;
             if (label < 0) {
-                throw new org.wbctransfer.util.UserException(file + ": unknown class '" + f[n - k - 2] + "'");
+                throw new org.wbctransfer.util.UserException(file + ": line " + (row + 1) + ": unknown class or too few"
+                        + " columns");
             }
             float[] p = new float[k];
-            for (int j = 0; j < k; j++) {
-                p[j] = Float.parseFloat(f[n - k + j]);
+            try {
+                for (int j = 0; j < k; j++) {
+                    p[j] = Float.parseFloat(f[n - k + j]);
+                }
+            } catch (NumberFormatException e) {
+                throw new org.wbctransfer.util.UserException(file + ": line " + (row + 1) + ": a probability is not a"
+                        + " number");
             }
+            files.add(String.join(",", java.util.Arrays.asList(f).subList(0, n - k - 2)));
             probs.add(p);
             truth.add(label);
         }
-        return new Saved(probs.toArray(new float[0][]), truth.stream().mapToInt(Integer::intValue).toArray());
+        return new Saved(files, classes, probs.toArray(new float[0][]), truth.stream().mapToInt(Integer::intValue).toArray());
     }
 
     /** Writes the reports, and {@code skipped.txt} when files were skipped (removing a stale one otherwise). */

@@ -1,0 +1,69 @@
+package org.wbctransfer.evaluation;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.util.UserException;
+
+/**
+ * Several models' saved probabilities on the same images, averaged: an ensemble scored from the
+ * members' {@value Evaluation#PREDICTIONS} files, so a test split is not read again. Its inference
+ * cost is that of all its members together.
+ */
+public final class Ensemble {
+
+    private Ensemble() {}
+
+    /** One member: where its probabilities came from and how it scored alone. */
+    public record Member(String predictions, double accuracy, double macroF1) {}
+
+    /** The ensemble's evaluation, the images in the members' order, and the members. */
+    public record Scored(Evaluation.Result result, List<String> files, List<Member> members) {}
+
+    /**
+     * Averages the probabilities of {@code predictionFiles}, which must cover the same images in
+     * the same order with the same true classes and class order; anything else is refused, naming
+     * the file that differs.
+     */
+    public static Scored of(List<Path> predictionFiles, String title) throws IOException {
+        if (predictionFiles.size() < 2) {
+            throw new UserException("an ensemble needs at least two members; got " + predictionFiles.size());
+        }
+        Evaluation.Saved first = Evaluation.readPredictions(predictionFiles.get(0));
+        int n = first.truth().length;
+        int k = first.classes().size();
+        float[][] mean = new float[n][k];
+        List<Member> members = new ArrayList<>();
+        for (Path file : predictionFiles) {
+            Evaluation.Saved s = file == predictionFiles.get(0) ? first : Evaluation.readPredictions(file);
+            if (!s.classes().equals(first.classes())) {
+                throw new UserException(file + ": classes " + s.classes() + " differ from " + first.classes() + " of "
+                        + predictionFiles.get(0));
+            }
+            if (!s.files().equals(first.files()) || !java.util.Arrays.equals(s.truth(), first.truth())) {
+                throw new UserException(file + ": its images or their true classes differ from those of "
+                        + predictionFiles.get(0) + " (" + s.files().size() + " against " + n + " images)");
+            }
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < k; j++) {
+                    mean[i][j] += s.probabilities()[i][j] / predictionFiles.size();
+                }
+            }
+            ClassificationMetrics alone = metrics(first.classes(), s.probabilities(), s.truth());
+            members.add(new Member(file.toString(), alone.accuracy(), alone.macroF1()));
+        }
+        ClassificationMetrics m = metrics(first.classes(), mean, first.truth());
+        return new Scored(new Evaluation.Result(m, mean, first.truth(), title, null, null, null), first.files(),
+                List.copyOf(members));
+    }
+
+    private static ClassificationMetrics metrics(List<String> classes, float[][] probs, int[] truth) {
+        int[] pred = new int[truth.length];
+        for (int i = 0; i < truth.length; i++) {
+            pred[i] = Classifier.argMax(probs[i]);
+        }
+        return ClassificationMetrics.compute(ConfusionMatrix.of(classes, truth, pred), probs, truth);
+    }
+}
