@@ -31,6 +31,11 @@ public final class Ensemble {
         if (predictionFiles.size() < 2) {
             throw new UserException("an ensemble needs at least two members; got " + predictionFiles.size());
         }
+        List<Path> distinct = predictionFiles.stream().map(f -> f.toAbsolutePath().normalize()).distinct().toList();
+        if (distinct.size() < predictionFiles.size()) {
+            // A member named twice would silently count double.
+            throw new UserException("an ensemble's members must differ; " + predictionFiles + " names one file twice");
+        }
         Evaluation.Saved first = Evaluation.readPredictions(predictionFiles.get(0));
         int n = first.truth().length;
         int k = first.classes().size();

@@ -48,6 +48,8 @@ class EnsembleTest {
         assertThatThrownBy(() -> Ensemble.of(List.of(one, classes), "t"))
                 .hasMessage(classes + ": classes [B, A] differ from [A, B] of " + one);
         assertThatThrownBy(() -> Ensemble.of(List.of(one), "t")).hasMessage("an ensemble needs at least two members; got 1");
+        assertThatThrownBy(() -> Ensemble.of(List.of(one, tmp.resolve("x/../one.csv")), "t"))
+                .hasMessageStartingWith("an ensemble's members must differ;");
         Path broken = tmp.resolve("broken.csv");
         Files.writeString(broken, "file,true,predicted,p_A,p_B\na.jpg,A,A,0.9,x\n");
         assertThatThrownBy(() -> Ensemble.of(List.of(one, broken), "t"))
