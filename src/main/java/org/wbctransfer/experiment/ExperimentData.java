@@ -40,7 +40,9 @@ final class ExperimentData {
      */
     record Unsure(Double temperature, double ece, double accuracyAt95, double coverageAt99) {}
 
-    record Run(Cell cell, ClassificationMetrics test, Map<String, ClassificationMetrics> outside, Unsure unsure) {
+    /** {@code minutes}: the training's own time, the sum of its epochs' seconds in summary.csv (null without one). */
+    record Run(Cell cell, ClassificationMetrics test, Map<String, ClassificationMetrics> outside, Unsure unsure,
+            Double minutes) {
         double classF1(String className) {
             for (ClassificationMetrics.PerClass pc : test.perClass()) {
                 if (pc.name().equals(className)) {
@@ -182,9 +184,30 @@ final class ExperimentData {
                 missing.add(new Missing(c, "unreadable " + RunDir.TEST_EVAL + "/" + RunDir.METRICS + ": " + UserException.firstLine(e.getMessage())));
                 continue;
             }
-            runs.add(new Run(c, test, readOutside(c, warnings), readUnsure(c)));
+            runs.add(new Run(c, test, readOutside(c, warnings), readUnsure(c), trainingMinutes(RunDir.of(c.runDir()))));
         }
         return of(cells.stream().map(Cell::arm).toList(), runs, missing, warnings, armNotes);
+    }
+
+    /**
+     * A run's training time: the sum of the seconds column of its summary.csv, so the pauses of an
+     * interrupted and resumed run are not counted; null when the run has no readable summary.
+     */
+    static Double trainingMinutes(RunDir run) {
+        try {
+            List<String> lines = Files.readAllLines(run.summary());
+            int col = List.of(lines.get(0).split(",")).indexOf("seconds");
+            if (col < 0) {
+                return null;
+            }
+            double seconds = 0;
+            for (String line : lines.subList(1, lines.size())) {
+                seconds += Double.parseDouble(line.split(",", -1)[col]);
+            }
+            return seconds / 60;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     /**

@@ -104,6 +104,7 @@ final class ReportCsv {
         if (unsure) {
             header.addAll(List.of("test_temperature", "test_ece", "test_accuracy_at_95_coverage", "test_coverage_at_99_accuracy"));
         }
+        header.add("training_minutes");
         header.add("run_dir");
         StringBuilder sb = new StringBuilder();
         csvLine(sb, header);
@@ -121,6 +122,7 @@ final class ReportCsv {
                 row.addAll(u == null ? List.of("", "", "", "") : List.of(u.temperature() == null ? "" : num(u.temperature()),
                         num(u.ece()), num(u.accuracyAt95()), num(u.coverageAt99())));
             }
+            row.add(r.minutes() == null ? "" : String.format(java.util.Locale.ROOT, "%.2f", r.minutes()));
             row.add(relative(outDir, r.cell().runDir()));
             csvLine(sb, row);
         }

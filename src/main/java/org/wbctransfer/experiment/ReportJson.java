@@ -38,7 +38,8 @@ final class ReportJson {
 
     record RunJson(String arm, String subset, long splitSeed, long seed, String runDir, ClassificationMetrics test,
             @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, ClassificationMetrics> outside,
-            @JsonInclude(JsonInclude.Include.NON_NULL) ExperimentData.Unsure unsure) {}
+            @JsonInclude(JsonInclude.Include.NON_NULL) ExperimentData.Unsure unsure,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Double trainingMinutes) {}
 
     record MissingJson(String arm, String subset, long splitSeed, long seed, String runDir, String reason) {}
 
@@ -95,7 +96,7 @@ final class ReportJson {
     static Read read(JsonNode root, Path outDir) throws IOException {
         Saved s = Json.MAPPER.treeToValue(root, Saved.class);
         List<Run> runs = s.runs().stream().map(r -> new Run(cell(r.arm(), r.subset(), r.splitSeed(), r.seed(),
-                r.runDir(), outDir), r.test(), r.outside() != null ? r.outside() : Map.of(), r.unsure())).toList();
+                r.runDir(), outDir), r.test(), r.outside() != null ? r.outside() : Map.of(), r.unsure(), r.trainingMinutes())).toList();
         List<Missing> missing = s.missing().stream().map(m -> new Missing(cell(m.arm(), m.subset(), m.splitSeed(),
                 m.seed(), m.runDir(), outDir), m.reason())).toList();
         return new Read(ExperimentData.of(s.arms(), runs, missing, s.warnings(),
@@ -124,7 +125,7 @@ final class ReportJson {
                     number(c.accuracyDifference()), number(c.largerStd()), perSplit, c.verdict());
         }).toList();
         List<RunJson> runs = d.runs.stream().map(r -> new RunJson(r.cell().arm(), r.cell().subset(),
-                r.cell().splitSeed(), r.cell().seed(), relative(outDir, r.cell().runDir()), r.test(), r.outside(), r.unsure()))
+                r.cell().splitSeed(), r.cell().seed(), relative(outDir, r.cell().runDir()), r.test(), r.outside(), r.unsure(), r.minutes()))
                 .toList();
         Map<String, ByMetric<List<Double>>> publishedArms = new LinkedHashMap<>();
         for (String arm : PublishedResults.ARMS) {

@@ -114,20 +114,19 @@ public final class SearchTable {
         Integer best = md.provenance().bestEpoch();
         List<String> lines = Files.readAllLines(run.summary());
         List<String> header = List.of(lines.get(0).split(","));
-        double seconds = 0;
         String[] kept = null;
         for (String line : lines.subList(1, lines.size())) {
             String[] f = line.split(",", -1);
-            seconds += Double.parseDouble(f[header.indexOf("seconds")]);
             if (best != null && Integer.parseInt(f[header.indexOf("epoch")]) == best) {
                 kept = f;
             }
         }
-        if (kept == null) {
+        Double minutes = ExperimentData.trainingMinutes(run);
+        if (kept == null || minutes == null) {
             return null;
         }
         return new Row(c.arm(), c.subset(), c.splitSeed(), c.seed(), number(kept[header.indexOf("val_macro_f1")]),
-                number(kept[header.indexOf("val_acc")]), best, md.training().epochs(), seconds / 60,
+                number(kept[header.indexOf("val_acc")]), best, md.training().epochs(), minutes,
                 md.provenance().trainImages(), md.provenance().validationImages(),
                 settings(arms.stream().filter(a -> a.name().equals(c.arm())).findFirst().orElse(null)));
     }

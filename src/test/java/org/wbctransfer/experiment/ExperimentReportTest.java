@@ -201,6 +201,9 @@ class ExperimentReportTest {
         // Relative to the report folder: a committed report carries no path of the machine that made it.
         assertThat(r.get("run_dir")).isEqualTo("../runs/baseline-WBC_10-s2");
         assertThat(r.get("split_seed")).isEqualTo("0");
+        // Four epochs of 10 s each in the run's summary.csv.
+        assertThat(r.get("training_minutes")).isEqualTo("0.67");
+        assertThat(Files.readString(out.resolve("results.json"))).contains("\"trainingMinutes\" : 0.6666");
     }
 
     @Test
