@@ -54,12 +54,15 @@ class ExperimentResumeTest {
                 tmp.resolve("cache").toString(), "--no-progress");
     }
 
-    /** results.json without its time stamp, with the output folder written as OUT. */
+    /** results.json without its time stamp and the runs' training minutes, with the output folder written as OUT. */
     static JsonNode resultsJson(Path out) throws Exception {
         String text = Files.readString(out.resolve(ExperimentReport.RESULTS_JSON))
                 .replace(out.toAbsolutePath().normalize().toString(), "OUT");
         ObjectNode json = (ObjectNode) new ObjectMapper().readTree(text);
         assertThat(json.remove("generated")).as("time stamp").isNotNull();
+        for (JsonNode run : json.get("runs")) {
+            assertThat(((ObjectNode) run).remove("trainingMinutes").asDouble()).as("a wall time").isPositive();
+        }
         return json;
     }
 
