@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.wbctransfer.model.Classifier;
 import org.wbctransfer.util.UserException;
 
 /**
@@ -56,19 +55,11 @@ public final class Ensemble {
                     mean[i][j] += s.probabilities()[i][j] / predictionFiles.size();
                 }
             }
-            ClassificationMetrics alone = metrics(first.classes(), s.probabilities(), s.truth());
+            ClassificationMetrics alone = Evaluation.metrics(first.classes(), s.probabilities(), s.truth());
             members.add(new Member(file.toString(), alone.accuracy(), alone.macroF1()));
         }
-        ClassificationMetrics m = metrics(first.classes(), mean, first.truth());
+        ClassificationMetrics m = Evaluation.metrics(first.classes(), mean, first.truth());
         return new Scored(new Evaluation.Result(m, mean, first.truth(), title, null, null, null), first.files(),
                 List.copyOf(members));
-    }
-
-    private static ClassificationMetrics metrics(List<String> classes, float[][] probs, int[] truth) {
-        int[] pred = new int[truth.length];
-        for (int i = 0; i < truth.length; i++) {
-            pred[i] = Classifier.argMax(probs[i]);
-        }
-        return ClassificationMetrics.compute(ConfusionMatrix.of(classes, truth, pred), probs, truth);
     }
 }

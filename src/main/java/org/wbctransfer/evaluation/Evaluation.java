@@ -260,16 +260,18 @@ public final class Evaluation {
             boolean dihedral) {
         Classifier.Scored scored = scored(classifier, cache, samples, dihedral);
         float[][] probs = scored.probabilities();
-        int n = samples.size();
-        int[] truth = new int[n];
-        int[] pred = new int[n];
-        for (int i = 0; i < n; i++) {
-            truth[i] = samples.get(i).label();
+        int[] truth = samples.stream().mapToInt(BatchLoader.Sample::label).toArray();
+        ClassificationMetrics m = metrics(classifier.metadata().classes(), probs, truth);
+        return new Result(m, probs, truth, "", scored.scores(), classifier.oodScore(scored), classifier.metadata().ood());
+    }
+
+    /** The metrics of probabilities against true classes, each image called by its most probable class. */
+    public static ClassificationMetrics metrics(List<String> classes, float[][] probs, int[] truth) {
+        int[] pred = new int[truth.length];
+        for (int i = 0; i < truth.length; i++) {
             pred[i] = Classifier.argMax(probs[i]);
         }
-        List<String> classes = classifier.metadata().classes();
-        ClassificationMetrics m = ClassificationMetrics.compute(ConfusionMatrix.of(classes, truth, pred), probs, truth);
-        return new Result(m, probs, truth, "", scored.scores(), classifier.oodScore(scored), classifier.metadata().ood());
+        return ClassificationMetrics.compute(ConfusionMatrix.of(classes, truth, pred), probs, truth);
     }
 
     /** What report.txt holds and the commands print: the per-class report, then calibration and selective lines. */

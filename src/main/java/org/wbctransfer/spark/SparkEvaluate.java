@@ -13,7 +13,6 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.functions;
 import org.apache.spark.util.LongAccumulator;
 import org.wbctransfer.evaluation.ClassificationMetrics;
-import org.wbctransfer.evaluation.ConfusionMatrix;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelMetadata;
@@ -102,13 +101,9 @@ public final class SparkEvaluate {
         }
         float[][] pr = probs.toArray(new float[0][]);
         int[] t = truth.stream().mapToInt(Integer::intValue).toArray();
-        int[] pred = new int[t.length];
-        for (int i = 0; i < t.length; i++) {
-            pred[i] = Classifier.argMax(pr[i]);
-        }
         String title = "ResNet-18 on " + job.folder() + " (" + t.length + " images"
                 + (skipped.isEmpty() ? "" : ", " + skipped.size() + " file(s) skipped") + ")";
-        ClassificationMetrics m = ClassificationMetrics.compute(ConfusionMatrix.of(classes, t, pred), pr, t);
+        ClassificationMetrics m = Evaluation.metrics(classes, pr, t);
         Evaluation.Result r = new Evaluation.Result(m, pr, t, title, null,
                 md.ood() == null ? null : ood.stream().mapToDouble(Double::doubleValue).toArray(),
                 md.ood());
