@@ -80,7 +80,8 @@ public final class CalibrateCommand implements Callable<Integer> {
             }
             // Validation probabilities at temperature 1, whatever the model carries now.
             Classifier raw = loaded.withMetadata(md0.withTemperature(null));
-            SplitData data = SplitData.open(Path.of(cfg.dataRoot()), manifest, cfg.imageSize(), Path.of(cfg.cacheDir()));
+            SplitData data = SplitData.open(Path.of(cfg.dataRoot()), manifest, cfg.imageSize(), loaded.framing(),
+                    Path.of(cfg.cacheDir()));
             List<String> skipped = new ArrayList<>();
             List<BatchLoader.Sample> val = data.samples(part.validation(), skipped);
             ModelMetadata.Ood ood = md0.ood();

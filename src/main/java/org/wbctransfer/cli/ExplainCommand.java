@@ -80,7 +80,7 @@ public final class ExplainCommand implements Callable<Integer> {
             } catch (ImageDecoder.BadImageException e) {
                 throw new UserException(image + ": " + e.getMessage());
             }
-            ModelInput input = new ModelInput(c.metadata());
+            ModelInput input = c.input();
             float[] x = new float[input.floats()];
             input.normalize(original, x); // the file is decoded once, for the input and the overlay
             GradCam.Result r = GradCam.compute(c, x, target, camLayer);

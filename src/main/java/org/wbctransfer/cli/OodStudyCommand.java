@@ -84,7 +84,8 @@ public final class OodStudyCommand implements Callable<Integer> {
             throw new UserException(run + ": no validation carve-out to set thresholds on");
         }
         try (Classifier loaded = Classifier.load(dir.model())) {
-            SplitData data = SplitData.open(Path.of(cfg.dataRoot()), manifest, cfg.imageSize(), Path.of(cfg.cacheDir()));
+            SplitData data = SplitData.open(Path.of(cfg.dataRoot()), manifest, cfg.imageSize(), loaded.framing(),
+                    Path.of(cfg.cacheDir()));
             List<String> skipped = new ArrayList<>();
             Classifier c = loaded.detector() != null ? loaded
                     : loaded.withDetector(OodFit.detector(loaded, data.cache(), data.samples(part.train(), skipped)));
@@ -156,7 +157,7 @@ public final class OodStudyCommand implements Callable<Integer> {
         if (rel.isEmpty()) {
             throw new UserException(folder + ": no images");
         }
-        ImageCache cache = ImageCache.open(folder, rel, c.metadata().imageSize(), cacheOption.dir);
+        ImageCache cache = ImageCache.open(folder, rel, c.metadata().imageSize(), c.framing(), cacheOption.dir);
         List<BatchLoader.Sample> samples = new ArrayList<>();
         for (int i = 0; i < rel.size(); i++) {
             if (cache.pixels(i) != null) {

@@ -114,7 +114,7 @@ public final class PredictCommand implements Callable<Integer> {
             if (adaptBn) {
                 c.requireBatchNorm(); // before any image is decoded
             }
-            ModelInput input = new ModelInput(c.metadata());
+            ModelInput input = c.input();
             List<Path> files = collect(inputs, this::skip);
             if (files.isEmpty()) {
                 throw new UserException("no image files found in " + inputs);

@@ -158,6 +158,12 @@ public final class TrainCommand implements Callable<Integer> {
             + " (e.g. 0.999), which is validated, chosen and saved as the model. Default: ${DEFAULT-VALUE} (off)")
     double ema;
 
+    @Option(names = "--cell-crop", paramLabel = "DIR", description = "Cut every image to a square around the white cell"
+            + " that the segmentation network in DIR finds (a masks pre-training stage's folder, or its 'segmenter'"
+            + " folder), so cells from other microscopes appear at one scale; the model keeps a copy and frames every"
+            + " later input alike. Default: the centre square")
+    Path cellCrop;
+
     @Option(names = "--channels-last", description = "Run the network on channels-last batches (same results up to float"
             + " rounding; faster training at 96-128 px on this CPU, slower at 64 px: measure with 'wbc bench --channels-last')")
     boolean channelsLast;
@@ -247,7 +253,8 @@ public final class TrainCommand implements Callable<Integer> {
                 .optFreeze(freezeStages, unfreezeEpoch)
                 .optPseudoLabels(teacher, pseudoThreshold)
                 .optNorm(TrainConfig.Norm.parse(norm))
-                .optLabelSmoothing(labelSmoothing).optMixing(mixup, cutmix).optEmaDecay(ema).build();
+                .optLabelSmoothing(labelSmoothing).optMixing(mixup, cutmix).optEmaDecay(ema).optCellCrop(cellCrop)
+                .build();
     }
 
     /** The metrics as text, then where their reports were written. */

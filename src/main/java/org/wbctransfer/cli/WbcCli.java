@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 /** Entry point of the {@code wbc} command. */
 @Command(name = "wbc", mixinStandardHelpOptions = true, versionProvider = WbcCli.Version.class,
         description = "White-blood-cell classification with ResNet-18 and transfer learning.",
-        subcommands = {SplitCommand.class, TrainCommand.class, EvaluateCommand.class, ExportCommand.class, AdaptCommand.class, CalibrateCommand.class, OodStudyCommand.class, PredictCommand.class, ExplainCommand.class, GradCamStudyCommand.class, ServeCommand.class, PretrainCommand.class, ExperimentCommand.class, EnsembleCommand.class, BenchCommand.class, SparkCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {SplitCommand.class, TrainCommand.class, EvaluateCommand.class, ExportCommand.class, AdaptCommand.class, CalibrateCommand.class, OodStudyCommand.class, PredictCommand.class, ExplainCommand.class, GradCamStudyCommand.class, ServeCommand.class, PretrainCommand.class, ExperimentCommand.class, EnsembleCommand.class, CellCropCommand.class, BenchCommand.class, SparkCommand.class, CommandLine.HelpCommand.class})
 public final class WbcCli implements Callable<Integer> {
 
     /** {@code wbc -V}: the version models record in their metadata, from one place. */

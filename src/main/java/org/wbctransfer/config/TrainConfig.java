@@ -47,6 +47,9 @@ import java.util.Locale;
  *     of the two with probability 1/2
  * @param emaDecay decay of an exponential moving average of the weights, which is what is
  *     validated, selected and saved as the model; 0 is off
+ * @param cellCrop a segmentation network's folder (a masks stage's, or its {@code segmenter}
+ *     folder): every image is cut to a square around the cell it finds, in training and in
+ *     every later use of the model, which carries a copy; null (the default) keeps the centre square
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainConfig(
@@ -77,7 +80,9 @@ public record TrainConfig(
         double labelSmoothing,
         double mixup,
         double cutmix,
-        double emaDecay) {
+        double emaDecay,
+        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+        String cellCrop) {
 
     /**
      * BatchNorm (torchvision's ResNet) or GroupNorm ({@code model.GroupNorm}), which keeps no
@@ -151,6 +156,7 @@ public record TrainConfig(
         private double mixup;
         private double cutmix;
         private double emaDecay;
+        private String cellCrop;
 
         private Builder() {}
 
@@ -283,6 +289,12 @@ public record TrainConfig(
             return this;
         }
 
+        /** Cell-centred crops by the segmentation network in {@code segmenter}; null keeps the centre square. */
+        public Builder optCellCrop(java.nio.file.Path segmenter) {
+            this.cellCrop = segmenter == null ? null : segmenter.toAbsolutePath().normalize().toString();
+            return this;
+        }
+
         public TrainConfig build() {
             if (dataRoot == null || subset == null) {
                 throw new IllegalStateException("setData and setSubset are required");
@@ -295,7 +307,7 @@ public record TrainConfig(
             TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, e, learningRate,
                     weightDecay, warm, 0.01, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, init,
                     scale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm, refit, labelSmoothing, mixup, cutmix,
-                    emaDecay);
+                    emaDecay, cellCrop);
             c.validate();
             return c;
         }
@@ -310,7 +322,8 @@ public record TrainConfig(
         return new TrainConfig(relative(base, dataRoot), relative(base, manifest), subset, imageSize, batchSize, epochs,
                 learningRate, weightDecay, warmupEpochs, finalLrFraction, seed, augmentation, valPercent, minValSubset,
                 classWeighted, relative(base, cacheDir), relative(base, init), backboneLrScale, freezeStages, unfreezeEpoch,
-                relative(base, pseudoTeacher), pseudoThreshold, norm, refit, labelSmoothing, mixup, cutmix, emaDecay);
+                relative(base, pseudoTeacher), pseudoThreshold, norm, refit, labelSmoothing, mixup, cutmix, emaDecay,
+                relative(base, cellCrop));
     }
 
     /**
@@ -324,7 +337,7 @@ public record TrainConfig(
         TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, epochs, learningRate,
                 weightDecay, warm, finalLrFraction, seed, augmentation, 0, minValSubset, classWeighted, cacheDir, init,
                 backboneLrScale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm, chosenOn, labelSmoothing, mixup,
-                cutmix, emaDecay);
+                cutmix, emaDecay, cellCrop);
         c.validate();
         return c;
     }

@@ -54,7 +54,13 @@ public final class ImageCache {
      * parallel over all cores) and stores it in {@code cacheDir}, never inside the read-only dataset.
      */
     public static ImageCache open(Path root, List<String> relativePaths, int size, Path cacheDir) throws IOException {
-        return open(root, relativePaths, size, cacheDir, key(root, relativePaths, size));
+        return open(root, relativePaths, size, null, cacheDir);
+    }
+
+    /** As {@link #open(Path, List, int, Path)}, each image framed by {@code framing} (null: the centre square). */
+    public static ImageCache open(Path root, List<String> relativePaths, int size, Framing framing, Path cacheDir)
+            throws IOException {
+        return open(root, relativePaths, size, framing, cacheDir, key(root, relativePaths, size, framing));
     }
 
     /** The cache {@link #openShared} last returned, and its key. */
@@ -69,16 +75,16 @@ public final class ImageCache {
      * 128 px) in the old generation each time, which G1 answered by growing the heap, cell after
      * cell (issue 7). One cache is held, softly: the collector may drop it when memory runs short.
      */
-    public static ImageCache openShared(Path root, List<String> relativePaths, int size, Path cacheDir)
+    public static ImageCache openShared(Path root, List<String> relativePaths, int size, Framing framing, Path cacheDir)
             throws IOException {
-        String key = key(root, relativePaths, size);
+        String key = key(root, relativePaths, size, framing);
         synchronized (ImageCache.class) {
             ImageCache held = shared.get();
             if (held != null && key.equals(sharedKey)) {
                 return held;
             }
         }
-        ImageCache c = open(root, relativePaths, size, cacheDir, key);
+        ImageCache c = open(root, relativePaths, size, framing, cacheDir, key);
         synchronized (ImageCache.class) {
             sharedKey = key;
             shared = new SoftReference<>(c);
@@ -86,8 +92,8 @@ public final class ImageCache {
         return c;
     }
 
-    private static ImageCache open(Path root, List<String> relativePaths, int size, Path cacheDir, String key)
-            throws IOException {
+    private static ImageCache open(Path root, List<String> relativePaths, int size, Framing framing, Path cacheDir,
+            String key) throws IOException {
         Path file = fileFor(key, size, cacheDir);
         if (Files.isRegularFile(file)) {
             try {
@@ -98,7 +104,7 @@ public final class ImageCache {
                 LOG.warn("image cache {} unreadable ({}); rebuilding", file, e.getMessage());
             }
         }
-        ImageCache c = build(root, relativePaths, size);
+        ImageCache c = build(root, relativePaths, size, framing);
         AtomicFiles.write(file, tmp -> c.store(tmp));
         LOG.info("image cache written: {}", file);
         return c;
@@ -106,16 +112,20 @@ public final class ImageCache {
 
     /** The cache file that {@link #open} reads or writes for these images and size. */
     public static Path file(Path root, List<String> relativePaths, int size, Path cacheDir) throws IOException {
-        return fileFor(key(root, relativePaths, size), size, cacheDir);
+        return fileFor(key(root, relativePaths, size, null), size, cacheDir);
     }
 
     private static Path fileFor(String key, int size, Path cacheDir) {
         return cacheDir.resolve("images-" + size + "px-" + key.substring(0, 16) + ".bin");
     }
 
-    static String key(Path root, List<String> relativePaths, int size) throws IOException {
+    static String key(Path root, List<String> relativePaths, int size, Framing framing) throws IOException {
         StringBuilder sb = new StringBuilder();
         sb.append(FORMAT_VERSION).append('|').append(size).append('|');
+        // Centre-square caches keep the key they had before framings existed.
+        if (framing != null) {
+            sb.append(framing.key()).append('|');
+        }
         for (String p : relativePaths) {
             Path f = root.resolve(p);
             long len = -1;
@@ -133,6 +143,10 @@ public final class ImageCache {
     }
 
     public static ImageCache build(Path root, List<String> relativePaths, int size) throws IOException {
+        return build(root, relativePaths, size, null);
+    }
+
+    static ImageCache build(Path root, List<String> relativePaths, int size, Framing framing) throws IOException {
         int n = relativePaths.size();
         byte[][] pixels = new byte[n][];
         String[] problems = new String[n];
@@ -141,7 +155,7 @@ public final class ImageCache {
             // One task per image on the common pool: every core decodes, whatever the images cost.
             IntStream.range(0, n).parallel().forEach(i -> {
                 try {
-                    pixels[i] = ImageDecoder.decodeRgb(root.resolve(relativePaths.get(i)), size);
+                    pixels[i] = ImageDecoder.decodeRgb(root.resolve(relativePaths.get(i)), size, framing);
                 } catch (ImageDecoder.BadImageException e) {
                     problems[i] = e.getMessage();
                 }
@@ -150,6 +164,9 @@ public final class ImageCache {
             throw new IOException("decoding images failed: " + e, e);
         }
         LOG.info("decoded {} images at {} px in {} s", n, size, String.format("%.1f", (System.nanoTime() - t0) / 1e9));
+        if (framing != null) {
+            LOG.info("framing: {}", framing.summary());
+        }
         return new ImageCache(size, relativePaths, pixels, problems, false);
     }
 

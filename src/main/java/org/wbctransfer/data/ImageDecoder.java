@@ -198,7 +198,13 @@ public final class ImageDecoder {
 
     /** Decodes and resizes to size x size, returning interleaved RGB bytes (HWC). */
     public static byte[] decodeRgb(Path file, int size) throws BadImageException {
-        return toRgb(resizeSquare(read(file, size), size));
+        return decodeRgb(file, size, null);
+    }
+
+    /** As {@link #decodeRgb(Path, int)}, the image first framed by {@code framing} (null: the centre square). */
+    public static byte[] decodeRgb(Path file, int size, Framing framing) throws BadImageException {
+        BufferedImage img = read(file, size);
+        return toRgb(resizeSquare(framing == null ? img : framing.frame(img), size));
     }
 
     /**

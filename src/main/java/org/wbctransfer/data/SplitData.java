@@ -46,12 +46,18 @@ public record SplitData(Path root, SplitManifest manifest, ImageCache cache) {
 
     /** The manifest's images, decoded; the cache is shared with earlier opens in this process (see {@link ImageCache#openShared}). */
     public static SplitData open(Path root, SplitManifest manifest, int imageSize, Path cacheDir) throws IOException {
+        return open(root, manifest, imageSize, null, cacheDir);
+    }
+
+    /** As {@link #open(Path, SplitManifest, int, Path)}, each image framed by {@code framing} (null: the centre square). */
+    public static SplitData open(Path root, SplitManifest manifest, int imageSize, Framing framing, Path cacheDir)
+            throws IOException {
         List<String> paths = new ArrayList<>();
         for (SplitManifest.Entry e : manifest.entries()) {
             paths.add(e.relativePath());
         }
         ImageFolder.checkRoot(root);
-        return new SplitData(root, manifest, ImageCache.openShared(root, paths, imageSize, cacheDir));
+        return new SplitData(root, manifest, ImageCache.openShared(root, paths, imageSize, framing, cacheDir));
     }
 
     /**
@@ -59,7 +65,7 @@ public record SplitData(Path root, SplitManifest manifest, ImageCache cache) {
      * cache (a search ranks candidates without reading the test split). Its cache is another file
      * than {@link #open}'s; {@link #samples} of a test entry fails.
      */
-    public static SplitData openTraining(Path root, SplitManifest manifest, int imageSize, Path cacheDir)
+    public static SplitData openTraining(Path root, SplitManifest manifest, int imageSize, Framing framing, Path cacheDir)
             throws IOException {
         List<String> paths = new ArrayList<>();
         for (SplitManifest.Entry e : manifest.entries()) {
@@ -68,7 +74,7 @@ public record SplitData(Path root, SplitManifest manifest, ImageCache cache) {
             }
         }
         ImageFolder.checkRoot(root);
-        return new SplitData(root, manifest, ImageCache.openShared(root, paths, imageSize, cacheDir));
+        return new SplitData(root, manifest, ImageCache.openShared(root, paths, imageSize, framing, cacheDir));
     }
 
     /**

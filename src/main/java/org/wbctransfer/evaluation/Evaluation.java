@@ -83,7 +83,8 @@ public final class Evaluation {
     public static Result testSplitTo(Classifier model, TrainConfig config, Path outDir, boolean strict,
             boolean dihedral) throws IOException {
         SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
-        SplitData data = SplitData.open(Path.of(config.dataRoot()), m, config.imageSize(), Path.of(config.cacheDir()));
+        SplitData data = SplitData.open(Path.of(config.dataRoot()), m, config.imageSize(), model.framing(),
+                Path.of(config.cacheDir()));
         return entriesTo(model, config, data, m.test(), "test", "test split", outDir, strict, dihedral);
     }
 
@@ -95,7 +96,7 @@ public final class Evaluation {
     public static Result validationTo(Classifier model, TrainConfig config, List<SplitManifest.Entry> validation,
             Path outDir, boolean strict, boolean dihedral) throws IOException {
         SplitManifest m = SplitManifest.read(Path.of(config.manifest()));
-        SplitData data = SplitData.openTraining(Path.of(config.dataRoot()), m, config.imageSize(),
+        SplitData data = SplitData.openTraining(Path.of(config.dataRoot()), m, config.imageSize(), model.framing(),
                 Path.of(config.cacheDir()));
         return entriesTo(model, config, data, validation, "validation", "validation carve-out", outDir, strict, dihedral);
     }
@@ -192,7 +193,7 @@ public final class Evaluation {
                 throw new org.wbctransfer.util.UserException(folder + ": none of the class folders " + f.classNames()
                         + " is one of the model's classes " + classes);
             }
-            ImageCache cache = ImageCache.open(folder, paths, c.metadata().imageSize(), cacheDir);
+            ImageCache cache = ImageCache.open(folder, paths, c.metadata().imageSize(), c.framing(), cacheDir);
             List<BatchLoader.Sample> samples = new ArrayList<>();
             for (int i = 0; i < paths.size(); i++) {
                 if (cache.pixels(i) == null) {

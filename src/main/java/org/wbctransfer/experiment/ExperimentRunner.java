@@ -23,6 +23,7 @@ import org.wbctransfer.data.SplitData;
 import org.wbctransfer.data.SplitManifest;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.CellCrop;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.pretrain.Pretrainer;
 import org.wbctransfer.pretrain.Recipe;
@@ -235,7 +236,7 @@ public final class ExperimentRunner {
             throw new UserException(root.resolve(manifest.skipped().get(0)) + " (recorded as skipped in " + manifestFile + ")");
         }
         // A search decodes its training images alone: the test split's are never opened.
-        SplitData data = spec.searching() ? SplitData.openTraining(root, manifest, spec.size(), cacheDir)
+        SplitData data = spec.searching() ? SplitData.openTraining(root, manifest, spec.size(), null, cacheDir)
                 : SplitData.open(root, manifest, spec.size(), cacheDir);
         List<String> unreadable = new ArrayList<>();
         data.samples(manifest.entries().stream().filter(e -> !spec.searching() || !e.test()).toList(), unreadable);
@@ -389,10 +390,16 @@ public final class ExperimentRunner {
 
     /** The name of the arm's first pre-training stage whose data folder holds the set or lies inside it, or null. */
     static String seenByPretraining(ExperimentSpec.Arm arm, Path set) {
+        Path target = set.toAbsolutePath().normalize();
+        if (arm.cellCrop() != null) {
+            Path data = Path.of(CellCrop.readInfo(Path.of(arm.cellCrop())).trainedOn()).toAbsolutePath().normalize();
+            if (target.startsWith(data) || data.startsWith(target)) {
+                return "the cell-crop segmenter's";
+            }
+        }
         if (arm.pretrain() == null) {
             return null;
         }
-        Path target = set.toAbsolutePath().normalize();
         for (Recipe.StageSpec st : Recipe.load(arm.pretrain()).stages()) {
             if (st.data() == null) {
                 continue;
@@ -454,6 +461,7 @@ public final class ExperimentRunner {
                 .optLabelSmoothing(ExperimentSpec.Arm.orOff(a.labelSmoothing()))
                 .optMixing(ExperimentSpec.Arm.orOff(a.mixup()), ExperimentSpec.Arm.orOff(a.cutmix()))
                 .optEmaDecay(ExperimentSpec.Arm.orOff(a.emaDecay()))
+                .optCellCrop(a.cellCrop() == null ? null : Path.of(a.cellCrop()))
                 .optValidation(org.wbctransfer.config.Defaults.VAL_PERCENT, spec.validationFloor())
                 .build();
     }

@@ -133,7 +133,7 @@ public final class MaskStudy {
     public static List<ImageResult> run(Classifier classifier, Path source, List<GradCam.Layer> layers,
             java.util.function.BiConsumer<Integer, Integer> progress)
             throws IOException, ImageDecoder.BadImageException {
-        ModelInput input = new ModelInput(classifier.metadata());
+        ModelInput input = classifier.input();
         int size = input.size();
         List<ImageResult> out = new ArrayList<>();
         List<String> lines = Files.readAllLines(source.resolve("labels.csv"));

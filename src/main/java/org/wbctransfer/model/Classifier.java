@@ -72,8 +72,12 @@ public final class Classifier implements AutoCloseable {
         private Model model;
         private SequentialBlock block;
         private final Map<OodDetector, OnnxClassifier> detectorGraphs = new IdentityHashMap<>();
+        /** The segmentation network that frames the input on the cell, or null (the centre square). */
+        private final CellCrop cellCrop;
 
-        private Network(Path weights, String sha256, Path meta, ModelMetadata md, Model model, SequentialBlock block) {
+        private Network(Path weights, String sha256, Path meta, ModelMetadata md, Model model, SequentialBlock block,
+                CellCrop cellCrop) {
+            this.cellCrop = cellCrop;
             this.weights = weights;
             this.sha256 = sha256;
             this.meta = meta;
@@ -133,6 +137,9 @@ public final class Classifier implements AutoCloseable {
             } finally {
                 if (model != null) {
                     model.close();
+                }
+                if (cellCrop != null) {
+                    cellCrop.close();
                 }
             }
         }
@@ -252,7 +259,16 @@ public final class Classifier implements AutoCloseable {
 
     /** Wraps a block trained in this process; the classifier takes ownership of the model. */
     public static Classifier of(Model model, SequentialBlock block, ModelMetadata metadata) {
-        return new Classifier(new Network(null, null, null, metadata, model, block), metadata, null, null);
+        return of(model, block, metadata, null);
+    }
+
+    /**
+     * As {@link #of(Model, SequentialBlock, ModelMetadata)}, for a network trained on cell-centred
+     * crops: the classifier takes ownership of {@code cellCrop} too, and {@link #save} copies it into
+     * the bundle.
+     */
+    public static Classifier of(Model model, SequentialBlock block, ModelMetadata metadata, CellCrop cellCrop) {
+        return new Classifier(new Network(null, null, null, metadata, model, block, cellCrop), metadata, null, null);
     }
 
     /**
@@ -300,7 +316,16 @@ public final class Classifier implements AutoCloseable {
                         + md.classes().size());
             }
         }
-        Network network = new Network(weights, actual, meta, md, null, null);
+        CellCrop cellCrop = null;
+        if (md.cellCrop() != null) {
+            cellCrop = CellCrop.load(dir.resolve(md.cellCrop().segmenter()));
+            if (!cellCrop.info().weightsSha256().equalsIgnoreCase(md.cellCrop().sha256())) {
+                cellCrop.close();
+                throw new UserException(dir.resolve(md.cellCrop().segmenter()) + ": segmentation network sha256 "
+                        + cellCrop.info().weightsSha256() + ", " + METADATA + " records " + md.cellCrop().sha256());
+            }
+        }
+        Network network = new Network(weights, actual, meta, md, null, null, cellCrop);
         long declared = graphClasses(dir, md.onnx(), actual);
         if (declared < 0) {
             network.block(); // loads the weights, whose head the class count is checked on
@@ -361,6 +386,9 @@ public final class Classifier implements AutoCloseable {
         if (detector != null) {
             detector.save(dir.resolve(OodDetector.FILE));
         }
+        if (network.cellCrop != null) {
+            network.cellCrop.copyTo(dir);
+        }
         // Later rewrites of metadata.json (test metrics, temperature) start from this one and keep it.
         metadata = metadata.withWeightsSha256(java.util.HexFormat.of().formatHex(digest.digest()));
         Json.write(dir.resolve(METADATA), metadata.withOnnx(null));
@@ -368,6 +396,16 @@ public final class Classifier implements AutoCloseable {
 
     public ModelMetadata metadata() {
         return metadata;
+    }
+
+    /** How an image is framed before it is resized: the cell-centred crop, or null for the centre square. */
+    public CellCrop framing() {
+        return network.cellCrop;
+    }
+
+    /** Turns image files and decoded images into this network's input, framed as it was trained. */
+    public ModelInput input() {
+        return new ModelInput(metadata, network.cellCrop);
     }
 
     public SequentialBlock block() {

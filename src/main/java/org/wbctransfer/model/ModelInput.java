@@ -4,20 +4,24 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.Framing;
 import org.wbctransfer.data.ImageDecoder;
 
 /**
  * Turns an image file into the network input exactly as evaluation during training did: centre
- * square crop, resize to the model's input size ({@link ImageDecoder}), then the normalization
- * recorded with the model ({@link Augmenter#plain}). Any other path to the pixels would shift the
- * predictions of a model that was only ever shown these.
+ * square crop (or the cell-centred crop the model was trained with), resize to the model's input
+ * size ({@link ImageDecoder}), then the normalization recorded with the model
+ * ({@link Augmenter#plain}). Any other path to the pixels would shift the predictions of a model
+ * that was only ever shown these. Made by {@link Classifier#input}.
  */
 public final class ModelInput {
 
     private final int size;
     private final Augmenter plain;
+    private final Framing framing;
 
-    public ModelInput(ModelMetadata md) {
+    ModelInput(ModelMetadata md, Framing framing) {
+        this.framing = framing;
         if (md.inputNormalization() == null || (md.inputShape() == null && (md.preprocessing() == null || !md.preprocessing().complete()))) {
             throw new org.wbctransfer.util.UserException("model metadata lacks its input shape or normalization");
         }
@@ -35,7 +39,7 @@ public final class ModelInput {
     }
 
     public byte[] decode(Path file) throws ImageDecoder.BadImageException {
-        return ImageDecoder.decodeRgb(file, size);
+        return ImageDecoder.decodeRgb(file, size, framing);
     }
 
     /** The image as {@link #decode} reads it (subsampled when far larger than the model's input), not yet resized. */
@@ -53,7 +57,8 @@ public final class ModelInput {
     }
 
     public void normalize(BufferedImage image, float[] out, int offset) {
-        normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(image, size)), out, offset);
+        normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(framing == null ? image : framing.frame(image), size)), out,
+                offset);
     }
 
     /** One image as CHW floats. */

@@ -101,6 +101,17 @@ public record ModelMetadata(
                 preprocessing, training, provenance, metrics, intendedUse, t, weightsSha256, ood, validationConfusion, onnx);
     }
 
+    /** With another preprocessing block (a cell-centred crop's). */
+    public ModelMetadata withPreprocessing(Preprocessing p) {
+        return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,
+                p, training, provenance, metrics, intendedUse, temperature, weightsSha256, ood, validationConfusion, onnx);
+    }
+
+    /** The cell-centred crop the input is framed with, or null (the centre square). */
+    public Preprocessing.CellCropSpec cellCrop() {
+        return preprocessing == null ? null : preprocessing.cellCrop();
+    }
+
     /** The checksum of the weights file saved with this metadata. */
     public ModelMetadata withWeightsSha256(String sha) {
         return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,

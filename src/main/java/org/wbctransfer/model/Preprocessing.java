@@ -19,6 +19,7 @@ import org.wbctransfer.util.UserException;
  * @param mean per-channel mean subtracted after scaling to {@code valueRange}, in {@code channelOrder}
  * @param std per-channel standard deviation divided by
  * @param valueRange the pixel range before normalization: 8-bit values divided by 255
+ * @param cellCrop where the image is first framed on the cell ({@link CellCrop}); null: the centre square
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Preprocessing(
@@ -32,7 +33,18 @@ public record Preprocessing(
         String channelOrder,
         String layout,
         String dtype,
-        String description) {
+        String description,
+        CellCropSpec cellCrop) {
+
+    /**
+     * A cell-centred crop.
+     *
+     * @param segmenter the bundle's folder holding the segmentation network
+     * @param sha256 of its weights
+     * @param size the side the network reads the image's centre square at
+     * @param margin space kept on each side of the cell, as a fraction of its longer side
+     */
+    public record CellCropSpec(String segmenter, String sha256, int size, double margin) {}
 
     static final String DESCRIPTION = "Decode to RGB (transparent pixels white); centre-crop to a square; resize to"
             + " size x size by repeated halving with bilinear filtering; scale to [0, 1]; subtract mean and divide by"
@@ -43,7 +55,21 @@ public record Preprocessing(
     public static Preprocessing of(int size, Normalization n) {
         return new Preprocessing("RGB, 8 bits per channel; transparent pixels white", "centre square",
                 "repeated halving, bilinear", size, List.of(0.0, 1.0), boxed(n.mean()), boxed(n.std()), "RGB", "NCHW",
-                "float32", DESCRIPTION);
+                "float32", DESCRIPTION, null);
+    }
+
+    static final String CELL_CROP_DESCRIPTION = "Decode to RGB (transparent pixels white); take the centre square,"
+            + " resize it to cellCrop.size and segment it with the network in cellCrop.segmenter (background,"
+            + " cytoplasm, nucleus); cut a square around the cell region holding the most nucleus pixels, with"
+            + " cellCrop.margin of its longer side on each side (beyond the image, its mean border colour), or keep"
+            + " the centre square when no nucleus is found; then as without the crop: resize to size x size by"
+            + " repeated halving with bilinear filtering; scale to [0, 1]; subtract mean and divide by std per channel;"
+            + " NCHW float32. Outputs are logits in the order of 'classes'.";
+
+    /** This block for a model that sees cell-centred crops. */
+    public Preprocessing withCellCrop(CellCropSpec spec) {
+        return new Preprocessing(colour, "cell-centred square (cellCrop)", resize, size, valueRange, mean, std,
+                channelOrder, layout, dtype, CELL_CROP_DESCRIPTION, spec);
     }
 
     private static List<Double> boxed(double[] v) {
@@ -57,7 +83,7 @@ public record Preprocessing(
             return null;
         }
         if (node.isTextual()) {
-            return new Preprocessing(null, null, null, null, null, null, null, null, null, null, node.asText());
+            return new Preprocessing(null, null, null, null, null, null, null, null, null, null, node.asText(), null);
         }
         if (!node.isObject()) {
             throw new UserException("preprocessing must be an object, found " + node.getNodeType());
@@ -81,10 +107,11 @@ public record Preprocessing(
 
     /** The object form, read field by field (a record with the creator above cannot bind itself). */
     record Fields(String colour, String crop, String resize, Integer size, List<Double> valueRange,
-            List<Double> mean, List<Double> std, String channelOrder, String layout, String dtype, String description) {
+            List<Double> mean, List<Double> std, String channelOrder, String layout, String dtype, String description,
+            CellCropSpec cellCrop) {
         Preprocessing record() {
             return new Preprocessing(colour, crop, resize, size, valueRange, mean, std, channelOrder, layout, dtype,
-                    description);
+                    description, cellCrop);
         }
     }
 }

@@ -28,6 +28,8 @@ import org.wbctransfer.config.RunDir;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.CellCrop;
+import org.wbctransfer.model.MaskNet;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.WeightInit;
 import org.wbctransfer.training.SummaryCsv;
@@ -38,13 +40,20 @@ import org.wbctransfer.util.UserException;
  * Pre-training on WBC masks: per-pixel background / cytoplasm / nucleus segmentation through a
  * light decoder ({@link MaskNet}), so the backbone learns where a cell and its nucleus are before
  * it learns cell types. A seeded 10 % of the pairs is held out; the backbone of the epoch with the
- * best held-out mean IoU is kept. The decoder is discarded.
+ * best held-out mean IoU is kept. The whole segmentation network of that epoch is also saved in
+ * the stage's folder ({@link CellCrop#DIR}): it is what cell-centred crops find the cell with.
  *
  * @param maxPairs train on at most this many pairs (a seeded selection); 0 for all. The
  *     held-out pairs are drawn first and do not shrink with it.
+ * @param zoomOut largest random zoom-out of a training pair (log-uniform from 1 to this, the
+ *     rest of the frame filled with the image's border colour and labelled background), so the
+ *     network also finds cells that fill a third of the frame, as Raabin's do, when the masks
+ *     show them filling it; 1 is off
+ * @param strongColour stronger colour jitter ({@link #STRONG_COLOUR}), so the network also finds
+ *     cells under other stains than those of its masks (a cell finder for other microscopes)
  */
-public record MaskStage(String name, Path root, int epochs, int batch, double lr, int maxPairs)
-        implements PretrainStage {
+public record MaskStage(String name, Path root, int epochs, int batch, double lr, int maxPairs, double zoomOut,
+        boolean strongColour) implements PretrainStage {
 
     private static final Logger LOG = LoggerFactory.getLogger(MaskStage.class);
     static final double VAL_FRACTION = 0.1;
@@ -53,10 +62,18 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
      * pixel permutations, because Augmenter's resampling would blur class codes.
      */
     private static final Augmentation COLOUR = new Augmentation(false, Augmentation.Rotation.NONE, 0, 0, 0.1, 0.1, 0.1, 0.02);
+    /**
+     * Brightness and contrast ±20 %, saturation ±40 %, hue ±0.1 turn, HED stain jitter 0.05,
+     * greyscale on 20 % and blur up to 1 px: Raabin's pink-violet smears and Tecom's yellow ones
+     * are further apart than the light jitter reaches.
+     */
+    static final Augmentation STRONG_COLOUR = new Augmentation(false, Augmentation.Rotation.NONE, 0, 0, 0.2, 0.2, 0.4, 0.1,
+            0, 0, 0.05, 0.2, 1.0, 0);
 
     public MaskStage {
-        if (epochs < 1 || batch < 2 || !(lr > 0) || maxPairs < 0) {
-            throw new IllegalArgumentException("mask stage needs epochs >= 1, batch >= 2, lr > 0, maxPairs >= 0");
+        if (epochs < 1 || batch < 2 || !(lr > 0) || maxPairs < 0 || !(zoomOut >= 1 && zoomOut <= 4)) {
+            throw new IllegalArgumentException("mask stage needs epochs >= 1, batch >= 2, lr > 0, maxPairs >= 0,"
+                    + " zoomOut in [1, 4]");
         }
     }
 
@@ -96,7 +113,7 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
         // cross-entropy would reward predicting background and neglect the nucleus boundary.
         float[] classWeights = WeightedCrossEntropy.balancedWeights(classPixels(split.train()));
         WeightedCrossEntropy loss = new WeightedCrossEntropy(classWeights);
-        Augmenter colour = new Augmenter(COLOUR, norm, size);
+        Augmenter colour = new Augmenter(strongColour ? STRONG_COLOUR : COLOUR, norm, size);
         int steps = batchesPerEpoch(split.train().size(), batch);
 
         MaskNet net = new MaskNet(ctx.backbone(), MaskDataset.CLASSES);
@@ -106,6 +123,7 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
         Metrics best = null;
         int bestEpoch = -1;
         byte[] bestWeights = null;
+        byte[] bestNet = null;
         try (Model model = Model.newInstance("masks", Devices.compute())) {
             net.initializeDecoder(model.getNDManager(), size);
             // One seed per block: with a shared seed the laterals would start from the same draws.
@@ -117,7 +135,7 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
             try (Trainer trainer = StageLoop.trainer(model, StageLoop.optimizer(lr, 0.05, steps, epochs))) {
                 for (int e = 0; e < epochs; e++) {
                     long te = System.nanoTime();
-                    double l = StageLoop.epoch(trainer, batches(split.train(), colour, size, ctx.seed(), e, batch), steps,
+                    double l = StageLoop.epoch(trainer, batches(split.train(), colour, size, ctx.seed(), e, batch, zoomOut), steps,
                             (t, sub, b) -> {
                                 NDArray logits = t.forward(new NDList(input(sub, b, size))).singletonOrThrow();
                                 return loss.evaluate(new NDList(sub.create(b.labels())), new NDList(flatten(logits)));
@@ -132,11 +150,14 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
                         best = m;
                         bestEpoch = e + 1;
                         bestWeights = TissueStage.weights(ctx.backbone());
+                        bestNet = TissueStage.weights(net);
                     }
                 }
             }
             TissueStage.restore(ctx.backbone(), bestWeights, ctx.manager());
         }
+        CellCrop.save(ctx.stageDir().resolve(CellCrop.DIR), bestNet, new CellCrop.Info(size, norm, null, root.toString(),
+                MaskDataset.hash(split.train()), best.meanIoU(), zoomOut));
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("bestEpoch", bestEpoch);
         metrics.put("valMeanIoU", best.meanIoU());
@@ -151,6 +172,12 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
         settings.put("batch", batch);
         settings.put("lr", lr);
         settings.put("maxPairs", maxPairs);
+        if (zoomOut > 1) {
+            settings.put("zoomOut", zoomOut);
+        }
+        if (strongColour) {
+            settings.put("colour", STRONG_COLOUR);
+        }
         settings.put("classes", MaskDataset.CLASS_NAMES);
         settings.put("classWeights", toList(classWeights));
         settings.put("decoder", "FPN-lite: 1x1 laterals on layer1-4 to " + MaskNet.WIDTH
@@ -178,7 +205,7 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
      * pair index), independent of batch composition.
      */
     static Iterator<MaskBatch> batches(List<MaskDataset.Pair> pairs, Augmenter colour, int size, long seed, int epoch,
-            int batch) {
+            int batch, double zoomOut) {
         List<Integer> order = new ArrayList<>();
         for (int i = 0; i < pairs.size(); i++) {
             order.add(i);
@@ -206,6 +233,10 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
                     MaskDataset.Pair p = pairs.get(idx);
                     long s = Augmenter.sampleSeed(seed, epoch, idx);
                     byte[][] geo = geometric(p.rgb(), p.labels(), size, new SplittableRandom(s));
+                    if (zoomOut > 1) {
+                        // Its own stream: pairs draw the same flips and turns with and without zoom.
+                        geo = zoomOut(geo[0], geo[1], size, zoomOut, new SplittableRandom(~s));
+                    }
                     // A second stream for the colour draws, so they do not repeat the geometric ones.
                     colour.augment(geo[0], Augmenter.sampleSeed(~seed, epoch, idx), images, j * 3 * plane);
                     for (int i = 0; i < plane; i++) {
@@ -249,6 +280,65 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
                 outRgb[3 * dst] = rgb[3 * src];
                 outRgb[3 * dst + 1] = rgb[3 * src + 1];
                 outRgb[3 * dst + 2] = rgb[3 * src + 2];
+            }
+        }
+        return new byte[][] {outRgb, outLab};
+    }
+
+    /**
+     * Shrinks image and mask by a log-uniform factor in [1, max] (box-averaged image, the label
+     * of the box's middle pixel) to a random place in the frame; the rest is the image's mean border colour, labelled
+     * background.
+     */
+    static byte[][] zoomOut(byte[] rgb, byte[] labels, int size, double max, SplittableRandom rng) {
+        double z = Math.exp(rng.nextDouble() * Math.log(max));
+        int inner = Math.max(1, (int) Math.round(size / z));
+        int ox = rng.nextInt(size - inner + 1);
+        int oy = rng.nextInt(size - inner + 1);
+        long[] fill = new long[3];
+        int ring = 0;
+        for (int y = 0; y < size; y++) {
+            for (int x = 0; x < size; x++) {
+                if (x == 0 || y == 0 || x == size - 1 || y == size - 1) {
+                    for (int c = 0; c < 3; c++) {
+                        fill[c] += rgb[3 * (y * size + x) + c] & 0xff;
+                    }
+                    ring++;
+                }
+            }
+        }
+        byte[] outRgb = new byte[rgb.length];
+        byte[] outLab = new byte[labels.length];
+        double step = size / (double) inner;
+        for (int y = 0; y < size; y++) {
+            for (int x = 0; x < size; x++) {
+                int dst = y * size + x;
+                int ix = x - ox;
+                int iy = y - oy;
+                if (ix < 0 || iy < 0 || ix >= inner || iy >= inner) {
+                    for (int c = 0; c < 3; c++) {
+                        outRgb[3 * dst + c] = (byte) (fill[c] / ring);
+                    }
+                    continue;
+                }
+                int x0 = (int) (ix * step);
+                int y0 = (int) (iy * step);
+                int x1 = Math.max(x0 + 1, Math.min(size, (int) ((ix + 1) * step)));
+                int y1 = Math.max(y0 + 1, Math.min(size, (int) ((iy + 1) * step)));
+                long[] sum = new long[3];
+                for (int sy = y0; sy < y1; sy++) {
+                    for (int sx = x0; sx < x1; sx++) {
+                        for (int c = 0; c < 3; c++) {
+                            sum[c] += rgb[3 * (sy * size + sx) + c] & 0xff;
+                        }
+                    }
+                }
+                int n = (x1 - x0) * (y1 - y0);
+                for (int c = 0; c < 3; c++) {
+                    outRgb[3 * dst + c] = (byte) (sum[c] / n);
+                }
+                // The label at the middle of the pixels averaged, so a pixel's label matches its colour.
+                outLab[dst] = labels[(y0 + y1 - 1) / 2 * size + (x0 + x1 - 1) / 2];
             }
         }
         return new byte[][] {outRgb, outLab};

@@ -150,7 +150,8 @@ public final class Pretrainer {
             case TISSUE -> new TissueStage(name, data, epochs, batch, lr, max);
             case SIMSIAM -> new SimSiamStage(name, data, epochs, batch, lr, max, guard);
             case AUTOENCODER -> new AutoencoderStage(name, data, epochs, batch, lr, max, guard);
-            case MASKS -> new MaskStage(name, data, epochs, batch, lr, max);
+            case MASKS -> new MaskStage(name, data, epochs, batch, lr, max, s.zoomOut() != null ? s.zoomOut() : 1,
+                    Boolean.TRUE.equals(s.strongColour()));
         };
     }
 

@@ -38,6 +38,8 @@ public record Recipe(String name, Integer imageSize, List<StageSpec> stages) {
      *     {@link ClassificationGuard}
      * @param manifest for simsiam and autoencoder stages: the split manifest of that data, whose
      *     test rows are dropped from the folder
+     * @param zoomOut for a masks stage: its largest random zoom-out (see {@link MaskStage}); unset is off
+     * @param strongColour for a masks stage: its stronger colour jitter (see {@link MaskStage}); unset is off
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record StageSpec(StageKind type, String name, String data, Integer epochs, Integer batch, Double lr,
@@ -45,11 +47,13 @@ public record Recipe(String name, Integer imageSize, List<StageSpec> stages) {
             // Left out when unset, so that a chain's key (its stages' JSON) and with it every
             // finished stage bundle stay what they were before these settings existed.
             @JsonInclude(JsonInclude.Include.NON_NULL) String classificationData,
-            @JsonInclude(JsonInclude.Include.NON_NULL) String manifest) {
+            @JsonInclude(JsonInclude.Include.NON_NULL) String manifest,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Double zoomOut,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Boolean strongColour) {
 
         public StageSpec(StageKind type, String name, String data, Integer epochs, Integer batch, Double lr,
                 Integer maxImages) {
-            this(type, name, data, epochs, batch, lr, maxImages, null, null);
+            this(type, name, data, epochs, batch, lr, maxImages, null, null, null, null);
         }
 
         public String displayName() {
@@ -64,7 +68,7 @@ public record Recipe(String name, Integer imageSize, List<StageSpec> stages) {
         /** This stage with {@code manifest} where it is unlabeled and names none of its own. */
         StageSpec withDefaultManifest(String m) {
             return unlabeled() && manifest == null
-                    ? new StageSpec(type, name, data, epochs, batch, lr, maxImages, classificationData, m) : this;
+                    ? new StageSpec(type, name, data, epochs, batch, lr, maxImages, classificationData, m, zoomOut, strongColour) : this;
         }
     }
 

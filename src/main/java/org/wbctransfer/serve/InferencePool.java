@@ -58,7 +58,7 @@ final class InferencePool implements AutoCloseable {
 
     InferencePool(Classifier classifier, int threads, int queue) {
         this.classifier = classifier;
-        this.input = new ModelInput(classifier.metadata());
+        this.input = classifier.input();
         this.buffers = ThreadLocal.withInitial(() -> new float[input.floats()]);
         AtomicInteger n = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queue), r -> {

@@ -66,7 +66,7 @@ final class ClassifyPartition implements FlatMapFunction<Iterator<Row>, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
         Classifier c = ModelCache.get(bundle);
-        ModelInput input = new ModelInput(c.metadata());
+        ModelInput input = c.input();
         Configuration conf = readBytes ? new Configuration() : null;
         TaskContext task = TaskContext.get();
         return new Iterator<>() {

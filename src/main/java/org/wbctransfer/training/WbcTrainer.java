@@ -44,7 +44,9 @@ import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.Devices;
 import org.wbctransfer.model.Formats;
+import org.wbctransfer.model.CellCrop;
 import org.wbctransfer.model.ModelMetadata;
+import org.wbctransfer.model.Preprocessing;
 import org.wbctransfer.model.Provenance;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.ResNetBackbone;
@@ -158,8 +160,21 @@ public final class WbcTrainer {
         // Data problems surface before anything is written to the run directory.
         Path root = Path.of(config.dataRoot());
         SplitManifest manifest = SplitManifest.read(Path.of(config.manifest()));
-        SplitData data = readTest ? SplitData.open(root, manifest, config.imageSize(), Path.of(config.cacheDir()))
-                : SplitData.openTraining(root, manifest, config.imageSize(), Path.of(config.cacheDir()));
+        CellCrop cellCrop = config.cellCrop() == null ? null : CellCrop.load(Path.of(config.cellCrop()));
+        try {
+            return fit(run, runDir, resume, readTest, root, manifest, cellCrop);
+        } catch (IOException | RuntimeException | Error e) {
+            if (cellCrop != null) {
+                cellCrop.close();
+            }
+            throw e;
+        }
+    }
+
+    private Classifier fit(RunDir run, Path runDir, boolean resume, boolean readTest, Path root, SplitManifest manifest,
+            CellCrop cellCrop) throws IOException {
+        SplitData data = readTest ? SplitData.open(root, manifest, config.imageSize(), cellCrop, Path.of(config.cacheDir()))
+                : SplitData.openTraining(root, manifest, config.imageSize(), cellCrop, Path.of(config.cacheDir()));
         Partition part = config.refit() != null ? refitPartition(manifest, config)
                 : partition(manifest, config.subset(), config.valPercent(), config.minValSubset(), config.seed());
         List<String> skipped = new ArrayList<>();
@@ -218,7 +233,7 @@ public final class WbcTrainer {
         Model model = Model.newInstance("wbc-resnet18", Devices.compute());
         try {
             return train(runDir, resume, model,
-                    new Prepared(manifest, data, part, trainSamples, valSamples, norm, weights, provenance));
+                    new Prepared(manifest, data, part, trainSamples, valSamples, norm, weights, provenance, cellCrop));
         } catch (IOException | RuntimeException | Error e) {
             model.close();
             throw e;
@@ -227,7 +242,8 @@ public final class WbcTrainer {
 
     /** Data and bookkeeping a run needs, resolved before any network exists. */
     private record Prepared(SplitManifest manifest, SplitData data, Partition part, List<BatchLoader.Sample> trainSamples,
-            List<BatchLoader.Sample> valSamples, Normalization norm, float[] weights, Provenance provenance) {}
+            List<BatchLoader.Sample> valSamples, Normalization norm, float[] weights, Provenance provenance,
+            CellCrop cellCrop) {}
 
     private Classifier train(Path runDir, boolean resume, Model model, Prepared p) throws IOException {
         RunDir dir = RunDir.of(runDir);
@@ -314,7 +330,12 @@ public final class WbcTrainer {
                 List.of(3, size, size), p.norm(), config.relativeTo(cwd),
                 provenance.withBestEpoch(run.best().epoch + 1).relativeTo(cwd, config.dataRoot()), null,
                 ModelMetadata.INTENDED_USE, null);
-        Classifier classifier = Classifier.of(model, block, md);
+        if (p.cellCrop() != null) {
+            CellCrop.Info seg = p.cellCrop().info();
+            md = md.withPreprocessing(md.preprocessing().withCellCrop(new Preprocessing.CellCropSpec(CellCrop.DIR,
+                    seg.weightsSha256(), seg.size(), CellCrop.MARGIN)));
+        }
+        Classifier classifier = Classifier.of(model, block, md, p.cellCrop());
         classifier.save(dir.model());
         return classifier;
     }

@@ -118,7 +118,7 @@ class OnnxEngineTest {
             onnx.useOnnx(bundle.resolve(OnnxExport.FILE));
             assertThat(onnx.engine()).isEqualTo("onnx");
             assertThat(torch.engine()).isEqualTo("torch");
-            ModelInput input = new ModelInput(torch.metadata());
+            ModelInput input = torch.input();
             int n = images.size();
             float[] x = new float[n * input.floats()];
             for (int i = 0; i < n; i++) {
@@ -179,7 +179,7 @@ class OnnxEngineTest {
         assertThat(r.code()).as(r.err()).isZero();
         try (Classifier torch = Classifier.load(rebundled); Classifier onnx = Classifier.load(rebundled)) {
             onnx.useOnnx(rebundled.resolve(OnnxExport.FILE));
-            ModelInput input = new ModelInput(torch.metadata());
+            ModelInput input = torch.input();
             float[] x = new float[images.size() * input.floats()];
             for (int i = 0; i < images.size(); i++) {
                 input.normalize(input.decode(images.get(i)), x, i * input.floats());
@@ -264,7 +264,7 @@ class OnnxEngineTest {
         double[] want;
         try (Classifier torch = Classifier.load(bundle); Classifier onnx = Classifier.load(bundle)) {
             onnx.useOnnx(bundle.resolve(OnnxExport.FILE));
-            ModelInput input = new ModelInput(torch.metadata());
+            ModelInput input = torch.input();
             List<Path> fit = new ArrayList<>();
             List<Integer> labels = new ArrayList<>();
             for (int c = 0; c < TestData.CLASSES.size(); c++) {

@@ -132,17 +132,17 @@ class ImageCacheTest {
 
     @Test
     void sharedOpensReuseTheCacheHeldUntilAnImageChanges() throws Exception {
-        ImageCache first = ImageCache.openShared(root, PATHS, SIZE, cacheDir);
-        assertThat(ImageCache.openShared(root, PATHS, SIZE, cacheDir)).isSameAs(first);
-        assertThat(ImageCache.openShared(root, PATHS, 4, cacheDir)).isNotSameAs(first);
-        ImageCache again = ImageCache.openShared(root, PATHS, SIZE, cacheDir);
+        ImageCache first = ImageCache.openShared(root, PATHS, SIZE, null, cacheDir);
+        assertThat(ImageCache.openShared(root, PATHS, SIZE, null, cacheDir)).isSameAs(first);
+        assertThat(ImageCache.openShared(root, PATHS, 4, null, cacheDir)).isNotSameAs(first);
+        ImageCache again = ImageCache.openShared(root, PATHS, SIZE, null, cacheDir);
         assertThat(again).as("one cache is held; the 4 px one replaced it").isNotSameAs(first);
         assertThat(again.fromDisk()).isTrue();
         assertThat(again.pixels(0)).isEqualTo(first.pixels(0));
 
         Path c = root.resolve("B/c.png");
         Files.setLastModifiedTime(c, FileTime.fromMillis(Files.getLastModifiedTime(c).toMillis() + 5_000));
-        ImageCache rebuilt = ImageCache.openShared(root, PATHS, SIZE, cacheDir);
+        ImageCache rebuilt = ImageCache.openShared(root, PATHS, SIZE, null, cacheDir);
         assertThat(rebuilt).isNotSameAs(again);
         assertThat(rebuilt.fromDisk()).isFalse();
     }

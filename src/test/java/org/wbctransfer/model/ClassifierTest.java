@@ -87,7 +87,7 @@ class ClassifierTest {
         assertThat(block.imageSize()).isEqualTo(96);
         assertThat(block.inputNormalization().mean()).containsExactly(0.1, 0.2, 0.3);
         assertThat(block.inputNormalization().std()).containsExactly(0.4, 0.5, 0.6);
-        assertThat(new ModelInput(block).size()).isEqualTo(96);
+        assertThat(new ModelInput(block, null).size()).isEqualTo(96);
 
         ModelMetadata sentence = org.wbctransfer.util.Json.MAPPER.readValue("{" + fields
                 + ", \"preprocessing\": \"Decode to RGB; centre-crop to a square\"}", ModelMetadata.class);

@@ -15,6 +15,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.wbctransfer.model.BackboneBundle;
+import org.wbctransfer.model.MaskNet;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.WeightInit;
@@ -23,6 +24,38 @@ class MaskStageTest {
 
     @TempDir
     Path tmp;
+
+    @Test
+    void zoomOutShrinksImageAndMaskTogetherOntoTheBorderColour() {
+        int s = 8;
+        byte[] rgb = new byte[3 * s * s];
+        byte[] lab = new byte[s * s];
+        java.util.Arrays.fill(rgb, (byte) 100); // border and background grey 100
+        for (int y = 2; y < 6; y++) {
+            for (int x = 2; x < 6; x++) {
+                lab[y * s + x] = 2;
+                rgb[3 * (y * s + x)] = (byte) 250;
+            }
+        }
+        int cell = 0;
+        for (int seed = 0; seed < 20; seed++) {
+            byte[][] z = MaskStage.zoomOut(rgb, lab, s, 4, new SplittableRandom(seed));
+            int n = 0;
+            for (int i = 0; i < s * s; i++) {
+                if (z[1][i] == 2) {
+                    n++;
+                    // A nucleus pixel of the mask is a (mostly) red pixel of the image.
+                    assertThat(z[0][3 * i] & 0xff).isGreaterThan(100);
+                } else if (z[1][i] == 0 && (z[0][3 * i] & 0xff) > 240) {
+                    throw new AssertionError("a nucleus pixel of the image lost its label at " + i);
+                }
+            }
+            assertThat(n).isBetween(1, 16);
+            cell += n;
+        }
+        // Zoomed out 1-4x, the 16-pixel nucleus shrinks on average.
+        assertThat(cell / 20.0).isLessThan(16);
+    }
 
     @Test
     void geometricAugmentationMovesImageAndMaskTogether() {
@@ -94,7 +127,7 @@ class MaskStageTest {
             PretrainContext ctx = new PretrainContext(backbone, manager, size, seed, stageDir, tmp.resolve("cache"), false, false);
 
             long t0 = System.nanoTime();
-            BackboneBundle.Stage st = new MaskStage("masks", root, 3, 16, 2e-3, 48).run(ctx);
+            BackboneBundle.Stage st = new MaskStage("masks", root, 3, 16, 2e-3, 48, 1, false).run(ctx);
             System.out.printf("mask stage: %.1f s, metrics %s%n", (System.nanoTime() - t0) / 1e9, st.metrics());
 
             assertThat(st.type()).isEqualTo("masks");
@@ -104,6 +137,13 @@ class MaskStageTest {
             assertThat(st.metrics()).containsEntry("valPairs", 40);
             float[] after = backbone.getParameters().get(0).getValue().getArray().toFloatArray();
             assertThat(after).isNotEqualTo(before);
+            // The segmentation network of the kept epoch is saved for cell-centred crops.
+            try (org.wbctransfer.model.CellCrop crop = org.wbctransfer.model.CellCrop.load(stageDir)) {
+                assertThat(crop.info().size()).isEqualTo(size);
+                assertThat(crop.info().trainedOn()).isEqualTo(root.toString());
+                assertThat(crop.info().heldOutMeanIoU()).isEqualTo((Double) st.metrics().get("valMeanIoU"));
+                assertThat(crop.info().weightsSha256()).hasSize(64);
+            }
             // The kept epoch's weights are loaded back; they must stay trainable for later stages.
             assertThat(backbone.getParameters().get(0).getValue().getArray().hasGradient()).isTrue();
 

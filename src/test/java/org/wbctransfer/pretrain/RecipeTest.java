@@ -45,7 +45,7 @@ class RecipeTest {
                 .isEqualToIgnoringWhitespace("{\"type\":\"simsiam\",\"name\":\"ssl\",\"data\":\"d\",\"epochs\":4,"
                         + "\"batch\":64,\"lr\":0.001,\"maxImages\":4000}");
         String with = Json.MAPPER.writeValueAsString(
-                new Recipe.StageSpec(StageKind.SIMSIAM, "ssl", "d", 4, 64, 1e-3, 4000, null, "split.csv"));
+                new Recipe.StageSpec(StageKind.SIMSIAM, "ssl", "d", 4, 64, 1e-3, 4000, null, "split.csv", null, null));
         assertThat(with).contains("\"manifest\" : \"split.csv\"").doesNotContain("classificationData");
     }
 }

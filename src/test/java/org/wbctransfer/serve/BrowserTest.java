@@ -84,7 +84,7 @@ class BrowserTest {
         upload(cell);
         waitFor(() -> !text("result-class").isEmpty() && overlaySrc().startsWith("data:image/png;base64,"));
 
-        ModelInput input = new ModelInput(classifier.metadata());
+        ModelInput input = classifier.input();
         float[] p = classifier.probabilities(input.load(cell), 1, input.size())[0];
         String expected = TestData.CLASSES.get(org.wbctransfer.model.Classifier.argMax(p));
         assertThat(text("result-class")).startsWith(expected + " (");

@@ -53,7 +53,7 @@ class OnnxServeTest {
     @Test
     void answersAsTheWeightsDoAndSaysWhichEngine() throws Exception {
         assertThat(http.get("/api/model").json().path("engine").asText()).isEqualTo("onnx");
-        ModelInput input = new ModelInput(torch.metadata());
+        ModelInput input = torch.input();
         for (Path cell : cells) {
             Http.Reply r = http.postMultipart("/api/predict", "image", "c.jpg", Files.readAllBytes(cell));
             assertThat(r.status()).as(r.body()).isEqualTo(200);

@@ -69,7 +69,7 @@ class ServeTest {
 
     @Test
     void predictsRealCellsWithTheSameProbabilitiesAsTheClassifier() throws Exception {
-        ModelInput input = new ModelInput(classifier.metadata());
+        ModelInput input = classifier.input();
         for (Path cell : cells) {
             Http.Reply r = http.postMultipart("/api/predict", "image", cell.getFileName().toString(), Files.readAllBytes(cell));
             assertThat(r.status()).as(r.body()).isEqualTo(200);
@@ -85,7 +85,7 @@ class ServeTest {
 
     @Test
     void aServerWithAConfidenceFloorRefersTheCellsBelowIt() throws Exception {
-        ModelInput input = new ModelInput(classifier.metadata());
+        ModelInput input = classifier.input();
         float[] tops = new float[cells.size()];
         for (int i = 0; i < cells.size(); i++) {
             float[] p = classifier.probabilities(input.load(cells.get(i)), 1, input.size())[0];
@@ -130,7 +130,7 @@ class ServeTest {
         Http.Reply r = http.postMultipart("/api/predict?gradcam=true", "image", "cell.jpg", Files.readAllBytes(cell));
         assertThat(r.status()).as(r.body()).isEqualTo(200);
         JsonNode j = r.json();
-        ModelInput input = new ModelInput(classifier.metadata());
+        ModelInput input = classifier.input();
         assertPrediction(j, classifier.probabilities(input.load(cell), 1, input.size())[0]);
         assertThat(j.path("gradcamLayer").asText()).isEqualTo("layer2");
         assertThat(j.path("gradcamResolution").asText()).isEqualTo("layer2, 8x8 map at 64 px, upsampled to 256 px");

@@ -1,4 +1,4 @@
-package org.wbctransfer.pretrain;
+package org.wbctransfer.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -14,7 +14,6 @@ import ai.djl.nn.norm.BatchNorm;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import java.util.List;
-import org.wbctransfer.model.ResNetBackbone;
 
 /**
  * The ResNet backbone with a light FPN-style decoder for per-pixel classes. Lateral 1x1
@@ -22,11 +21,12 @@ import org.wbctransfer.model.ResNetBackbone;
  * level to the nearest-upsampled coarser one, and a 3x3 conv+BN+ReLU and a 1x1 classifier act
  * at stride 4; bilinear upsampling brings the logits to the input size. About 0.1 M parameters
  * against the backbone's 11 M, so the segmentation skill has to live in the backbone, which is
- * what the stage is for.
+ * what the masks pre-training stage is for; the whole network, saved by that stage, is also what
+ * {@link CellCrop} finds cells with.
  */
-final class MaskNet extends AbstractBlock {
+public final class MaskNet extends AbstractBlock {
 
-    static final int WIDTH = 64;
+    public static final int WIDTH = 64;
     private static final int[] IN_CHANNELS = {64, 128, 256, 512}; // layer1..layer4
 
     private final ResNetBackbone backbone;
@@ -35,7 +35,7 @@ final class MaskNet extends AbstractBlock {
     private final Block classify;
     private final int classes;
 
-    MaskNet(ResNetBackbone backbone, int classes) {
+    public MaskNet(ResNetBackbone backbone, int classes) {
         this.classes = classes;
         this.backbone = addChildBlock("backbone", backbone);
         for (int i = 0; i < 4; i++) {
@@ -49,7 +49,7 @@ final class MaskNet extends AbstractBlock {
     }
 
     /** The decoder blocks (everything but the backbone): initialized and discarded by the stage. */
-    List<Block> decoder() {
+    public List<Block> decoder() {
         return List.of(lateral[0], lateral[1], lateral[2], lateral[3], smooth, classify);
     }
 
@@ -57,7 +57,7 @@ final class MaskNet extends AbstractBlock {
      * Initializes the decoder for an input of size x size; the backbone must already be
      * initialized (it usually carries weights from an earlier stage).
      */
-    void initializeDecoder(NDManager manager, int size) {
+    public void initializeDecoder(NDManager manager, int size) {
         int s = size;
         s = (s + 2 * 3 - 7) / 2 + 1; // stem conv 7x7 stride 2 pad 3
         s = (s + 2 - 3) / 2 + 1; // max pool 3x3 stride 2 pad 1
@@ -90,7 +90,7 @@ final class MaskNet extends AbstractBlock {
      * Nearest x2 upsampling by repeating rows and columns, cropped to the finer level: with sizes
      * not divisible by 32 the coarser level holds ceil(n / 2) cells, one more than half.
      */
-    static NDArray upsample2(NDArray x, long h, long w) {
+    public static NDArray upsample2(NDArray x, long h, long w) {
         NDArray up = x.repeat(2, 2).repeat(3, 2);
         if (up.getShape().get(2) != h || up.getShape().get(3) != w) {
             up = up.get(":, :, :{}, :{}", h, w);
@@ -103,7 +103,7 @@ final class MaskNet extends AbstractBlock {
      * matrices (PyTorch's align_corners=False sampling): differentiable with plain matMul, so it
      * needs no engine-specific interpolation call and works for any output size.
      */
-    static NDArray bilinear(NDArray x, int outH, int outW) {
+    public static NDArray bilinear(NDArray x, int outH, int outW) {
         int h = (int) x.getShape().get(2);
         int w = (int) x.getShape().get(3);
         NDManager m = x.getManager();
@@ -113,7 +113,7 @@ final class MaskNet extends AbstractBlock {
     }
 
     /** (out x in) matrix mapping in samples to out samples by linear interpolation. */
-    static float[] interpolation(int in, int out) {
+    public static float[] interpolation(int in, int out) {
         float[] a = new float[out * in];
         double scale = (double) in / out;
         for (int o = 0; o < out; o++) {

@@ -1,0 +1,434 @@
+package org.wbctransfer.model;
+
+import ai.djl.MalformedModelException;
+import ai.djl.Model;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.training.ParameterStore;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.BufferedInputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+import org.wbctransfer.config.Augmentation;
+import org.wbctransfer.data.Augmenter;
+import org.wbctransfer.data.Framing;
+import org.wbctransfer.data.ImageDecoder;
+import org.wbctransfer.data.Normalization;
+import org.wbctransfer.util.AtomicFiles;
+import org.wbctransfer.util.Hashing;
+import org.wbctransfer.util.Json;
+import org.wbctransfer.util.UserException;
+
+/**
+ * Cell-centred crops: the masks stage's segmentation network ({@link MaskNet}) finds the white
+ * cell (nucleus and cytoplasm) in the image's centre square, and the image is cut to a square
+ * around it with a fixed margin, so that a microscope whose cells fill the frame and one whose
+ * cells fill a third of it show the network the cell at the same scale. Where no nucleus is
+ * found the image keeps its centre square, and the fallback is counted.
+ *
+ * <p>The network lives in a folder of its own ({@link #DIR}: {@link #WEIGHTS} and {@link #INFO}),
+ * written by the masks stage and copied into every model bundle trained with it, so train,
+ * evaluate, predict, explain and serve all frame with the same weights.
+ */
+public final class CellCrop implements Framing, AutoCloseable {
+
+    public static final String DIR = "segmenter";
+    public static final String WEIGHTS = "segmenter.params";
+    public static final String INFO = "segmenter.json";
+    /** Space kept on each side of the cell, as a fraction of its longer side. */
+    public static final double MARGIN = 0.2;
+    /** A nucleus of fewer pixels than this fraction of the searched square is taken for noise. */
+    static final double MIN_NUCLEUS = 0.002;
+    private static final int NUCLEUS = 2;
+    /**
+     * How far the cell reaches beyond its nucleus box on each side, as a fraction of the
+     * nucleus's longer side: white cells are up to about 1.7 times their nucleus across (set by
+     * looking at crops of Raabin training and wbc-seg images, before any model was trained on them).
+     */
+    static final double REACH = 0.35;
+    /**
+     * A region of cell pixels at most this many times the nucleus across is the cell's own
+     * outline (a lobe of a neutrophil can be a third of the cell); a larger one has joined red cells.
+     */
+    static final double OUTLINE = 3;
+    /** How far from the largest nucleus blob another blob may lie and count as a lobe, as a fraction of its longer side. */
+    static final double LOBE_GAP = 0.25;
+
+    /**
+     * segmenter.json.
+     *
+     * @param size the side the network reads the centre square at
+     * @param normalization of its input, from the masks stage's training images
+     * @param weightsSha256 SHA-256 of segmenter.params, checked on load
+     * @param trainedOn the mask folder the stage trained on
+     * @param trainHash hash of the training pairs' names
+     * @param heldOutMeanIoU mean IoU on the stage's held-out pairs (best epoch)
+     * @param zoomOut the largest zoom-out of the stage's augmentation (1: none)
+     */
+    public record Info(int size, Normalization normalization, String weightsSha256, String trainedOn, String trainHash,
+            double heldOutMeanIoU, double zoomOut) {}
+
+    private final Info info;
+    /** The folder the two files were read from. */
+    private final Path dir;
+    private final Model model;
+    private final Block net;
+    private final Augmenter plain;
+    private final AtomicLong framed = new AtomicLong();
+    private final AtomicLong fallbacks = new AtomicLong();
+
+    private CellCrop(Info info, Path dir, Model model, Block net) {
+        this.info = info;
+        this.dir = dir;
+        this.model = model;
+        this.net = net;
+        this.plain = new Augmenter(Augmentation.none(), info.normalization(), info.size());
+    }
+
+    /**
+     * Writes a trained segmentation network into {@code dir}: {@code params} (a {@link MaskNet}'s
+     * saveParameters bytes) as {@link #WEIGHTS}, then {@link #INFO} with their checksum.
+     */
+    public static void save(Path dir, byte[] params, Info info) throws IOException {
+        Files.createDirectories(dir);
+        AtomicFiles.writeBytes(dir.resolve(WEIGHTS), params);
+        Info withSha = new Info(info.size(), info.normalization(), Hashing.sha256(dir.resolve(WEIGHTS)),
+                info.trainedOn(), info.trainHash(), info.heldOutMeanIoU(), info.zoomOut());
+        Json.write(dir.resolve(INFO), withSha);
+    }
+
+    /**
+     * Reads a segmenter folder: {@link #DIR} itself, or a folder holding it (a masks stage's
+     * directory, a model bundle).
+     */
+    public static CellCrop load(Path dir) {
+        Path d = folder(dir);
+        Info info = Json.read(d.resolve(INFO), Info.class);
+        Path weights = d.resolve(WEIGHTS);
+        try {
+            String actual = Hashing.sha256(weights);
+            if (info.weightsSha256() != null && !info.weightsSha256().equalsIgnoreCase(actual)) {
+                throw new UserException(weights + ": checksum mismatch (sha256 " + actual + ", " + INFO + " records "
+                        + info.weightsSha256() + ")");
+            }
+        } catch (IOException e) {
+            throw new UserException(weights + ": cannot read (" + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
+        }
+        Model model = Model.newInstance("segmenter", Devices.compute());
+        MaskNet net = new MaskNet(ResNet18.backbone(), 3);
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(weights), 1 << 20))) {
+            model.setBlock(net);
+            net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, info.size(), info.size()));
+            net.loadParameters(model.getNDManager(), in);
+        } catch (IOException | MalformedModelException | RuntimeException e) {
+            model.close();
+            throw new UserException(weights + ": cannot load the segmentation network ("
+                    + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
+        }
+        return new CellCrop(info, d, model, net);
+    }
+
+    /** The folder holding the two files: {@code dir} itself or its {@link #DIR}; a {@link UserException} when neither does. */
+    private static Path folder(Path dir) {
+        Path d = Files.isRegularFile(dir.resolve(INFO)) ? dir : dir.resolve(DIR);
+        if (!Files.isRegularFile(d.resolve(INFO)) || !Files.isRegularFile(d.resolve(WEIGHTS))) {
+            throw new UserException(dir + ": no segmentation network (" + DIR + "/" + INFO + " and " + WEIGHTS
+                    + "; a masks pre-training stage writes them)");
+        }
+        return d;
+    }
+
+    /** A segmenter folder's {@link #INFO}, without loading the network. */
+    public static Info readInfo(Path dir) {
+        return Json.read(folder(dir).resolve(INFO), Info.class);
+    }
+
+    public Info info() {
+        return info;
+    }
+
+    /** Copies this segmenter's two files into {@code bundle}/{@link #DIR}. */
+    public void copyTo(Path bundle) throws IOException {
+        Path dst = bundle.resolve(DIR);
+        Files.createDirectories(dst);
+        for (String f : List.of(WEIGHTS, INFO)) {
+            AtomicFiles.write(dst.resolve(f), tmp -> Files.copy(dir.resolve(f), tmp,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING));
+        }
+    }
+
+    /**
+     * What the network saw in an image's centre square.
+     *
+     * @param labels per-pixel classes at {@link Info#size} (0 background, 1 cytoplasm, 2 nucleus)
+     * @param box the cell's box in those pixels ({@link #cellBox}), or null when no nucleus was found
+     */
+    public record Located(byte[] labels, int[] box) {}
+
+    /** Segments the image's centre square and finds the cell in it. */
+    public Located locate(BufferedImage image) {
+        int s = info.size();
+        byte[] labels = segment(ImageDecoder.toRgb(ImageDecoder.resizeSquare(image, s)));
+        return new Located(labels, cellBox(labels, s));
+    }
+
+    @Override
+    public BufferedImage frame(BufferedImage image) {
+        return frame(image, locate(image).box());
+    }
+
+    /** The crop around {@code box} (from {@link #locate}); the image itself when box is null. */
+    public BufferedImage frame(BufferedImage image, int[] box) {
+        int w = image.getWidth();
+        int h = image.getHeight();
+        int side = Math.min(w, h);
+        int s = info.size();
+        if (box == null) {
+            fallbacks.incrementAndGet();
+            return image;
+        }
+        framed.incrementAndGet();
+        double scale = side / (double) s;
+        double cx = (w - side) / 2.0 + (box[0] + box[2]) / 2.0 * scale;
+        double cy = (h - side) / 2.0 + (box[1] + box[3]) / 2.0 * scale;
+        double cell = Math.max(box[2] - box[0], box[3] - box[1]) * scale;
+        int out = Math.max(8, (int) Math.round(cell * (1 + 2 * MARGIN)));
+        BufferedImage canvas = new BufferedImage(out, out, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = canvas.createGraphics();
+        // Beyond the image's edge the crop shows the slide's background, not black.
+        g.setColor(borderColour(image));
+        g.fillRect(0, 0, out, out);
+        g.drawImage(image, (int) Math.round(out / 2.0 - cx), (int) Math.round(out / 2.0 - cy), null);
+        g.dispose();
+        return canvas;
+    }
+
+    /** Per-pixel classes (0 background, 1 cytoplasm, 2 nucleus) of an s x s RGB image. */
+    synchronized byte[] segment(byte[] rgb) {
+        int s = info.size();
+        float[] x = new float[3 * s * s];
+        plain.plain(rgb, x, 0);
+        try (NDManager sub = model.getNDManager().newSubManager()) {
+            NDArray in = sub.create(FloatBuffer.wrap(x), new Shape(1, 3, s, s));
+            NDArray logits = net.forward(new ParameterStore(sub, false), new NDList(in), false).singletonOrThrow();
+            long[] cls = logits.argMax(1).toLongArray();
+            byte[] out = new byte[cls.length];
+            for (int i = 0; i < cls.length; i++) {
+                out[i] = (byte) cls[i];
+            }
+            return out;
+        }
+    }
+
+    /**
+     * The cell's box {x0, y0, x1, y1} (end exclusive) in an s x s label map, or null when no
+     * nucleus is found. The white cell's nucleus is the 8-connected blob of nucleus pixels with
+     * the largest size discounted by its distance from the middle (red cells have no nucleus);
+     * blobs with a pixel within {@link #LOBE_GAP} of its longer side of one of its pixels, and at
+     * least an eighth of its size, are its other lobes. The 4-connected region of cell pixels
+     * (cytoplasm or nucleus) around it is the cell when it is at most {@link #OUTLINE} times the
+     * nucleus across; otherwise (a network trained on other stains can read red cells as
+     * cytoplasm, joining every cell in the image into one region) the cell is the nucleus box
+     * grown by {@link #REACH} of its longer side on each side, kept within that region.
+     */
+    static int[] cellBox(byte[] labels, int s) {
+        List<int[]> blobs = new java.util.ArrayList<>(); // {x0, y0, x1, y1, pixels, a pixel}
+        int[] blob = new int[labels.length];
+        java.util.Arrays.fill(blob, -1);
+        ArrayDeque<Integer> queue = new ArrayDeque<>();
+        for (int start = 0; start < labels.length; start++) {
+            if (labels[start] != NUCLEUS || blob[start] >= 0) {
+                continue;
+            }
+            int[] b = {s, s, 0, 0, 0, start};
+            blob[start] = blobs.size();
+            queue.add(start);
+            while (!queue.isEmpty()) {
+                int p = queue.poll();
+                int x = p % s;
+                int y = p / s;
+                grow(b, x, y);
+                b[4]++;
+                for (int dy = -1; dy <= 1; dy++) {
+                    for (int dx = -1; dx <= 1; dx++) {
+                        int nx = x + dx;
+                        int ny = y + dy;
+                        int q = ny * s + nx;
+                        if (nx >= 0 && ny >= 0 && nx < s && ny < s && labels[q] == NUCLEUS && blob[q] < 0) {
+                            blob[q] = blobs.size();
+                            queue.add(q);
+                        }
+                    }
+                }
+            }
+            blobs.add(b);
+        }
+        // Every source crops its images around a white cell: a blob's size counts less the
+        // further it lies from the middle (halved at a quarter of the side away).
+        double mid = s / 2.0;
+        int[] seed = blobs.stream().max(java.util.Comparator.comparingDouble(b -> {
+            double dx = (b[0] + b[2]) / 2.0 - mid;
+            double dy = (b[1] + b[3]) / 2.0 - mid;
+            return b[4] * Math.pow(0.5, (dx * dx + dy * dy) / (s * s / 16.0));
+        })).orElse(null);
+        if (seed == null || seed[4] < Math.max(1, MIN_NUCLEUS * s * s)) {
+            return null;
+        }
+        // Measured from the largest blob's own pixels, so that neither a red cell's rim beside a
+        // round nucleus nor a chain of them can walk the box across the image.
+        int gap = (int) Math.ceil(LOBE_GAP * Math.max(seed[2] - seed[0], seed[3] - seed[1]));
+        int seedId = blob[seed[5]];
+        boolean[] nearSeed = dilate(blob, seedId, s, gap);
+        boolean[] lobe = new boolean[blobs.size()];
+        for (int p = 0; p < labels.length; p++) {
+            if (blob[p] >= 0 && nearSeed[p]) {
+                lobe[blob[p]] = true;
+            }
+        }
+        int[] nucleus = {seed[0], seed[1], seed[2], seed[3]};
+        for (int i = 0; i < blobs.size(); i++) {
+            int[] b = blobs.get(i);
+            if (lobe[i] && b[4] >= Math.max(2, seed[4] / 8)) {
+                nucleus = new int[] {Math.min(nucleus[0], b[0]), Math.min(nucleus[1], b[1]),
+                    Math.max(nucleus[2], b[2]), Math.max(nucleus[3], b[3])};
+            }
+        }
+        int[] cell = region(labels, s, seed[5]);
+        int nucleusSide = Math.max(nucleus[2] - nucleus[0], nucleus[3] - nucleus[1]);
+        if (Math.max(cell[2] - cell[0], cell[3] - cell[1]) <= OUTLINE * nucleusSide) {
+            return cell; // the network outlined the cell itself
+        }
+        int reach = (int) Math.ceil(REACH * Math.max(nucleus[2] - nucleus[0], nucleus[3] - nucleus[1]));
+        return new int[] {
+            Math.max(cell[0], nucleus[0] - reach), Math.max(cell[1], nucleus[1] - reach),
+            Math.min(cell[2], nucleus[2] + reach), Math.min(cell[3], nucleus[3] + reach)};
+    }
+
+    /** Pixels within {@code r} (Chebyshev distance) of a pixel of blob {@code id}: a square dilation, rows then columns. */
+    private static boolean[] dilate(int[] blob, int id, int s, int r) {
+        boolean[] rows = new boolean[blob.length];
+        for (int y = 0; y < s; y++) {
+            int last = Integer.MIN_VALUE / 2; // the last blob pixel to the left
+            for (int x = 0; x < s; x++) {
+                if (blob[y * s + x] == id) {
+                    last = x;
+                }
+                rows[y * s + x] = x - last <= r;
+            }
+            last = Integer.MAX_VALUE / 2;
+            for (int x = s - 1; x >= 0; x--) {
+                if (blob[y * s + x] == id) {
+                    last = x;
+                }
+                rows[y * s + x] |= last - x <= r;
+            }
+        }
+        boolean[] out = new boolean[blob.length];
+        for (int x = 0; x < s; x++) {
+            int last = Integer.MIN_VALUE / 2;
+            for (int y = 0; y < s; y++) {
+                if (rows[y * s + x]) {
+                    last = y;
+                }
+                out[y * s + x] = y - last <= r;
+            }
+            last = Integer.MAX_VALUE / 2;
+            for (int y = s - 1; y >= 0; y--) {
+                if (rows[y * s + x]) {
+                    last = y;
+                }
+                out[y * s + x] |= last - y <= r;
+            }
+        }
+        return out;
+    }
+
+    /** The box of the 4-connected region of cell pixels (label above 0) holding pixel {@code start}. */
+    private static int[] region(byte[] labels, int s, int start) {
+        boolean[] seen = new boolean[labels.length];
+        int[] box = {s, s, 0, 0};
+        ArrayDeque<Integer> queue = new ArrayDeque<>();
+        seen[start] = true;
+        queue.add(start);
+        while (!queue.isEmpty()) {
+            int p = queue.poll();
+            int x = p % s;
+            int y = p / s;
+            grow(box, x, y);
+            int[] next = {x > 0 ? p - 1 : -1, x < s - 1 ? p + 1 : -1, y > 0 ? p - s : -1, y < s - 1 ? p + s : -1};
+            for (int q : next) {
+                if (q >= 0 && labels[q] != 0 && !seen[q]) {
+                    seen[q] = true;
+                    queue.add(q);
+                }
+            }
+        }
+        return box;
+    }
+
+    private static void grow(int[] box, int x, int y) {
+        box[0] = Math.min(box[0], x);
+        box[1] = Math.min(box[1], y);
+        box[2] = Math.max(box[2], x + 1);
+        box[3] = Math.max(box[3], y + 1);
+    }
+
+    /** The mean colour of the image's outermost ring of pixels. */
+    static Color borderColour(BufferedImage img) {
+        int w = img.getWidth();
+        int h = img.getHeight();
+        long r = 0;
+        long g = 0;
+        long b = 0;
+        long n = 0;
+        for (int y = 0; y < h; y++) {
+            int step = y == 0 || y == h - 1 ? 1 : Math.max(1, w - 1);
+            for (int x = 0; x < w; x += step) {
+                int p = img.getRGB(x, y);
+                r += (p >> 16) & 0xff;
+                g += (p >> 8) & 0xff;
+                b += p & 0xff;
+                n++;
+            }
+        }
+        return new Color((int) (r / n), (int) (g / n), (int) (b / n));
+    }
+
+    @Override
+    public String key() {
+        return String.format(Locale.ROOT, "cell-crop %s margin %.3f reach %.3f lobes %.3f", info.weightsSha256(), MARGIN,
+                REACH, LOBE_GAP);
+    }
+
+    @Override
+    public String summary() {
+        return framed.get() + " images framed on the cell found, " + fallbacks.get()
+                + " kept their centre square (no nucleus found)";
+    }
+
+    public long fallbacks() {
+        return fallbacks.get();
+    }
+
+    public long framed() {
+        return framed.get();
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}

@@ -1,0 +1,88 @@
+package org.wbctransfer.pretrain;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.wbctransfer.TestData;
+import org.wbctransfer.config.TrainConfig;
+import org.wbctransfer.data.ImageCache;
+import org.wbctransfer.data.ImageDecoder;
+import org.wbctransfer.data.SplitData;
+import org.wbctransfer.data.SplitManifest;
+import org.wbctransfer.model.CellCrop;
+import org.wbctransfer.model.Classifier;
+import org.wbctransfer.model.ModelInput;
+import org.wbctransfer.model.ResNet18;
+import org.wbctransfer.model.ResNetBackbone;
+import org.wbctransfer.model.WeightInit;
+import org.wbctransfer.training.WbcTrainer;
+
+/** Cell-centred crops end to end: the masks stage's network frames training, and the bundle frames later inputs alike. */
+class CellCropTrainingTest {
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aModelTrainedOnCellCropsCarriesItsSegmenterAndFramesEveryInputAlike() throws Exception {
+        int size = 48;
+        Path stageDir = Files.createDirectories(tmp.resolve("masks"));
+        try (NDManager manager = NDManager.newBaseManager()) {
+            ResNetBackbone backbone = ResNet18.backbone();
+            backbone.initialize(manager, DataType.FLOAT32, new Shape(1, 3, size, size));
+            WeightInit.apply(backbone, 3);
+            new MaskStage("masks", MaskDatasetTest.wbcSeg(), 4, 16, 2e-3, 64, 3, true)
+                    .run(new PretrainContext(backbone, manager, size, 3, stageDir, tmp.resolve("cache"), false, false));
+        }
+        Path m = TestData.manifest(tmp, 16, 8);
+        TrainConfig cfg = TrainConfig.builder().setData(TestData.raabin(), m).setSubset("WBC_100").optImageSize(32)
+                .optBatchSize(16).optEpochs(1).optSeed(5).optValidation(0, 1000).optCacheDir(tmp.resolve("cache"))
+                .optCellCrop(stageDir).build();
+        Path run = tmp.resolve("run");
+        try (Classifier trained = new WbcTrainer(cfg, List.of(), false, false).fit(run, false)) {
+            assertThat(trained.framing()).isNotNull();
+        }
+
+        Path model = run.resolve("model");
+        CellCrop.Info seg = CellCrop.readInfo(stageDir);
+        assertThat(Files.readAllBytes(model.resolve("segmenter/segmenter.params")))
+                .isEqualTo(Files.readAllBytes(stageDir.resolve("segmenter/segmenter.params")));
+        try (Classifier c = Classifier.load(model)) {
+            assertThat(c.metadata().cellCrop().sha256()).isEqualTo(seg.weightsSha256());
+            assertThat(c.metadata().cellCrop().margin()).isEqualTo(CellCrop.MARGIN);
+            assertThat(c.metadata().preprocessing().crop()).contains("cell-centred");
+
+            // Training and evaluation read the framed cache; predict, explain and serve decode
+            // through ModelInput. Both must give the network the same pixels.
+            SplitManifest sm = SplitManifest.read(m);
+            SplitData data = SplitData.open(TestData.raabin(), sm, 32, c.framing(), tmp.resolve("cache"));
+            ModelInput input = c.input();
+            int differ = 0;
+            for (SplitManifest.Entry e : sm.test()) {
+                Path file = TestData.raabin().resolve(e.relativePath());
+                byte[] cached = data.cache().pixels(data.cache().indexOf(e.relativePath()));
+                assertThat(input.decode(file)).as(e.relativePath()).isEqualTo(cached);
+                if (!java.util.Arrays.equals(cached, ImageDecoder.decodeRgb(file, 32))) {
+                    differ++;
+                }
+            }
+            // The network found cells: some inputs are not the centre square.
+            assertThat(differ).isPositive();
+            // The framed images are cached under their own key, not as the centre squares.
+            List<String> paths = new ArrayList<>();
+            sm.entries().forEach(e -> paths.add(e.relativePath()));
+            assertThat(ImageCache.file(TestData.raabin(), paths, 32, tmp.resolve("cache"))).doesNotExist();
+            try (var files = Files.list(tmp.resolve("cache"))) {
+                assertThat(files.filter(p -> p.getFileName().toString().startsWith("images-32px"))).hasSize(1);
+            }
+        }
+    }
+}
