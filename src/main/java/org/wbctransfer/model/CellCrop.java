@@ -245,36 +245,13 @@ public final class CellCrop implements Framing, AutoCloseable {
      * grown by {@link #REACH} of its longer side on each side, kept within that region.
      */
     static int[] cellBox(byte[] labels, int s) {
-        List<int[]> blobs = new java.util.ArrayList<>(); // {x0, y0, x1, y1, pixels, a pixel}
+        List<int[]> blobs = new java.util.ArrayList<>(); // {x0, y0, x1, y1, pixels, first pixel}
         int[] blob = new int[labels.length];
         java.util.Arrays.fill(blob, -1);
-        ArrayDeque<Integer> queue = new ArrayDeque<>();
         for (int start = 0; start < labels.length; start++) {
-            if (labels[start] != NUCLEUS || blob[start] >= 0) {
-                continue;
+            if (labels[start] == NUCLEUS && blob[start] < 0) {
+                blobs.add(flood(s, start, p -> labels[p] == NUCLEUS, blob, blobs.size(), true));
             }
-            int[] b = {s, s, 0, 0, 0, start};
-            blob[start] = blobs.size();
-            queue.add(start);
-            while (!queue.isEmpty()) {
-                int p = queue.poll();
-                int x = p % s;
-                int y = p / s;
-                grow(b, x, y);
-                b[4]++;
-                for (int dy = -1; dy <= 1; dy++) {
-                    for (int dx = -1; dx <= 1; dx++) {
-                        int nx = x + dx;
-                        int ny = y + dy;
-                        int q = ny * s + nx;
-                        if (nx >= 0 && ny >= 0 && nx < s && ny < s && labels[q] == NUCLEUS && blob[q] < 0) {
-                            blob[q] = blobs.size();
-                            queue.add(q);
-                        }
-                    }
-                }
-            }
-            blobs.add(b);
         }
         // Every source crops its images around a white cell: a blob's size counts less the
         // further it lies from the middle (halved at a quarter of the side away).
@@ -309,7 +286,7 @@ public final class CellCrop implements Framing, AutoCloseable {
         int[] cell = region(labels, s, seed[5]);
         int nucleusSide = Math.max(nucleus[2] - nucleus[0], nucleus[3] - nucleus[1]);
         if (Math.max(cell[2] - cell[0], cell[3] - cell[1]) <= OUTLINE * nucleusSide) {
-            return cell; // the network outlined the cell itself
+            return java.util.Arrays.copyOf(cell, 4); // the network outlined the cell itself
         }
         int reach = (int) Math.ceil(REACH * Math.max(nucleus[2] - nucleus[0], nucleus[3] - nucleus[1]));
         return new int[] {
@@ -358,21 +335,37 @@ public final class CellCrop implements Framing, AutoCloseable {
 
     /** The box of the 4-connected region of cell pixels (label above 0) holding pixel {@code start}. */
     private static int[] region(byte[] labels, int s, int start) {
-        boolean[] seen = new boolean[labels.length];
-        int[] box = {s, s, 0, 0};
+        int[] mark = new int[labels.length];
+        java.util.Arrays.fill(mark, -1);
+        return flood(s, start, p -> labels[p] != 0, mark, 0, false);
+    }
+
+    /**
+     * Marks with {@code id} every pixel reachable from {@code start} through pixels where
+     * {@code inside} holds and {@code mark} is still -1 (8- or 4-connected); returns the region's
+     * {x0, y0, x1, y1, pixels, start}.
+     */
+    private static int[] flood(int s, int start, java.util.function.IntPredicate inside, int[] mark, int id, boolean eight) {
+        int[] box = {s, s, 0, 0, 0, start};
         ArrayDeque<Integer> queue = new ArrayDeque<>();
-        seen[start] = true;
+        mark[start] = id;
         queue.add(start);
         while (!queue.isEmpty()) {
             int p = queue.poll();
             int x = p % s;
             int y = p / s;
             grow(box, x, y);
-            int[] next = {x > 0 ? p - 1 : -1, x < s - 1 ? p + 1 : -1, y > 0 ? p - s : -1, y < s - 1 ? p + s : -1};
-            for (int q : next) {
-                if (q >= 0 && labels[q] != 0 && !seen[q]) {
-                    seen[q] = true;
-                    queue.add(q);
+            box[4]++;
+            for (int dy = -1; dy <= 1; dy++) {
+                for (int dx = -1; dx <= 1; dx++) {
+                    int nx = x + dx;
+                    int ny = y + dy;
+                    int q = ny * s + nx;
+                    if ((eight || dx == 0 || dy == 0) && nx >= 0 && ny >= 0 && nx < s && ny < s && mark[q] < 0
+                            && inside.test(q)) {
+                        mark[q] = id;
+                        queue.add(q);
+                    }
                 }
             }
         }
