@@ -15,6 +15,7 @@ import org.wbctransfer.config.RunDir;
 import org.wbctransfer.evaluation.ClassificationMetrics;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
+import org.wbctransfer.model.CellCrop;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.model.ModelMetadata;
 import org.wbctransfer.model.OodDetector;
@@ -82,6 +83,9 @@ public final class ExportCommand implements Callable<Integer> {
             // Loading proves the weights match the metadata before anything is installed; the ONNX
             // graph is made from the weights as loaded, BatchNorm folded.
             try (Classifier c = Classifier.load(modelDir)) {
+                if (c.framing() != null) {
+                    c.framing().copyTo(tmp); // a model trained on cell-centred crops frames with its own segmenter
+                }
                 if (c.metadata().norm() == TrainConfig.Norm.BATCH) {
                     OnnxInfo info = OnnxExport.write(c, tmp.resolve(OnnxExport.FILE),
                             md.path("export").path("weightsSha256").asText());
@@ -190,6 +194,9 @@ public final class ExportCommand implements Callable<Integer> {
         files.add(Classifier.WEIGHTS).add(Classifier.METADATA);
         if (Files.isRegularFile(modelDir.resolve(OodDetector.FILE))) {
             files.add(OodDetector.FILE);
+        }
+        if (Files.isDirectory(modelDir.resolve(CellCrop.DIR))) {
+            files.add(CellCrop.DIR + "/" + CellCrop.WEIGHTS).add(CellCrop.DIR + "/" + CellCrop.INFO);
         }
     }
 

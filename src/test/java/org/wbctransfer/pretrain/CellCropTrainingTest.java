@@ -76,6 +76,22 @@ class CellCropTrainingTest {
             }
             // The network found cells: some inputs are not the centre square.
             assertThat(differ).isPositive();
+            // wbc predict on the exported bundle (ONNX engine) answers as the network does on the cached crops.
+            Path bundle = tmp.resolve("bundle");
+            assertThat(org.wbctransfer.cli.WbcCli.run("export", run.toString(), "--out", bundle.toString())).isZero();
+            assertThat(bundle.resolve("segmenter/segmenter.params")).exists();
+            assertThat(bundle.resolve("model.onnx")).exists();
+            SplitManifest.Entry first = sm.test().get(0);
+            Path csv = tmp.resolve("p.csv");
+            assertThat(org.wbctransfer.cli.WbcCli.run("predict", bundle.toString(),
+                    TestData.raabin().resolve(first.relativePath()).toString(), "--out", csv.toString())).isZero();
+            String[] row = Files.readAllLines(csv).get(1).split(",");
+            float[] x = new float[input.floats()];
+            input.normalize(data.cache().pixels(data.cache().indexOf(first.relativePath())), x, 0);
+            float[] probs = c.probabilities(x, 1, 32)[0];
+            for (int k = 0; k < probs.length; k++) {
+                assertThat(Double.parseDouble(row[3 + k])).isCloseTo(probs[k], org.assertj.core.api.Assertions.within(1e-4));
+            }
             // The framed images are cached under their own key, not as the centre squares.
             List<String> paths = new ArrayList<>();
             sm.entries().forEach(e -> paths.add(e.relativePath()));
