@@ -82,9 +82,10 @@ public final class ExplainCommand implements Callable<Integer> {
             }
             ModelInput input = c.input();
             float[] x = new float[input.floats()];
-            input.normalize(original, x); // the file is decoded once, for the input and the overlay
+            BufferedImage framed = input.frame(original); // the file is decoded once, for the input and the overlay
+            input.normalizeFramed(framed, x, 0);
             GradCam.Result r = GradCam.compute(c, x, target, camLayer);
-            BufferedImage overlay = Overlay.over(original, r, size);
+            BufferedImage overlay = Overlay.over(framed, r, size);
             Path o = out != null ? out : Path.of(stem(image.getFileName().toString()) + "-gradcam.png");
             AtomicFiles.writeBytes(o, format.equals("png") ? Png.bytes(overlay) : jpeg(overlay));
             int predicted = Classifier.argMax(r.probabilities());

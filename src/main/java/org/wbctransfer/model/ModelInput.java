@@ -57,8 +57,21 @@ public final class ModelInput {
     }
 
     public void normalize(BufferedImage image, float[] out, int offset) {
-        normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(framing == null ? image : framing.frame(image), size)), out,
-                offset);
+        normalizeFramed(frame(image), out, offset);
+    }
+
+    /**
+     * The part of the image the network sees, before resizing: the cell-centred crop of a model
+     * trained on them, else the image itself (the centre square is taken by resizing). Overlays
+     * are drawn on this, so that a heat map lies over the pixels it was computed on.
+     */
+    public BufferedImage frame(BufferedImage image) {
+        return framing == null ? image : framing.frame(image);
+    }
+
+    /** An image {@link #frame} returned, as the network's input. */
+    public void normalizeFramed(BufferedImage framed, float[] out, int offset) {
+        normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(framed, size)), out, offset);
     }
 
     /** One image as CHW floats. */

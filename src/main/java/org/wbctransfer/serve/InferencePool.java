@@ -94,8 +94,10 @@ final class InferencePool implements AutoCloseable {
         // Decoded at no more than the overlay or the input needs: a huge upload is subsampled.
         BufferedImage original = ImageDecoder.read(bytes, gradCam ? Math.max(OVERLAY_SIZE, input.size()) : input.size());
         float[] x = buffers.get();
-        // The same steps as ModelInput.load, so a served prediction equals 'wbc predict' on the file.
-        input.normalize(original, x);
+        // The same steps as ModelInput.load, so a served prediction equals 'wbc predict' on the file;
+        // the overlay is drawn on what the network saw (a cell-centred crop, for a model trained on them).
+        BufferedImage framed = input.frame(original);
+        input.normalizeFramed(framed, x, 0);
         String small = ImageDecoder.smallImageWarning(original, input.size());
         Classifier.Scored s = locked(gradCamAlone.readLock(), () -> classifier.scored(x, 1, input.size(), false));
         double[] ood = classifier.oodScore(s);
@@ -108,8 +110,8 @@ final class InferencePool implements AutoCloseable {
         // The layer wbc explain draws by default (GradCam.DEFAULT, chosen in docs/gradcam).
         GradCam.Result r = locked(gradCamAlone.writeLock(), () -> GradCam.compute(classifier, x, -1, GradCam.DEFAULT));
         return new Outcome(Classifier.argMax(r.probabilities()), r.probabilities(),
-                Overlay.over(original, r, OVERLAY_SIZE), score, flagged, r.layer().key(),
-                r.resolution() + " to " + OVERLAY_SIZE + " px", ImageDecoder.resizeSquare(original, OVERLAY_SIZE), small);
+                Overlay.over(framed, r, OVERLAY_SIZE), score, flagged, r.layer().key(),
+                r.resolution() + " to " + OVERLAY_SIZE + " px", ImageDecoder.resizeSquare(framed, OVERLAY_SIZE), small);
     }
 
     private static <T> T locked(Lock lock, Supplier<T> work) {

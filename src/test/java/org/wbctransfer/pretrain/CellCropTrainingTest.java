@@ -92,6 +92,12 @@ class CellCropTrainingTest {
             for (int k = 0; k < probs.length; k++) {
                 assertThat(Double.parseDouble(row[3 + k])).isCloseTo(probs[k], org.assertj.core.api.Assertions.within(1e-4));
             }
+            // Grad-CAM is drawn over the crop the network saw.
+            Path cam = tmp.resolve("cam.png");
+            assertThat(org.wbctransfer.cli.WbcCli.run("explain", bundle.toString(),
+                    TestData.raabin().resolve(first.relativePath()).toString(), "--out", cam.toString())).isZero();
+            java.awt.image.BufferedImage overlay = javax.imageio.ImageIO.read(cam.toFile());
+            assertThat(overlay.getWidth()).isEqualTo(overlay.getHeight());
             // The framed images are cached under their own key, not as the centre squares.
             List<String> paths = new ArrayList<>();
             sm.entries().forEach(e -> paths.add(e.relativePath()));
