@@ -158,6 +158,12 @@ public final class Augmenter {
 
     /** Mean colour of the outermost pixel ring, in [0, 1]. */
     private float[] borderMean(byte[] rgb) {
+        double[] m = borderMean(rgb, size);
+        return new float[] {(float) (m[0] / 255), (float) (m[1] / 255), (float) (m[2] / 255)};
+    }
+
+    /** Mean colour of the outermost pixel ring of a size x size RGB (HWC) image, per channel in [0, 255]. */
+    public static double[] borderMean(byte[] rgb, int size) {
         double[] sum = new double[3];
         int n = 0;
         for (int y = 0; y < size; y++) {
@@ -170,7 +176,7 @@ public final class Augmenter {
                 }
             }
         }
-        return new float[] {(float) (sum[0] / n / 255), (float) (sum[1] / n / 255), (float) (sum[2] / n / 255)};
+        return new double[] {sum[0] / n, sum[1] / n, sum[2] / n};
     }
 
     private static void grey(float[] r, float[] g, float[] b) {

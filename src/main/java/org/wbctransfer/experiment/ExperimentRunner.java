@@ -390,26 +390,25 @@ public final class ExperimentRunner {
 
     /** The name of the arm's first pre-training stage whose data folder holds the set or lies inside it, or null. */
     static String seenByPretraining(ExperimentSpec.Arm arm, Path set) {
-        Path target = set.toAbsolutePath().normalize();
-        if (arm.cellCrop() != null) {
-            Path data = Path.of(CellCrop.readInfo(Path.of(arm.cellCrop())).trainedOn()).toAbsolutePath().normalize();
-            if (target.startsWith(data) || data.startsWith(target)) {
-                return "the cell-crop segmenter's";
-            }
+        if (arm.cellCrop() != null && overlap(set, CellCrop.readInfo(Path.of(arm.cellCrop())).trainedOn())) {
+            return "the cell-crop segmenter's";
         }
         if (arm.pretrain() == null) {
             return null;
         }
         for (Recipe.StageSpec st : Recipe.load(arm.pretrain()).stages()) {
-            if (st.data() == null) {
-                continue;
-            }
-            Path data = Path.of(st.data()).toAbsolutePath().normalize();
-            if (target.startsWith(data) || data.startsWith(target)) {
+            if (st.data() != null && overlap(set, st.data())) {
                 return st.displayName();
             }
         }
         return null;
+    }
+
+    /** Whether one folder holds the other (or they are the same): then a model trained on one has seen the other's images. */
+    private static boolean overlap(Path set, String data) {
+        Path target = set.toAbsolutePath().normalize();
+        Path d = Path.of(data).toAbsolutePath().normalize();
+        return target.startsWith(d) || d.startsWith(target);
     }
 
     /** The experiment's plan beside its cells: {@code <out>/experiment.json}. */

@@ -288,7 +288,7 @@ public final class CellCrop implements Framing, AutoCloseable {
         if (Math.max(cell[2] - cell[0], cell[3] - cell[1]) <= OUTLINE * nucleusSide) {
             return java.util.Arrays.copyOf(cell, 4); // the network outlined the cell itself
         }
-        int reach = (int) Math.ceil(REACH * Math.max(nucleus[2] - nucleus[0], nucleus[3] - nucleus[1]));
+        int reach = (int) Math.ceil(REACH * nucleusSide);
         return new int[] {
             Math.max(cell[0], nucleus[0] - reach), Math.max(cell[1], nucleus[1] - reach),
             Math.min(cell[2], nucleus[2] + reach), Math.min(cell[3], nucleus[3] + reach)};
@@ -402,22 +402,15 @@ public final class CellCrop implements Framing, AutoCloseable {
 
     @Override
     public String key() {
-        return String.format(Locale.ROOT, "cell-crop %s margin %.3f reach %.3f lobes %.3f", info.weightsSha256(), MARGIN,
-                REACH, LOBE_GAP);
+        // Every constant of the box rules, so that changing one cannot reuse crops cut by the old rules.
+        return String.format(Locale.ROOT, "cell-crop %s margin %.3f reach %.3f lobes %.3f outline %.3f min-nucleus %.4f",
+                info.weightsSha256(), MARGIN, REACH, LOBE_GAP, OUTLINE, MIN_NUCLEUS);
     }
 
     @Override
     public String summary() {
         return framed.get() + " images framed on the cell found, " + fallbacks.get()
                 + " kept their centre square (no nucleus found)";
-    }
-
-    public long fallbacks() {
-        return fallbacks.get();
-    }
-
-    public long framed() {
-        return framed.get();
     }
 
     @Override

@@ -295,18 +295,7 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
         int inner = Math.max(1, (int) Math.round(size / z));
         int ox = rng.nextInt(size - inner + 1);
         int oy = rng.nextInt(size - inner + 1);
-        long[] fill = new long[3];
-        int ring = 0;
-        for (int y = 0; y < size; y++) {
-            for (int x = 0; x < size; x++) {
-                if (x == 0 || y == 0 || x == size - 1 || y == size - 1) {
-                    for (int c = 0; c < 3; c++) {
-                        fill[c] += rgb[3 * (y * size + x) + c] & 0xff;
-                    }
-                    ring++;
-                }
-            }
-        }
+        double[] fill = Augmenter.borderMean(rgb, size);
         byte[] outRgb = new byte[rgb.length];
         byte[] outLab = new byte[labels.length];
         double step = size / (double) inner;
@@ -317,7 +306,7 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
                 int iy = y - oy;
                 if (ix < 0 || iy < 0 || ix >= inner || iy >= inner) {
                     for (int c = 0; c < 3; c++) {
-                        outRgb[3 * dst + c] = (byte) (fill[c] / ring);
+                        outRgb[3 * dst + c] = (byte) (int) fill[c];
                     }
                     continue;
                 }
