@@ -83,8 +83,8 @@ public final class ExportCommand implements Callable<Integer> {
             // Loading proves the weights match the metadata before anything is installed; the ONNX
             // graph is made from the weights as loaded, BatchNorm folded.
             try (Classifier c = Classifier.load(modelDir)) {
-                if (c.framing() != null) {
-                    c.framing().copyTo(tmp); // a model trained on cell-centred crops frames with its own segmenter
+                if (c.cellCrop() != null) {
+                    c.cellCrop().copyTo(tmp); // a model trained on cell-centred crops frames with its own segmenter
                 }
                 if (c.metadata().norm() == TrainConfig.Norm.BATCH) {
                     OnnxInfo info = OnnxExport.write(c, tmp.resolve(OnnxExport.FILE),

@@ -164,6 +164,12 @@ public final class TrainCommand implements Callable<Integer> {
             + " later input alike. Default: the centre square")
     Path cellCrop;
 
+    @Option(names = "--colour-standard", description = "Give every image, after the resize, the colour statistics of"
+            + " Raabin's training images (per-image mean and spread of L*, a*, b* moved to fixed values), in training"
+            + " and in every later use of the model, so another lab's stain reaches the network in Raabin's colours."
+            + " Default: off")
+    boolean colourStandard;
+
     @Option(names = "--channels-last", description = "Run the network on channels-last batches (same results up to float"
             + " rounding; faster training at 96-128 px on this CPU, slower at 64 px: measure with 'wbc bench --channels-last')")
     boolean channelsLast;
@@ -253,7 +259,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .optFreeze(freezeStages, unfreezeEpoch)
                 .optPseudoLabels(teacher, pseudoThreshold)
                 .optNorm(TrainConfig.Norm.parse(norm))
-                .optLabelSmoothing(labelSmoothing).optMixing(mixup, cutmix).optEmaDecay(ema).optCellCrop(cellCrop)
+                .optLabelSmoothing(labelSmoothing).optMixing(mixup, cutmix).optEmaDecay(ema).optCellCrop(cellCrop).optColourStandard(colourStandard)
                 .build();
     }
 

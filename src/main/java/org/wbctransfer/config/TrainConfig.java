@@ -50,6 +50,9 @@ import java.util.Locale;
  * @param cellCrop a segmentation network's folder (a masks stage's, or its {@code segmenter}
  *     folder): every image is cut to a square around the cell it finds, in training and in
  *     every later use of the model, which carries a copy; null (the default) keeps the centre square
+ * @param colourStandard every resized image gets the same colour statistics
+ *     ({@code data.ColourStandard}), in training and in every later use of the model; false (the
+ *     default, and what configs written before it read) leaves the colours as they are
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record TrainConfig(
@@ -82,7 +85,9 @@ public record TrainConfig(
         double cutmix,
         double emaDecay,
         @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-        String cellCrop) {
+        String cellCrop,
+        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_DEFAULT)
+        boolean colourStandard) {
 
     /**
      * BatchNorm (torchvision's ResNet) or GroupNorm ({@code model.GroupNorm}), which keeps no
@@ -157,6 +162,7 @@ public record TrainConfig(
         private double cutmix;
         private double emaDecay;
         private String cellCrop;
+        private boolean colourStandard;
 
         private Builder() {}
 
@@ -295,6 +301,12 @@ public record TrainConfig(
             return this;
         }
 
+        /** Per-image colour standardisation ({@code data.ColourStandard}); off by default. */
+        public Builder optColourStandard(boolean on) {
+            this.colourStandard = on;
+            return this;
+        }
+
         public TrainConfig build() {
             if (dataRoot == null || subset == null) {
                 throw new IllegalStateException("setData and setSubset are required");
@@ -307,7 +319,7 @@ public record TrainConfig(
             TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, e, learningRate,
                     weightDecay, warm, 0.01, seed, augmentation, valPercent, minValSubset, classWeighted, cacheDir, init,
                     scale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm, refit, labelSmoothing, mixup, cutmix,
-                    emaDecay, cellCrop);
+                    emaDecay, cellCrop, colourStandard);
             c.validate();
             return c;
         }
@@ -323,7 +335,7 @@ public record TrainConfig(
                 learningRate, weightDecay, warmupEpochs, finalLrFraction, seed, augmentation, valPercent, minValSubset,
                 classWeighted, relative(base, cacheDir), relative(base, init), backboneLrScale, freezeStages, unfreezeEpoch,
                 relative(base, pseudoTeacher), pseudoThreshold, norm, refit, labelSmoothing, mixup, cutmix, emaDecay,
-                relative(base, cellCrop));
+                relative(base, cellCrop), colourStandard);
     }
 
     /**
@@ -337,7 +349,7 @@ public record TrainConfig(
         TrainConfig c = new TrainConfig(dataRoot, manifest, subset, imageSize, batchSize, epochs, learningRate,
                 weightDecay, warm, finalLrFraction, seed, augmentation, 0, minValSubset, classWeighted, cacheDir, init,
                 backboneLrScale, freezeStages, unfreeze, pseudoTeacher, pseudoThreshold, norm, chosenOn, labelSmoothing, mixup,
-                cutmix, emaDecay, cellCrop);
+                cutmix, emaDecay, cellCrop, colourStandard);
         c.validate();
         return c;
     }

@@ -3,15 +3,22 @@ package org.wbctransfer.data;
 import java.awt.image.BufferedImage;
 
 /**
- * Which part of an image the model sees, before it is resized to the input size. Without one
- * the decoder takes the centre square; a cell-centred crop ({@code model.CellCrop}) frames the
- * cell it finds, so that every microscope shows the cell at one scale. Lives here, below the
- * model package, so that the image cache can apply a framing it cannot build.
+ * What the model sees of an image: which part of it, before it is resized to the input size
+ * ({@link #frame}), and what is done to the resized pixels ({@link #finish}). Without one the
+ * decoder takes the centre square as it is; a cell-centred crop ({@code model.CellCrop}) frames
+ * the cell it finds, so that every microscope shows the cell at one scale, and
+ * {@link ColourStandard} gives every image the same colour statistics. Lives here, below the model
+ * package, so that the image cache can apply a framing it cannot build.
  */
 public interface Framing {
 
     /** The image to centre-crop and resize in place of {@code image}; thread-safe. */
     BufferedImage frame(BufferedImage image);
+
+    /** The resized image's interleaved RGB bytes as the network should see them; thread-safe. */
+    default byte[] finish(byte[] rgb) {
+        return rgb;
+    }
 
     /**
      * Names this framing in cache keys: two framings with one key frame every image alike
@@ -21,4 +28,32 @@ public interface Framing {
 
     /** What the framing did so far (e.g. how many images fell back to the centre square), for the log. */
     String summary();
+
+    /** {@code first}'s framing, then {@code then}'s; either may be null (null when both are). */
+    static Framing chain(Framing first, Framing then) {
+        if (first == null || then == null) {
+            return first == null ? then : first;
+        }
+        return new Framing() {
+            @Override
+            public BufferedImage frame(BufferedImage image) {
+                return then.frame(first.frame(image));
+            }
+
+            @Override
+            public byte[] finish(byte[] rgb) {
+                return then.finish(first.finish(rgb));
+            }
+
+            @Override
+            public String key() {
+                return first.key() + "+" + then.key();
+            }
+
+            @Override
+            public String summary() {
+                return first.summary() + "; " + then.summary();
+            }
+        };
+    }
 }

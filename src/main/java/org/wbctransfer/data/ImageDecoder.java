@@ -204,7 +204,7 @@ public final class ImageDecoder {
     /** As {@link #decodeRgb(Path, int)}, the image first framed by {@code framing} (null: the centre square). */
     public static byte[] decodeRgb(Path file, int size, Framing framing) throws BadImageException {
         BufferedImage img = read(file, size);
-        return toRgb(resizeSquare(framing == null ? img : framing.frame(img), size));
+        return framing == null ? toRgb(resizeSquare(img, size)) : framing.finish(toRgb(resizeSquare(framing.frame(img), size)));
     }
 
     /**

@@ -461,6 +461,7 @@ public final class ExperimentRunner {
                 .optMixing(ExperimentSpec.Arm.orOff(a.mixup()), ExperimentSpec.Arm.orOff(a.cutmix()))
                 .optEmaDecay(ExperimentSpec.Arm.orOff(a.emaDecay()))
                 .optCellCrop(a.cellCrop() == null ? null : Path.of(a.cellCrop()))
+                .optColourStandard(Boolean.TRUE.equals(a.colourStandard()))
                 .optValidation(org.wbctransfer.config.Defaults.VAL_PERCENT, spec.validationFloor())
                 .build();
     }

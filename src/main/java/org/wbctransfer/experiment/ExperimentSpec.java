@@ -80,13 +80,14 @@ public record ExperimentSpec(String name, String description, String data, Integ
      * {@code --ema}; absent is off. {@code cellCrop: <folder>} trains on cell-centred crops found by
      * the segmentation network in that folder (a masks stage's), as {@code wbc train --cell-crop};
      * the grid does not score such a model on the images that network was trained on.
+     * {@code colourStandard: true} standardises every image's colours, as {@code wbc train --colour-standard}.
      */
     @JsonIgnoreProperties(ignoreUnknown = true)
     public record Arm(String name, String pretrain, Double lr, Double backboneLrScale, Integer freezeStages,
             Integer unfreezeEpoch, Double epochsScale, List<String> subsets, String teacher, Double pseudoThreshold,
             Integer epochs, Boolean classWeighted, String chosenOn, Map<String, Object> augmentation,
             org.wbctransfer.config.TrainConfig.Norm norm, String refit, Double labelSmoothing, Double mixup,
-            Double cutmix, Double emaDecay, String cellCrop) {
+            Double cutmix, Double emaDecay, String cellCrop, Boolean colourStandard) {
 
         /** A training lever's value, 0 (off) when the arm does not name it. */
         public static double orOff(Double lever) {
@@ -280,7 +281,7 @@ public record ExperimentSpec(String name, String description, String data, Integ
         }
         List<Object> own = java.util.Arrays.asList(a.pretrain(), a.lr(), a.backboneLrScale(), a.freezeStages(),
                 a.unfreezeEpoch(), a.epochsScale(), a.teacher(), a.pseudoThreshold(), a.epochs(), a.classWeighted(),
-                a.augmentation(), a.norm(), a.labelSmoothing(), a.mixup(), a.cutmix(), a.emaDecay(), a.cellCrop());
+                a.augmentation(), a.norm(), a.labelSmoothing(), a.mixup(), a.cutmix(), a.emaDecay(), a.cellCrop(), a.colourStandard());
         if (own.stream().anyMatch(java.util.Objects::nonNull)) {
             throw new UserException(file + ": arm '" + a.name() + "' refits '" + a.refit() + "' with that arm's"
                     + " settings; give it only name, refit, subsets and chosenOn");

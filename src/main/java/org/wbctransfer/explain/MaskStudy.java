@@ -133,7 +133,7 @@ public final class MaskStudy {
     public static List<ImageResult> run(Classifier classifier, Path source, List<GradCam.Layer> layers,
             java.util.function.BiConsumer<Integer, Integer> progress)
             throws IOException, ImageDecoder.BadImageException {
-        if (classifier.framing() != null) {
+        if (classifier.cellCrop() != null) {
             // Its masks are drawn over the whole image, not over a crop of it.
             throw new org.wbctransfer.util.UserException("the Grad-CAM mask study needs a model that sees the centre"
                     + " square; this one was trained on cell-centred crops");

@@ -20,6 +20,8 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import org.wbctransfer.config.TrainConfig;
+import org.wbctransfer.data.ColourStandard;
+import org.wbctransfer.data.Framing;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.util.AtomicFiles;
@@ -74,10 +76,13 @@ public final class Classifier implements AutoCloseable {
         private final Map<OodDetector, OnnxClassifier> detectorGraphs = new IdentityHashMap<>();
         /** The segmentation network that frames the input on the cell, or null (the centre square). */
         private final CellCrop cellCrop;
+        /** The crop, then the colour standardisation, of those the model was trained with; null: neither. */
+        private final Framing framing;
 
         private Network(Path weights, String sha256, Path meta, ModelMetadata md, Model model, SequentialBlock block,
                 CellCrop cellCrop) {
             this.cellCrop = cellCrop;
+            this.framing = Framing.chain(cellCrop, md.colourStandard() == null ? null : ColourStandard.INSTANCE);
             this.weights = weights;
             this.sha256 = sha256;
             this.meta = meta;
@@ -325,6 +330,15 @@ public final class Classifier implements AutoCloseable {
                         + cellCrop.info().weightsSha256() + ", " + METADATA + " records " + md.cellCrop().sha256());
             }
         }
+        if (md.colourStandard() != null && !md.colourStandard().matches(ColourStandard.REFERENCE_MEAN, ColourStandard.REFERENCE_STD)) {
+            if (cellCrop != null) {
+                cellCrop.close();
+            }
+            throw new UserException(meta + ": colour standardisation to reference " + md.colourStandard()
+                    + ", which this version of the tool does not apply (its reference is mean "
+                    + java.util.Arrays.toString(ColourStandard.REFERENCE_MEAN) + ", std "
+                    + java.util.Arrays.toString(ColourStandard.REFERENCE_STD) + ")");
+        }
         Network network = new Network(weights, actual, meta, md, null, null, cellCrop);
         long declared = graphClasses(dir, md.onnx(), actual);
         if (declared < 0) {
@@ -398,14 +412,22 @@ public final class Classifier implements AutoCloseable {
         return metadata;
     }
 
-    /** How an image is framed before it is resized: the cell-centred crop, or null for the centre square. */
-    public CellCrop framing() {
+    /**
+     * What is done to an image besides the centre square and the resize: the cell-centred crop and
+     * the colour standardisation the model was trained with; null for neither.
+     */
+    public Framing framing() {
+        return network.framing;
+    }
+
+    /** The segmentation network that frames the input on the cell, or null (the centre square). */
+    public CellCrop cellCrop() {
         return network.cellCrop;
     }
 
     /** Turns image files and decoded images into this network's input, framed as it was trained. */
     public ModelInput input() {
-        return new ModelInput(metadata, network.cellCrop);
+        return new ModelInput(metadata, network.framing);
     }
 
     public SequentialBlock block() {

@@ -71,7 +71,8 @@ public final class ModelInput {
 
     /** An image {@link #frame} returned, as the network's input. */
     public void normalizeFramed(BufferedImage framed, float[] out, int offset) {
-        normalize(ImageDecoder.toRgb(ImageDecoder.resizeSquare(framed, size)), out, offset);
+        byte[] rgb = ImageDecoder.toRgb(ImageDecoder.resizeSquare(framed, size));
+        normalize(framing == null ? rgb : framing.finish(rgb), out, offset);
     }
 
     /** One image as CHW floats. */

@@ -112,6 +112,11 @@ public record ModelMetadata(
         return preprocessing == null ? null : preprocessing.cellCrop();
     }
 
+    /** The colour standardisation the input gets after the resize, or null (none). */
+    public Preprocessing.ColourStandardSpec colourStandard() {
+        return preprocessing == null ? null : preprocessing.colourStandard();
+    }
+
     /** The checksum of the weights file saved with this metadata. */
     public ModelMetadata withWeightsSha256(String sha) {
         return new ModelMetadata(format, schemaVersion, version, architecture, classes, inputShape, normalization,

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.List;
+import org.wbctransfer.data.ColourStandard;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
@@ -20,6 +21,7 @@ import org.wbctransfer.util.UserException;
  * @param std per-channel standard deviation divided by
  * @param valueRange the pixel range before normalization: 8-bit values divided by 255
  * @param cellCrop where the image is first framed on the cell ({@link CellCrop}); null: the centre square
+ * @param colourStandard the colour standardisation of the resized image ({@link ColourStandard}); null: none
  */
 @JsonInclude(JsonInclude.Include.NON_NULL)
 public record Preprocessing(
@@ -34,7 +36,8 @@ public record Preprocessing(
         String layout,
         String dtype,
         String description,
-        CellCropSpec cellCrop) {
+        CellCropSpec cellCrop,
+        ColourStandardSpec colourStandard) {
 
     /**
      * A cell-centred crop.
@@ -46,6 +49,22 @@ public record Preprocessing(
      */
     public record CellCropSpec(String segmenter, String sha256, int size, double margin) {}
 
+    /**
+     * Per-image colour standardisation after the resize: convert to CIELAB (sRGB, D65), move each
+     * channel's mean and standard deviation over the image to {@code mean} and {@code std} (a
+     * channel whose deviation is under 1 is only shifted), convert back and round to 8 bits.
+     */
+    public record ColourStandardSpec(String space, List<Double> mean, List<Double> std) {
+        static ColourStandardSpec of(double[] mean, double[] std) {
+            return new ColourStandardSpec("CIELAB, sRGB D65", boxed(mean), boxed(std));
+        }
+
+        /** Whether these are the reference values given. */
+        public boolean matches(double[] m, double[] s) {
+            return boxed(m).equals(mean) && boxed(s).equals(std);
+        }
+    }
+
     static final String DESCRIPTION = "Decode to RGB (transparent pixels white); centre-crop to a square; resize to"
             + " size x size by repeated halving with bilinear filtering; scale to [0, 1]; subtract mean and divide by"
             + " std per channel; NCHW float32. Outputs are logits in the order of 'classes'; softmax (after dividing"
@@ -55,7 +74,7 @@ public record Preprocessing(
     public static Preprocessing of(int size, Normalization n) {
         return new Preprocessing("RGB, 8 bits per channel; transparent pixels white", "centre square",
                 "repeated halving, bilinear", size, List.of(0.0, 1.0), boxed(n.mean()), boxed(n.std()), "RGB", "NCHW",
-                "float32", DESCRIPTION, null);
+                "float32", DESCRIPTION, null, null);
     }
 
     static final String CELL_CROP_DESCRIPTION = "Decode to RGB (transparent pixels white); take the centre square,"
@@ -69,7 +88,17 @@ public record Preprocessing(
     /** This block for a model that sees cell-centred crops. */
     public Preprocessing withCellCrop(CellCropSpec spec) {
         return new Preprocessing(colour, "cell-centred square (cellCrop)", resize, size, valueRange, mean, std,
-                channelOrder, layout, dtype, CELL_CROP_DESCRIPTION, spec);
+                channelOrder, layout, dtype, CELL_CROP_DESCRIPTION, spec, colourStandard);
+    }
+
+    /**
+     * This block for a model that sees colour-standardised images ({@link ColourStandard}, with
+     * its reference values).
+     */
+    public Preprocessing withColourStandard() {
+        return new Preprocessing(colour, crop, resize, size, valueRange, mean, std, channelOrder, layout, dtype,
+                description + " Before scaling, the resized image is colour-standardised as 'colourStandard' says.",
+                cellCrop, ColourStandardSpec.of(ColourStandard.REFERENCE_MEAN, ColourStandard.REFERENCE_STD));
     }
 
     private static List<Double> boxed(double[] v) {
@@ -83,7 +112,7 @@ public record Preprocessing(
             return null;
         }
         if (node.isTextual()) {
-            return new Preprocessing(null, null, null, null, null, null, null, null, null, null, node.asText(), null);
+            return new Preprocessing(null, null, null, null, null, null, null, null, null, null, node.asText(), null, null);
         }
         if (!node.isObject()) {
             throw new UserException("preprocessing must be an object, found " + node.getNodeType());
@@ -108,10 +137,10 @@ public record Preprocessing(
     /** The object form, read field by field (a record with the creator above cannot bind itself). */
     record Fields(String colour, String crop, String resize, Integer size, List<Double> valueRange,
             List<Double> mean, List<Double> std, String channelOrder, String layout, String dtype, String description,
-            CellCropSpec cellCrop) {
+            CellCropSpec cellCrop, ColourStandardSpec colourStandard) {
         Preprocessing record() {
             return new Preprocessing(colour, crop, resize, size, valueRange, mean, std, channelOrder, layout, dtype,
-                    description, cellCrop);
+                    description, cellCrop, colourStandard);
         }
     }
 }

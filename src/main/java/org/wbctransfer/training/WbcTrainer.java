@@ -31,6 +31,8 @@ import org.slf4j.LoggerFactory;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.config.Subset;
 import org.wbctransfer.config.TrainConfig;
+import org.wbctransfer.data.ColourStandard;
+import org.wbctransfer.data.Framing;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Batch;
 import org.wbctransfer.data.BatchLoader;
@@ -173,8 +175,9 @@ public final class WbcTrainer {
 
     private Classifier fit(RunDir run, Path runDir, boolean resume, boolean readTest, Path root, SplitManifest manifest,
             CellCrop cellCrop) throws IOException {
-        SplitData data = readTest ? SplitData.open(root, manifest, config.imageSize(), cellCrop, Path.of(config.cacheDir()))
-                : SplitData.openTraining(root, manifest, config.imageSize(), cellCrop, Path.of(config.cacheDir()));
+        Framing framing = Framing.chain(cellCrop, config.colourStandard() ? ColourStandard.INSTANCE : null);
+        SplitData data = readTest ? SplitData.open(root, manifest, config.imageSize(), framing, Path.of(config.cacheDir()))
+                : SplitData.openTraining(root, manifest, config.imageSize(), framing, Path.of(config.cacheDir()));
         Partition part = config.refit() != null ? refitPartition(manifest, config)
                 : partition(manifest, config.subset(), config.valPercent(), config.minValSubset(), config.seed());
         List<String> skipped = new ArrayList<>();
@@ -334,6 +337,9 @@ public final class WbcTrainer {
             CellCrop.Info seg = p.cellCrop().info();
             md = md.withPreprocessing(md.preprocessing().withCellCrop(new Preprocessing.CellCropSpec(CellCrop.DIR,
                     seg.weightsSha256(), seg.size(), CellCrop.MARGIN)));
+        }
+        if (config.colourStandard()) {
+            md = md.withPreprocessing(md.preprocessing().withColourStandard());
         }
         Classifier classifier = Classifier.of(model, block, md, p.cellCrop());
         classifier.save(dir.model());

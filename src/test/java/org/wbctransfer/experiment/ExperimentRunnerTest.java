@@ -281,12 +281,12 @@ class ExperimentRunnerTest {
     void aModelIsNotScoredOnImagesItsPreTrainingRead() {
         Path wbcSeg = TestData.datasets().resolve("wbc-seg");
         ExperimentSpec.Arm enhanced = new ExperimentSpec.Arm("e", "enhanced", null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null, null, null);
         // The enhanced chain's masks stage reads all of wbc-seg.
         assertThat(ExperimentRunner.seenByPretraining(enhanced, wbcSeg.resolve("tecom"))).isEqualTo("masks");
         assertThat(ExperimentRunner.seenByPretraining(enhanced, TestData.datasets().resolve("pbc"))).isNull();
         ExperimentSpec.Arm scratch = new ExperimentSpec.Arm("b", null, null, null, null, null, null, null, null,
-                null, null, null, null, null, null, null, null, null, null, null, null);
+                null, null, null, null, null, null, null, null, null, null, null, null, null);
         assertThat(ExperimentRunner.seenByPretraining(scratch, wbcSeg.resolve("tecom"))).isNull();
     }
 
