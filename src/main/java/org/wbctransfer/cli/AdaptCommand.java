@@ -18,6 +18,7 @@ import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
+import org.wbctransfer.training.FewShotTune;
 import org.wbctransfer.training.HeadFit;
 import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.Json;
@@ -31,8 +32,9 @@ import picocli.CommandLine.Parameters;
  * {@code wbc adapt}: a model for a new lab from a handful of that lab's labelled cells. The
  * BatchNorm statistics are re-estimated on all of the lab's images (labels unused), then the
  * linear head is refitted on the labelled ones (8 flips and right-angle turns of each), pulled
- * towards the head it starts from. The backbone's weights are not changed: a few dozen cells
- * cannot retrain 11 million weights, but they can move five decision boundaries.
+ * towards the head it starts from. By default the backbone's weights are not changed: a few dozen
+ * cells cannot retrain 11 million weights, but they can move five decision boundaries; with
+ * {@code --tune-stages} the last stages are fine-tuned after the head ({@link FewShotTune}).
  */
 @Command(name = "adapt", mixinStandardHelpOptions = true,
         description = "Adapt a model bundle to another lab's images with a few labelled cells per class: BatchNorm"
@@ -74,6 +76,19 @@ public final class AdaptCommand implements Callable<Integer> {
             + " Default: ${DEFAULT-VALUE}")
     double pull;
 
+    @Option(names = "--tune-stages", defaultValue = "0", description = "After the head fit, also fine-tune this many of"
+            + " the backbone's last stages with the head (1: layer4 ... 4: layer1-layer4) on the labelled cells' views,"
+            + " BatchNorm statistics kept. Default: ${DEFAULT-VALUE} (the head only)")
+    int tuneStages;
+
+    @Option(names = "--tune-steps", defaultValue = "100", description = "Adam steps of that fine-tuning, batches of 32"
+            + " views. Default: ${DEFAULT-VALUE}")
+    int tuneSteps;
+
+    @Option(names = "--tune-lr", defaultValue = "1e-4", description = "Adam learning rate of that fine-tuning."
+            + " Default: ${DEFAULT-VALUE}")
+    double tuneLr;
+
     @Option(names = "--eval-out", description = "Reports on the held-out cells. Default: <out>-eval-heldout")
     Path evalOut;
 
@@ -97,6 +112,7 @@ public final class AdaptCommand implements Callable<Integer> {
         if (steps < 1 || lr <= 0 || pull < 0) {
             throw new UserException("--steps must be >= 1, --lr > 0 and --pull >= 0");
         }
+        FewShotTune.Settings tune = tuneStages == 0 ? null : new FewShotTune.Settings(tuneStages, tuneSteps, tuneLr, 32);
         Path target = out.toAbsolutePath().normalize();
         if (Files.exists(target) && (!Files.isDirectory(target) || !force && !ExportCommand.isEmpty(target))) {
             throw new UserException(out + ": exists and is not an empty folder; use --force to replace it");
@@ -158,6 +174,11 @@ public final class AdaptCommand implements Callable<Integer> {
             float[][] head = c.head();
             float[][] fitted = HeadFit.fit(x, y, head[0], head[1], new HeadFit.Settings(steps, lr, pull));
             c.setHead(fitted[0], fitted[1]);
+            if (tune != null) {
+                double[] tuned = FewShotTune.run(c, buf, y, size, tune, seed);
+                System.err.printf(Locale.ROOT, "wbc: fine-tuned the last %d stage(s) and the head, %d steps: loss %.3f -> %.3f%n",
+                        tune.stages(), tune.steps(), tuned[0], tuned[1]);
+            }
 
             Map<String, Object> record = new LinkedHashMap<>();
             record.put("source", source.toString());
@@ -168,6 +189,9 @@ public final class AdaptCommand implements Callable<Integer> {
             record.put("adaptationCells", adapt.size());
             record.put("batchNormImages", bnImages);
             record.put("headFit", Map.of("steps", steps, "learningRate", lr, "pullToInit", pull, "views", VIEWS));
+            if (tune != null) {
+                record.put("fineTune", tune);
+            }
             Map<String, Object> metrics = new LinkedHashMap<>();
             if (!heldOut.isEmpty()) {
                 Path eo = evalOut != null ? evalOut : target.resolveSibling(target.getFileName() + "-eval-heldout");

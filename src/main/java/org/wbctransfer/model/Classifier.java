@@ -574,6 +574,19 @@ public final class Classifier implements AutoCloseable {
         }
     }
 
+    /**
+     * A trainer over this network's own weights, for fine-tuning them in place (a new lab's few
+     * cells); the folded inference network is rebuilt from the changed weights on next use.
+     */
+    public synchronized ai.djl.training.Trainer newTrainer(ai.djl.training.TrainingConfig config) {
+        requireTorch("fine-tuning");
+        if (inference != null) {
+            inference.close();
+            inference = null;
+        }
+        return network.model().newTrainer(config);
+    }
+
     private void requireTorch(String what) {
         if (onnx != null) {
             throw new IllegalStateException(what + " changes the weights, which the ONNX graph in use would not follow");

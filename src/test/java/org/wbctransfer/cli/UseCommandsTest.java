@@ -589,6 +589,55 @@ class UseCommandsTest {
     }
 
     @Test
+    void adaptCanFineTuneTheLastStagesAfterTheHeadKeepingTheRestAndEveryStatistic() throws Exception {
+        Path cellavision = TestData.datasets().resolve("wbc-seg/cellavision");
+        Path headOnly = tmp.resolve("head-only");
+        Path tuned = tmp.resolve("tuned");
+        String cache = tmp.resolve("cache").toString();
+        assertThat(WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(), "--shots", "2",
+                "--out", headOnly.toString(), "--cache-dir", cache).code()).isZero();
+        WbcCliTest.Result r = WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(), "--shots", "2",
+                "--tune-stages", "1", "--tune-steps", "30", "--tune-lr", "1e-3", "--out", tuned.toString(), "--cache-dir", cache);
+        assertThat(r.code()).as(r.err()).isZero();
+        // 80 views of the 10 cells; the loss of the last 3 steps is below that of the first 3.
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("30 steps: loss ([0-9.]+) -> ([0-9.]+)").matcher(r.err());
+        assertThat(m.find()).as(r.err()).isTrue();
+        assertThat(Double.parseDouble(m.group(2))).isLessThan(Double.parseDouble(m.group(1)));
+        JsonNode record = new ObjectMapper().readTree(tuned.resolve("adaptation.json").toFile());
+        assertThat(record.path("fineTune").path("stages").asInt()).isEqualTo(1);
+        assertThat(record.path("fineTune").path("steps").asInt()).isEqualTo(30);
+        // Against the head-only adaptation of the same draw: stem and layer1-3 and every BatchNorm
+        // statistic are the same floats; layer4's weights and the head moved.
+        try (org.wbctransfer.model.Classifier a = org.wbctransfer.model.Classifier.load(headOnly);
+             org.wbctransfer.model.Classifier b = org.wbctransfer.model.Classifier.load(tuned)) {
+            var pa = a.block().getParameters();
+            var pb = b.block().getParameters();
+            int same = 0;
+            int moved = 0;
+            for (int i = 0; i < pa.size(); i++) {
+                String name = pa.get(i).getKey();
+                ai.djl.nn.Parameter p = pa.get(i).getValue();
+                boolean equal = java.util.Arrays.equals(p.getArray().toFloatArray(), pb.get(i).getValue().getArray().toFloatArray());
+                boolean statistic = p.getType() == ai.djl.nn.Parameter.Type.RUNNING_MEAN
+                        || p.getType() == ai.djl.nn.Parameter.Type.RUNNING_VAR;
+                // Children of the classifier: 01 the backbone (its 05 is layer4), 02 the head.
+                boolean trainable = !statistic && (name.startsWith("01ResNetBackbone_05") || name.startsWith("02"));
+                if (trainable) {
+                    moved += equal ? 0 : 1;
+                } else {
+                    assertThat(equal).as(name).isTrue();
+                    same++;
+                }
+            }
+            assertThat(same).isGreaterThan(60);
+            assertThat(moved).isGreaterThan(10);
+        }
+        assertThat(WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(), "--tune-stages", "5",
+                "--out", tmp.resolve("y").toString()).err()).contains("fine-tuning needs 1-4 stages");
+        assertThat(tmp.resolve("y")).doesNotExist();
+    }
+
+    @Test
     void predictRefersImagesBelowTheConfidenceFloor() throws Exception {
         List<String> files = goodImages.stream().map(Path::toString).toList();
         List<String> args = new ArrayList<>(List.of("predict", bundle.toString()));
