@@ -38,10 +38,7 @@ public final class ColourStandard implements Framing {
     @Override
     public byte[] finish(byte[] rgb) {
         int n = rgb.length / 3;
-        float[] lab = new float[rgb.length];
-        for (int i = 0; i < n; i++) {
-            toLab(rgb[3 * i] & 0xff, rgb[3 * i + 1] & 0xff, rgb[3 * i + 2] & 0xff, lab, 3 * i);
-        }
+        float[] lab = lab(rgb);
         double[][] ms = stats(lab);
         double[] scale = new double[3];
         double[] shift = new double[3];

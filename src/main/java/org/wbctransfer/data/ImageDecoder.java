@@ -204,7 +204,18 @@ public final class ImageDecoder {
     /** As {@link #decodeRgb(Path, int)}, the image first framed by {@code framing} (null: the centre square). */
     public static byte[] decodeRgb(Path file, int size, Framing framing) throws BadImageException {
         BufferedImage img = read(file, size);
-        return framing == null ? toRgb(resizeSquare(img, size)) : framing.finish(toRgb(resizeSquare(framing.frame(img), size)));
+        return framedRgb(framing == null ? img : framing.frame(img), size, framing);
+    }
+
+    /**
+     * An image {@code framing} has framed (or, without one, the decoded image) as the network's
+     * pixels: centre square resized to size x size, then the framing's finishing step. The one
+     * path from a framed image to those bytes, so that the image cache and {@code ModelInput}
+     * cannot disagree.
+     */
+    public static byte[] framedRgb(BufferedImage framed, int size, Framing framing) {
+        byte[] rgb = toRgb(resizeSquare(framed, size));
+        return framing == null ? rgb : framing.finish(rgb);
     }
 
     /**

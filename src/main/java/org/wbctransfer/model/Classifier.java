@@ -193,10 +193,7 @@ public final class Classifier implements AutoCloseable {
     public synchronized Classifier useChannelsLast() {
         if (!channelsLast) {
             channelsLast = true;
-            if (inference != null) {
-                inference.close();
-                inference = null;
-            }
+            dropInference();
         }
         return this;
     }
@@ -211,6 +208,14 @@ public final class Classifier implements AutoCloseable {
             inference = FoldedResNet.of(block(), network.model().getNDManager(), channelsLast);
         }
         return inference;
+    }
+
+    /** Forgets the inference network after the weights or their format changed; it is refolded on next use. */
+    private synchronized void dropInference() {
+        if (inference != null) {
+            inference.close();
+            inference = null;
+        }
     }
 
     /**
@@ -515,10 +520,7 @@ public final class Classifier implements AutoCloseable {
                 block.forward(ps, new ai.djl.ndarray.NDList(x), true);
             }
         }
-        if (inference != null) {
-            inference.close();
-            inference = null; // refolded from the new statistics on next use
-        }
+        dropInference();
         return ADAPT_BATCHES;
     }
 
@@ -568,10 +570,7 @@ public final class Classifier implements AutoCloseable {
         List<ai.djl.nn.Parameter> p = ResNet18.headOf(block()).getParameters().values();
         p.get(0).getArray().set(FloatBuffer.wrap(weight));
         p.get(1).getArray().set(FloatBuffer.wrap(bias));
-        if (inference != null) {
-            inference.close();
-            inference = null;
-        }
+        dropInference();
     }
 
     /**
@@ -580,10 +579,7 @@ public final class Classifier implements AutoCloseable {
      */
     public synchronized ai.djl.training.Trainer newTrainer(ai.djl.training.TrainingConfig config) {
         requireTorch("fine-tuning");
-        if (inference != null) {
-            inference.close();
-            inference = null;
-        }
+        dropInference();
         return network.model().newTrainer(config);
     }
 

@@ -71,8 +71,7 @@ public final class ModelInput {
 
     /** An image {@link #frame} returned, as the network's input. */
     public void normalizeFramed(BufferedImage framed, float[] out, int offset) {
-        byte[] rgb = ImageDecoder.toRgb(ImageDecoder.resizeSquare(framed, size));
-        normalize(framing == null ? rgb : framing.finish(rgb), out, offset);
+        normalize(ImageDecoder.framedRgb(framed, size, framing), out, offset);
     }
 
     /** One image as CHW floats. */
