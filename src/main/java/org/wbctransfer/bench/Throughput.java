@@ -100,6 +100,7 @@ public final class Throughput {
             block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
             WeightInit.apply(block, 0);
             if (opts.channelsLast()) {
+                Formats.requireChannelsLast(size);
                 block = Formats.convertedCopy(block, 5, Formats::channelsLast, true);
                 model.setBlock(block);
             }
@@ -176,6 +177,7 @@ public final class Throughput {
             block.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
             WeightInit.apply(block, 0);
             if (channelsLast) {
+                Formats.requireChannelsLast(size);
                 block = Formats.convertedCopy(block, 5, Formats::channelsLast, false);
             }
             float[] data = randomImages(batch, size);

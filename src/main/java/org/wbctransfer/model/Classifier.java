@@ -192,6 +192,7 @@ public final class Classifier implements AutoCloseable {
      */
     public synchronized Classifier useChannelsLast() {
         if (!channelsLast) {
+            Formats.requireChannelsLast(metadata().imageSize());
             channelsLast = true;
             dropInference();
         }

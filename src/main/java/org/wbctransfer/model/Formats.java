@@ -1,11 +1,20 @@
 package org.wbctransfer.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
+import ai.djl.training.ParameterStore;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
+import org.wbctransfer.util.UserException;
 
 /**
  * Memory formats and precisions for the PyTorch engine, which DJL 0.36 does not expose directly.
@@ -25,7 +34,61 @@ import java.util.function.UnaryOperator;
  */
 public final class Formats {
 
+    /**
+     * How far channels-last logits may stray from the default format's on the probe before the
+     * format is refused: float rounding gives about 1e-5 here, the faulty kernels 0.01 to 3.
+     */
+    static final double PROBE_TOLERANCE = 1e-3;
+
+    private static final Map<Integer, Double> PROBED = new ConcurrentHashMap<>();
+
     private Formats() {}
+
+    /**
+     * Refuses channels-last where this process's convolution kernels compute it wrongly. On an AMD
+     * EPYC with AVX-512 BF16 (measured 2026-12-02), libtorch 2.7.1's oneDNN runs ResNet-18's last
+     * 1x1 stride-2 convolution (256 to 512 channels) in channels-last memory with a kernel whose
+     * outputs were off by 2 to 3 against a float64 reference, and training on it moved the gradients
+     * by more than their size; the default format, and channels-last with oneDNN held to AVX2, were
+     * right. So before a command uses the format it runs a seeded ResNet-18 on a probe batch of
+     * {@code size} pixels both ways (a few milliseconds; once per size and process) and throws when
+     * the logits differ by more than {@value #PROBE_TOLERANCE}.
+     */
+    public static void requireChannelsLast(int size) {
+        if (!channelsLastIsSound(size)) {
+            double diff = PROBED.get(size);
+            throw new UserException(String.format(Locale.ROOT, "--channels-last: this CPU's convolution kernels compute"
+                    + " the channels-last format wrongly (a probe ResNet-18's logits at %d px differ from the default"
+                    + " format's by %.3g); run without --channels-last, or with ONEDNN_MAX_CPU_ISA=AVX2 in the"
+                    + " environment", size, diff));
+        }
+    }
+
+    /** Whether this process computes channels-last ResNet-18 right at {@code size} pixels (see {@link #requireChannelsLast}). */
+    public static boolean channelsLastIsSound(int size) {
+        return PROBED.computeIfAbsent(size, Formats::channelsLastDifference) <= PROBE_TOLERANCE;
+    }
+
+    /** The largest difference between a seeded ResNet-18's logits in both formats on a probe batch. */
+    static double channelsLastDifference(int size) {
+        try (NDManager m = NDManager.newBaseManager(Devices.compute())) {
+            SequentialBlock net = ResNet18.classifier(5);
+            net.initialize(m, DataType.FLOAT32, new Shape(2, 3, size, size));
+            WeightInit.apply(net, 0);
+            // A Java generator, so that the probe leaves the engine's random stream as it was.
+            Random rng = new Random(0);
+            float[] pixels = new float[2 * 3 * size * size];
+            for (int i = 0; i < pixels.length; i++) {
+                pixels[i] = (float) rng.nextGaussian();
+            }
+            NDArray x = m.create(pixels, new Shape(2, 3, size, size));
+            NDArray want = net.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow();
+            SequentialBlock cl = convertedCopy(net, 5, Formats::channelsLast, false);
+            NDArray got = cl.forward(new ParameterStore(m, false), new NDList(channelsLast(x)), false).singletonOrThrow();
+            double d = got.sub(want).abs().max().getFloat();
+            return Double.isNaN(d) ? Double.POSITIVE_INFINITY : d;
+        }
+    }
 
     /**
      * The same values in channels-last memory (strides of N, H, W, C order) for a 4-D array;

@@ -36,6 +36,7 @@ import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.Normalization;
 import org.wbctransfer.model.BackboneBundle;
 import org.wbctransfer.model.Devices;
+import org.wbctransfer.model.NarrowConv2d;
 import org.wbctransfer.model.ResNet18;
 import org.wbctransfer.model.ResNetBackbone;
 import org.wbctransfer.model.WeightInit;
@@ -171,7 +172,8 @@ public final class AutoencoderStage implements PretrainStage {
                     .add(Activation.reluBlock());
         }
         // Linear output: the target is a normalized image, unbounded on both sides.
-        return d.add(conv(3, true));
+        return d.add(new NarrowConv2d(Conv2d.builder().setFilters(3).setKernelShape(new Shape(3, 3))
+                .optPadding(new Shape(1, 1))));
     }
 
     private static Block conv(int filters, boolean bias) {

@@ -87,6 +87,9 @@ public final class WbcTrainer {
         this.listeners = List.copyOf(listeners);
         this.strict = strict;
         this.channelsLast = channelsLast;
+        if (channelsLast) {
+            Formats.requireChannelsLast(config.imageSize());
+        }
     }
 
     /** Training images, and the validation images carved out of them (empty when none). */

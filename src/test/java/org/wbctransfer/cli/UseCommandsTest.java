@@ -372,6 +372,14 @@ class UseCommandsTest {
         WbcCliTest.Result b = WbcCliTest.run("predict", bundle.toString(), images.toString(), "--out", cl.toString(),
                 "--no-progress", "--channels-last");
         assertThat(a.code()).as(a.err()).isZero();
+        if (!org.wbctransfer.model.Formats.channelsLastIsSound(64)) {
+            // This CPU's kernels compute the format wrongly: refused in one line, nothing written.
+            assertThat(b.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+            assertThat(BadInputCommandsTest.userError(b)).startsWith("wbc: error: --channels-last: this CPU's convolution"
+                    + " kernels compute the channels-last format wrongly (a probe ResNet-18's logits at 64 px differ");
+            assertThat(cl).doesNotExist();
+            return;
+        }
         assertThat(b.code()).as(b.err()).isZero();
         Map<String, float[]> want = parseCsv(Files.readAllLines(plain));
         Map<String, float[]> got = parseCsv(Files.readAllLines(cl));

@@ -44,7 +44,9 @@ class FoldedResNetTest {
             }
             NDArray x = m.randomNormal(new Shape(3, 3, 64, 64));
             float[] want = net.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow().toFloatArray();
-            for (boolean channelsLast : new boolean[] {false, true}) {
+            // Channels-last only where this CPU computes it right; elsewhere it is refused (FormatsTest).
+            boolean[] formats = Formats.channelsLastIsSound(64) ? new boolean[] {false, true} : new boolean[] {false};
+            for (boolean channelsLast : formats) {
                 try (FoldedResNet folded = FoldedResNet.of(net, m, channelsLast); NDManager sub = m.newSubManager()) {
                     NDArray in = x.duplicate();
                     in.attach(sub);

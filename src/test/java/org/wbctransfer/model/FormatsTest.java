@@ -13,7 +13,9 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
+import org.wbctransfer.util.UserException;
 
 /** Channels-last copies compute what the original computes; no timing here. */
 class FormatsTest {
@@ -30,8 +32,47 @@ class FormatsTest {
         }
     }
 
+    /**
+     * The probe's verdict is the truth: float64 convolutions do not go through oneDNN, so a float64
+     * copy of the network is a reference that the CPU's fast kernels cannot share a fault with.
+     */
+    @Test
+    void theChannelsLastProbeSaysWhetherThatFormatMatchesAFloat64Reference() {
+        for (int size : new int[] {32, 64}) {
+            try (Model model = Model.newInstance("t")) {
+                SequentialBlock net = ResNet18.classifier(5);
+                model.setBlock(net);
+                NDManager m = model.getNDManager();
+                net.initialize(m, DataType.FLOAT32, new Shape(2, 3, size, size));
+                WeightInit.apply(net, 5);
+                NDArray x = m.randomNormal(new Shape(2, 3, size, size));
+                SequentialBlock f64 = Formats.convertedCopy(net, 5, a -> a.toType(DataType.FLOAT64, true), false);
+                NDArray ref = f64.forward(new ParameterStore(m, false), new NDList(x.toType(DataType.FLOAT64, true)), false)
+                        .singletonOrThrow().toType(DataType.FLOAT32, false);
+                NDArray plain = net.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow();
+                SequentialBlock cl = Formats.convertedCopy(net, 5, Formats::channelsLast, false);
+                NDArray last = cl.forward(new ParameterStore(m, false), new NDList(Formats.channelsLast(x)), false)
+                        .singletonOrThrow();
+                // The default format is right wherever the suite runs; everything else rests on it.
+                assertThat(plain.sub(ref).abs().max().getFloat()).as("default format, %d px", size).isLessThan(1e-3f);
+                boolean lastIsRight = last.sub(ref).abs().max().getFloat() < 1e-3f;
+                assertThat(Formats.channelsLastIsSound(size)).as("probe at %d px", size).isEqualTo(lastIsRight);
+                if (lastIsRight) {
+                    Formats.requireChannelsLast(size);
+                } else {
+                    assertThatThrownBy(() -> Formats.requireChannelsLast(size)).isInstanceOf(UserException.class)
+                            .hasMessageStartingWith("--channels-last: this CPU's convolution kernels compute the"
+                                    + " channels-last format wrongly")
+                            .hasMessageContaining("ONEDNN_MAX_CPU_ISA=AVX2");
+                }
+            }
+        }
+    }
+
     @Test
     void channelsLastCopyOfResNetGivesTheSameLogitsAndTrains() {
+        // Where the kernels are faulty the format is refused (the test above checks that refusal).
+        Assumptions.assumeTrue(Formats.channelsLastIsSound(32), "this CPU computes channels-last wrongly");
         try (Model model = Model.newInstance("t")) {
             SequentialBlock net = ResNet18.classifier(5);
             model.setBlock(net);

@@ -155,10 +155,14 @@ class GroupNormTest {
                     assertThat(p[i][k]).isCloseTo((float) (Math.exp(logits[i * 5 + k]) / sum), within(1e-6f));
                 }
             }
-            // Channels-last input runs the same network.
-            float[][] cl = c.useChannelsLast().probabilities(images, 2, size);
-            for (int k = 0; k < 5; k++) {
-                assertThat(cl[0][k]).isCloseTo(p[0][k], within(1e-5f));
+            // Channels-last input runs the same network, where this CPU computes that format right.
+            if (Formats.channelsLastIsSound(size)) {
+                float[][] cl = c.useChannelsLast().probabilities(images, 2, size);
+                for (int k = 0; k < 5; k++) {
+                    assertThat(cl[0][k]).isCloseTo(p[0][k], within(1e-5f));
+                }
+            } else {
+                assertThatThrownBy(c::useChannelsLast).isInstanceOf(UserException.class).hasMessageStartingWith("--channels-last: ");
             }
             assertThat(c.features(images, 2, size)[1]).hasSize(ResNet18.FEATURES);
             assertThatThrownBy(() -> c.adaptBatchNorm(List.of())).isInstanceOf(UserException.class)

@@ -1,0 +1,45 @@
+package org.wbctransfer.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.training.ParameterStore;
+import ai.djl.util.PairList;
+
+/**
+ * A {@link Conv2d} with few output channels (an image's 3 colours, a mask's 3 classes) whose
+ * gradients are right on every CPU. libtorch 2.7.1's oneDNN pads such a convolution's output
+ * channels to its register block (8 or 16) and, on an AMD EPYC with AVX-512 BF16 (measured
+ * 2026-12-02), its backward pass reads the padding uninitialised: the input gradient came out
+ * wrong by 30-90 % of its size, or NaN, from one call to the next, while the forward pass was
+ * right. Padding the weights with zero filters to a multiple of {@link #BLOCK} before the call
+ * leaves oneDNN nothing to pad; the extra outputs are dropped. The parameters, their names and the
+ * saved format are Conv2d's own, so bundles are unchanged.
+ */
+public final class NarrowConv2d extends Conv2d {
+
+    /** The widest register block of oneDNN's x86 kernels (16 floats of AVX-512). */
+    public static final int BLOCK = 16;
+
+    public NarrowConv2d(Conv2d.Builder builder) {
+        super(builder);
+    }
+
+    @Override
+    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+        NDArray x = inputs.singletonOrThrow();
+        NDArray w = ps.getValue(weight, x.getDevice(), training);
+        NDArray b = includeBias ? ps.getValue(bias, x.getDevice(), training) : null;
+        int extra = (BLOCK - filters % BLOCK) % BLOCK;
+        if (extra == 0) {
+            return Conv2d.conv2d(x, w, b, stride, padding, dilation, groups);
+        }
+        long[] ws = w.getShape().getShape();
+        NDArray wPad = NDArrays.concat(new NDList(w, w.zerosLike().get(new NDIndex("0:1")).repeat(0, extra)), 0);
+        NDArray bPad = b == null ? null : NDArrays.concat(new NDList(b, b.zerosLike().get(new NDIndex("0:1")).repeat(0, extra)), 0);
+        NDArray y = Conv2d.conv2d(x, wPad, bPad, stride, padding, dilation, groups).singletonOrThrow();
+        return new NDList(y.get(new NDIndex(":, 0:{}", ws[0])));
+    }
+}
