@@ -9,13 +9,14 @@ import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 
 /**
- * A {@link Conv2d} with few output channels (an image's 3 colours, a mask's 3 classes) whose
- * gradients are right on every CPU. libtorch 2.7.1's oneDNN pads such a convolution's output
- * channels to its register block (8 or 16) and, on an AMD EPYC with AVX-512 BF16 (measured
- * 2026-12-02), its backward pass reads the padding uninitialised: the input gradient came out
- * wrong by 30-90 % of its size, or NaN, from one call to the next, while the forward pass was
- * right. Padding the weights with zero filters to a multiple of {@link #BLOCK} before the call
- * leaves oneDNN nothing to pad; the extra outputs are dropped. The parameters, their names and the
+ * A {@link Conv2d} with few output channels (an image's 3 colours) whose gradients are right on
+ * every CPU. libtorch 2.7.1's oneDNN pads such a convolution's output channels to its register
+ * block (16 floats with AVX-512, 8 with AVX2; its verbose log shows the padded layouts), and on an
+ * AMD EPYC with AVX-512 BF16 (measured 2026-12-02) the backward pass of a 3-, 4- or 5-filter 3x3
+ * convolution gave an input gradient 30-90 % off a float64 reference, or NaN, on some draws and
+ * right on others, under every ISA limit tried; the forward pass was right. Padding the weights
+ * with zero filters to a multiple of {@link #BLOCK} before the call leaves oneDNN nothing to pad,
+ * and made every draw right; the extra outputs are dropped. The parameters, their names and the
  * saved format are Conv2d's own, so bundles are unchanged.
  */
 public final class NarrowConv2d extends Conv2d {
