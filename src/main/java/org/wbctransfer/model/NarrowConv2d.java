@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
@@ -37,10 +38,15 @@ public final class NarrowConv2d extends Conv2d {
         if (extra == 0) {
             return Conv2d.conv2d(x, w, b, stride, padding, dilation, groups);
         }
-        long[] ws = w.getShape().getShape();
-        NDArray wPad = NDArrays.concat(new NDList(w, w.zerosLike().get(new NDIndex("0:1")).repeat(0, extra)), 0);
-        NDArray bPad = b == null ? null : NDArrays.concat(new NDList(b, b.zerosLike().get(new NDIndex("0:1")).repeat(0, extra)), 0);
-        NDArray y = Conv2d.conv2d(x, wPad, bPad, stride, padding, dilation, groups).singletonOrThrow();
-        return new NDList(y.get(new NDIndex(":, 0:{}", ws[0])));
+        NDArray y = Conv2d.conv2d(x, padFilters(w, extra), b == null ? null : padFilters(b, extra), stride, padding,
+                dilation, groups).singletonOrThrow();
+        return new NDList(y.get(new NDIndex(":, 0:{}", filters)));
+    }
+
+    /** {@code a} with {@code extra} zero rows appended along its first (filter) axis. */
+    private static NDArray padFilters(NDArray a, int extra) {
+        long[] s = a.getShape().getShape().clone();
+        s[0] = extra;
+        return NDArrays.concat(new NDList(a, a.getManager().zeros(new Shape(s), a.getDataType(), a.getDevice())), 0);
     }
 }

@@ -172,13 +172,16 @@ public final class AutoencoderStage implements PretrainStage {
                     .add(Activation.reluBlock());
         }
         // Linear output: the target is a normalized image, unbounded on both sides.
-        return d.add(new NarrowConv2d(Conv2d.builder().setFilters(3).setKernelShape(new Shape(3, 3))
-                .optPadding(new Shape(1, 1))));
+        return d.add(new NarrowConv2d(convBuilder(3, true)));
     }
 
     private static Block conv(int filters, boolean bias) {
+        return convBuilder(filters, bias).build();
+    }
+
+    private static Conv2d.Builder convBuilder(int filters, boolean bias) {
         return Conv2d.builder().setFilters(filters).setKernelShape(new Shape(3, 3)).optPadding(new Shape(1, 1))
-                .optBias(bias).build();
+                .optBias(bias);
     }
 
     /** Nearest-neighbour x2 upsampling of (N, C, H, W) with PyTorch's native kernel (mode 0 = nearest). */
