@@ -145,10 +145,11 @@ public final class AdaptCommand implements Callable<Integer> {
             if (adapt.isEmpty()) {
                 throw new UserException(labelled + ": no readable labelled cell of the model's classes " + classes);
             }
-            // GroupNorm has no statistics to re-estimate, and the user did not ask for it by name.
+            // GroupNorm and LayerNorm have no statistics to re-estimate, and the user did not ask for it by name.
             boolean batchNorm = c.metadata().norm() == TrainConfig.Norm.BATCH;
             if (!noAdaptBn && !batchNorm) {
-                System.err.println("wbc: GroupNorm model: no BatchNorm statistics to re-estimate; refitting the head only");
+                System.err.println("wbc: " + c.metadata().norm().layerName() + " model: no BatchNorm statistics to re-estimate;"
+                        + " refitting the head only");
             }
             int bnImages = noAdaptBn || !batchNorm ? 0 : Evaluation.adaptBatchNorm(c, cache, all);
 

@@ -92,8 +92,8 @@ public final class ExportCommand implements Callable<Integer> {
                     md.set("onnx", Json.MAPPER.valueToTree(info));
                     ((ArrayNode) md.path("export").path("files")).add(OnnxExport.FILE);
                 } else {
-                    // The graph is the BatchNorm-folded network; GroupNorm has no such form yet.
-                    System.err.println("wbc: note: no model.onnx for a GroupNorm model; it runs on libtorch");
+                    // The graph is the BatchNorm-folded network; GroupNorm and LayerNorm have no such form yet.
+                    System.err.println("wbc: note: no model.onnx for a " + c.metadata().norm().layerName() + " model; it runs on libtorch");
                 }
             }
             Json.write(tmp.resolve(Classifier.METADATA), md);

@@ -95,7 +95,7 @@ public record TrainConfig(
      * disagree with.
      */
     public enum Norm {
-        BATCH, GROUP;
+        BATCH, GROUP, LAYER;
 
         @JsonValue
         public String id() {
@@ -109,7 +109,16 @@ public record TrainConfig(
                     return n;
                 }
             }
-            throw new org.wbctransfer.util.UserException("unknown normalisation '" + id + "' (expected batch or group)");
+            throw new org.wbctransfer.util.UserException("unknown normalisation '" + id + "' (expected batch, group or layer)");
+        }
+
+        /** The layer's usual name, for messages: BatchNorm, GroupNorm, LayerNorm. */
+        public String layerName() {
+            return switch (this) {
+                case BATCH -> "BatchNorm";
+                case GROUP -> "GroupNorm";
+                case LAYER -> "LayerNorm";
+            };
         }
 
         @Override
@@ -384,8 +393,8 @@ public record TrainConfig(
         require(backboneLrScale >= 0 && backboneLrScale <= 10, "backbone learning-rate scale must be in [0, 10]");
         require(pseudoTeacher == null || (pseudoThreshold >= 0 && pseudoThreshold < 1),
                 "pseudo-label threshold must be in [0, 1), got " + pseudoThreshold);
-        require(norm == Norm.BATCH || init == null, "a GroupNorm network cannot start from a pre-trained backbone:"
-                + " backbone bundles are BatchNorm networks; train GroupNorm from scratch (no --init or pretrain)");
+        require(norm == Norm.BATCH || init == null, "a " + norm.layerName() + " network cannot start from a pre-trained backbone:"
+                + " backbone bundles are BatchNorm networks; train " + norm.layerName() + " from scratch (no --init or pretrain)");
         require(refit == null || valPercent == 0, "a refit trains on the whole budget: its validation percent must be 0,"
                 + " got " + valPercent);
         checkLevers(labelSmoothing, mixup, cutmix, emaDecay);

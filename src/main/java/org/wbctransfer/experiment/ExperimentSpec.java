@@ -69,7 +69,8 @@ public record ExperimentSpec(String name, String description, String data, Integ
      * that the recipe was chosen after looking at test figures, and on which (e.g. "split 0's test").
      * {@code augmentation} overrides fields of the standard augmentation by their config.json names
      * (e.g. {@code {zoomMin: 0.5, zoomMax: 2, stain: 0.05}}). {@code norm: group} trains the
-     * GroupNorm network (from scratch only: pre-trained backbones are BatchNorm); default batch.
+     * GroupNorm network, {@code norm: layer} the LayerNorm one (from scratch only: pre-trained
+     * backbones are BatchNorm); default batch.
      * {@code refit: <earlier arm>} retrains each of that arm's cells with its settings and seed on
      * the whole budget, the validation carve-out included, for the epoch count its carve-out chose
      * (the cell's best epoch), so the carve-out's labels are not wasted; the refit model has no

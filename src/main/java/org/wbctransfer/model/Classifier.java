@@ -220,7 +220,7 @@ public final class Classifier implements AutoCloseable {
     }
 
     /**
-     * GroupNorm normalises each image by its own statistics, so unlike BatchNorm's fixed scale and
+     * GroupNorm and LayerNorm normalise each image by its own statistics, so unlike BatchNorm's fixed scale and
      * shift it cannot be folded into a convolution: such a model runs its block as trained.
      */
     private boolean folds() {
@@ -482,7 +482,7 @@ public final class Classifier implements AutoCloseable {
      * updates the running statistics by an exponential average (weight 0.1 per batch in DJL's
      * PyTorch engine), over seeded shuffles of the images until {@value #ADAPT_BATCHES} batches of
      * {@value #ADAPT_BATCH} have been seen. The weights are changed in place: this classifier then
-     * predicts for the target domain. A GroupNorm model has no such statistics and is refused
+     * predicts for the target domain. A GroupNorm or LayerNorm model has no such statistics and is refused
      * ({@link #requireBatchNorm}).
      *
      * @param images normalized CHW images at the model's size (at most {@link #ADAPT_MAX_IMAGES}; at least 16)
@@ -526,12 +526,12 @@ public final class Classifier implements AutoCloseable {
     }
 
     /**
-     * Refuses test-time BatchNorm adaptation of a GroupNorm model, whose normalisation already
+     * Refuses test-time BatchNorm adaptation of a GroupNorm or LayerNorm model, whose normalisation already
      * follows each image: silently doing nothing would let a user believe the model was adapted.
      */
     public void requireBatchNorm() {
         if (metadata.norm() != TrainConfig.Norm.BATCH) {
-            throw new UserException("--adapt-bn: this model uses GroupNorm, which keeps no BatchNorm statistics to"
+            throw new UserException("--adapt-bn: this model uses " + metadata.norm().layerName() + ", which keeps no BatchNorm statistics to"
                     + " re-estimate (it normalises each image by its own)");
         }
     }

@@ -25,7 +25,9 @@ import org.wbctransfer.config.TrainConfig;
  * between tasks and heads replaced.
  *
  * <p>With {@link TrainConfig.Norm#GROUP} every BatchNorm is a {@link GroupNorm} of 32 groups
- * instead (the ResNet-GN of Wu and He 2018); the parameters come in the same order, less the
+ * instead (the ResNet-GN of Wu and He 2018), with {@link TrainConfig.Norm#LAYER} one of a single
+ * group: LayerNorm over each image's channels and pixels with a per-channel scale and shift (Wu
+ * and He's "LN" for convolutional networks). The parameters come in the same order, less the
  * running statistics, so the same number are trained.
  */
 public final class ResNet18 {
@@ -122,6 +124,9 @@ public final class ResNet18 {
     private static Block norm(TrainConfig.Norm norm) {
         if (norm == TrainConfig.Norm.GROUP) {
             return new GroupNorm();
+        }
+        if (norm == TrainConfig.Norm.LAYER) {
+            return new GroupNorm(1, GroupNorm.DEFAULT_EPSILON);
         }
         // torchvision: eps 1e-5, momentum 0.1 (DJL counts momentum the other way round).
         return BatchNorm.builder().optEpsilon(1e-5f).optMomentum(0.9f).build();

@@ -76,9 +76,9 @@ class GroupNormCommandsTest {
                 + " backbone bundles are BatchNorm networks; train GroupNorm from scratch (no --init or pretrain)");
         assertThat(run).doesNotExist();
         WbcCliTest.Result bad = WbcCliTest.run("train", "--data", TestData.raabin().toString(), "--manifest",
-                tmp.resolve("manifest.csv").toString(), "--norm", "layer", "--run-dir", run.toString());
+                tmp.resolve("manifest.csv").toString(), "--norm", "instance", "--run-dir", run.toString());
         assertThat(bad.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
-        assertThat(bad.err().strip()).isEqualTo("wbc: error: unknown normalisation 'layer' (expected batch or group)");
+        assertThat(bad.err().strip()).isEqualTo("wbc: error: unknown normalisation 'instance' (expected batch, group or layer)");
         assertThat(WbcCliTest.run("train", "--help").out()).contains("--norm").contains("Default: batch");
     }
 }

@@ -272,9 +272,12 @@ class ExperimentRunnerTest {
         Files.writeString(f, head + "arms: [{name: gn, norm: group}]\noutsideSets: [{name: pbc, path: p, adaptBn: true}]\n");
         assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
                 .hasMessageContaining("outside set 'pbc' has adaptBn, but arm 'gn' (norm group) has no BatchNorm statistics");
-        Files.writeString(f, head + "arms: [{name: gn, norm: layer}]\n");
+        Files.writeString(f, head + "arms: [{name: gn, norm: instance}]\n");
         assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
-                .hasMessageContaining("unknown normalisation 'layer' (expected batch or group)");
+                .hasMessageContaining("unknown normalisation 'instance' (expected batch, group or layer)");
+        Files.writeString(f, head + "arms: [{name: ln, norm: layer, pretrain: enhanced}]\n");
+        assertThatThrownBy(() -> ExperimentSpec.load(f.toString())).isInstanceOf(UserException.class)
+                .hasMessageContaining("arm 'ln' has norm layer and pretrain 'enhanced': pre-trained backbones are BatchNorm");
     }
 
     @Test

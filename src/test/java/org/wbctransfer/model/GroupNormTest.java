@@ -126,6 +126,60 @@ class GroupNormTest {
         }
     }
 
+    /**
+     * LayerNorm is GroupNorm of one group: each image normalised by the mean and variance of all its
+     * channels and pixels. The image (1, 4, 1, 2) of 1, 2, 3, 4, 0, 0, 0, 8 has mean 2.25 and
+     * variance 94 / 8 - 2.25^2 = 6.6875.
+     */
+    @Test
+    void theLayerNormNetworkNormalisesEachImageAsOneGroupAndSavesAndLoadsAsSuch() throws Exception {
+        try (NDManager m = NDManager.newBaseManager()) {
+            float[] image = {1, 2, 3, 4, 0, 0, 0, 8};
+            float[] y = GroupNorm.groupNorm(m.create(image, new Shape(1, 4, 1, 2)), m.ones(new Shape(4)),
+                    m.zeros(new Shape(4)), 1, 1e-5f).toFloatArray();
+            for (int i = 0; i < 8; i++) {
+                assertThat(y[i]).isCloseTo((float) ((image[i] - 2.25) / Math.sqrt(6.6875 + 1e-5)), within(1e-6f));
+            }
+        }
+        int size = 32;
+        Model model = Model.newInstance("ln");
+        SequentialBlock net = ResNet18.classifier(5, TrainConfig.Norm.LAYER);
+        model.setBlock(net);
+        net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
+        WeightInit.apply(net, 5);
+        List<GroupNorm> norms = new java.util.ArrayList<>();
+        collectNorms(net, norms);
+        assertThat(norms).hasSize(20).allSatisfy(n -> assertThat(n.groups()).isEqualTo(1));
+        float[] images = new float[2 * 3 * size * size];
+        Random rnd = new Random(3);
+        for (int i = 0; i < images.length; i++) {
+            images[i] = (float) rnd.nextGaussian();
+        }
+        Path dir = tmp.resolve("ln");
+        float[][] before;
+        try (Classifier c = Classifier.of(model, net, metadata(TrainConfig.Norm.LAYER, size))) {
+            before = c.probabilities(images, 2, size);
+            c.save(dir);
+            assertThatThrownBy(() -> c.adaptBatchNorm(List.of())).isInstanceOf(UserException.class)
+                    .hasMessageStartingWith("--adapt-bn: this model uses LayerNorm, which keeps no BatchNorm statistics");
+        }
+        try (Classifier c = Classifier.load(dir)) {
+            assertThat(c.metadata().norm()).isEqualTo(TrainConfig.Norm.LAYER);
+            float[][] after = c.probabilities(images, 2, size);
+            assertThat(after[0]).containsExactly(before[0]);
+            assertThat(after[1]).containsExactly(before[1]);
+        }
+    }
+
+    private static void collectNorms(ai.djl.nn.Block block, List<GroupNorm> out) {
+        if (block instanceof GroupNorm g) {
+            out.add(g);
+        }
+        for (Pair<String, ai.djl.nn.Block> child : block.getChildren()) {
+            collectNorms(child.getValue(), out);
+        }
+    }
+
     @Test
     void aGroupNormClassifierPredictsWhatItsNetworkComputesAndRefusesBatchNormAdaptation() throws Exception {
         int size = 32;
@@ -205,8 +259,9 @@ class GroupNormTest {
         assertThat(old.subset()).isEqualTo("WBC_1");
         // Metadata without a training config at all (a hand-made bundle) describes the BatchNorm network too.
         assertThat(metadata(null, size).withMetrics(Map.of()).norm()).isEqualTo(TrainConfig.Norm.BATCH);
-        assertThatThrownBy(() -> TrainConfig.Norm.parse("layer")).isInstanceOf(UserException.class)
-                .hasMessage("unknown normalisation 'layer' (expected batch or group)");
+        assertThatThrownBy(() -> TrainConfig.Norm.parse("instance")).isInstanceOf(UserException.class)
+                .hasMessage("unknown normalisation 'instance' (expected batch, group or layer)");
+        assertThat(TrainConfig.Norm.parse("layer")).isEqualTo(TrainConfig.Norm.LAYER);
         assertThat(TrainConfig.Norm.parse("GROUP")).isEqualTo(TrainConfig.Norm.GROUP);
     }
 
