@@ -117,9 +117,9 @@ public final class TrainCommand implements Callable<Integer> {
     CacheOption cacheOption;
 
     @Option(names = "--norm", defaultValue = Defaults.NORM, description = "Normalisation layers: batch (torchvision's"
-            + " BatchNorm), group (GroupNorm, 32 groups) or layer (LayerNorm: GroupNorm of one group); the last two keep"
-            + " no statistics of the training images' activations, for transfer to other microscopes; not with --init,"
-            + " backbones are BatchNorm. Default: ${DEFAULT-VALUE}")
+            + " BatchNorm), group (GroupNorm, 32 groups) or layer (LayerNorm, GroupNorm of one group); the last two keep"
+            + " no statistics of the training images, for transfer to other microscopes; from scratch only (backbones"
+            + " are BatchNorm). Default: ${DEFAULT-VALUE}")
     String norm;
 
     @Option(names = "--init", description = "Fine-tune from this pre-trained backbone bundle ('wbc pretrain') with a new head")

@@ -150,11 +150,7 @@ class GroupNormTest {
         List<GroupNorm> norms = new java.util.ArrayList<>();
         collectNorms(net, norms);
         assertThat(norms).hasSize(20).allSatisfy(n -> assertThat(n.groups()).isEqualTo(1));
-        float[] images = new float[2 * 3 * size * size];
-        Random rnd = new Random(3);
-        for (int i = 0; i < images.length; i++) {
-            images[i] = (float) rnd.nextGaussian();
-        }
+        float[] images = gaussian(2 * 3 * size * size, 3);
         Path dir = tmp.resolve("ln");
         float[][] before;
         try (Classifier c = Classifier.of(model, net, metadata(TrainConfig.Norm.LAYER, size))) {
@@ -169,6 +165,16 @@ class GroupNormTest {
             assertThat(after[0]).containsExactly(before[0]);
             assertThat(after[1]).containsExactly(before[1]);
         }
+    }
+
+    /** n standard-normal draws of a seeded generator. */
+    private static float[] gaussian(int n, long seed) {
+        Random rnd = new Random(seed);
+        float[] out = new float[n];
+        for (int i = 0; i < n; i++) {
+            out[i] = (float) rnd.nextGaussian();
+        }
+        return out;
     }
 
     private static void collectNorms(ai.djl.nn.Block block, List<GroupNorm> out) {
@@ -188,11 +194,7 @@ class GroupNormTest {
         model.setBlock(net);
         net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
         WeightInit.apply(net, 3);
-        float[] images = new float[2 * 3 * size * size];
-        Random rnd = new Random(1);
-        for (int i = 0; i < images.length; i++) {
-            images[i] = (float) rnd.nextGaussian();
-        }
+        float[] images = gaussian(2 * 3 * size * size, 1);
         try (Classifier c = Classifier.of(model, net, metadata(TrainConfig.Norm.GROUP, size))) {
             float[][] p = c.probabilities(images, 2, size);
             float[] logits;
@@ -233,11 +235,7 @@ class GroupNormTest {
         model.setBlock(net);
         net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
         WeightInit.apply(net, 4);
-        float[] images = new float[3 * size * size];
-        Random rnd = new Random(2);
-        for (int i = 0; i < images.length; i++) {
-            images[i] = (float) rnd.nextGaussian();
-        }
+        float[] images = gaussian(3 * size * size, 2);
         Path dir = tmp.resolve("model");
         float[] before;
         try (Classifier c = Classifier.of(model, net, metadata(TrainConfig.Norm.BATCH, size))) {
