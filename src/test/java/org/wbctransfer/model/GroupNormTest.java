@@ -142,11 +142,8 @@ class GroupNormTest {
             }
         }
         int size = 32;
-        Model model = Model.newInstance("ln");
-        SequentialBlock net = ResNet18.classifier(5, TrainConfig.Norm.LAYER);
-        model.setBlock(net);
-        net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
-        WeightInit.apply(net, 5);
+        Model model = initialised(TrainConfig.Norm.LAYER, size, 5);
+        SequentialBlock net = (SequentialBlock) model.getBlock();
         List<GroupNorm> norms = new java.util.ArrayList<>();
         collectNorms(net, norms);
         assertThat(norms).hasSize(20).allSatisfy(n -> assertThat(n.groups()).isEqualTo(1));
@@ -165,6 +162,16 @@ class GroupNormTest {
             assertThat(after[0]).containsExactly(before[0]);
             assertThat(after[1]).containsExactly(before[1]);
         }
+    }
+
+    /** A 5-class ResNet-18 with this normalisation, initialised for size x size images with a seeded WeightInit. */
+    private static Model initialised(TrainConfig.Norm norm, int size, long seed) {
+        Model model = Model.newInstance(norm.id());
+        SequentialBlock net = ResNet18.classifier(5, norm);
+        model.setBlock(net);
+        net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
+        WeightInit.apply(net, seed);
+        return model;
     }
 
     /** n standard-normal draws of a seeded generator. */
@@ -189,11 +196,8 @@ class GroupNormTest {
     @Test
     void aGroupNormClassifierPredictsWhatItsNetworkComputesAndRefusesBatchNormAdaptation() throws Exception {
         int size = 32;
-        Model model = Model.newInstance("gn");
-        SequentialBlock net = ResNet18.classifier(5, TrainConfig.Norm.GROUP);
-        model.setBlock(net);
-        net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
-        WeightInit.apply(net, 3);
+        Model model = initialised(TrainConfig.Norm.GROUP, size, 3);
+        SequentialBlock net = (SequentialBlock) model.getBlock();
         float[] images = gaussian(2 * 3 * size * size, 1);
         try (Classifier c = Classifier.of(model, net, metadata(TrainConfig.Norm.GROUP, size))) {
             float[][] p = c.probabilities(images, 2, size);
@@ -230,11 +234,8 @@ class GroupNormTest {
     @Test
     void metadataAndConfigsWrittenBeforeGroupNormReadAsBatchNorm() throws Exception {
         int size = 32;
-        Model model = Model.newInstance("bn");
-        SequentialBlock net = ResNet18.classifier(5);
-        model.setBlock(net);
-        net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, size, size));
-        WeightInit.apply(net, 4);
+        Model model = initialised(TrainConfig.Norm.BATCH, size, 4);
+        SequentialBlock net = (SequentialBlock) model.getBlock();
         float[] images = gaussian(3 * size * size, 2);
         Path dir = tmp.resolve("model");
         float[] before;
