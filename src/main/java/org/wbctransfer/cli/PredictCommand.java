@@ -1,5 +1,6 @@
 package org.wbctransfer.cli;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -87,6 +88,9 @@ public final class PredictCommand implements Callable<Integer> {
     record Prediction(String file, int predicted, float[] probabilities, double ood, boolean outOfDistribution) {}
 
     private record Skipped(Path file, String problem) {}
+
+    /** An input read for the next batch: its decoded image, or the floats --adapt-bn already made of it. */
+    private record Pending(String name, BufferedImage image, float[] ready) {}
 
     @Override
     public Integer call() throws Exception {
@@ -182,9 +186,8 @@ public final class PredictCommand implements Callable<Integer> {
 
     private List<Prediction> predict(Classifier c, ModelInput input, List<Path> files) {
         List<Prediction> result = new ArrayList<>();
-        int per = input.floats();
-        float[] buf = new float[batch * per];
-        List<String> names = new ArrayList<>();
+        float[] buf = new float[batch * input.floats()];
+        List<Pending> pending = new ArrayList<>();
         List<Skipped> held = new ArrayList<>();
         List<String> heldNotes = new ArrayList<>();
         ProgressBar bar = !progress.bars() ? null : new ProgressBarBuilder().setTaskName("predict").setInitialMax(files.size())
@@ -195,12 +198,13 @@ public final class PredictCommand implements Callable<Integer> {
                 Path f = files.get(i);
                 try {
                     float[] ready = decoded.remove(i);
+                    BufferedImage image = null;
                     String small;
                     if (ready != null) {
-                        System.arraycopy(ready, 0, buf, names.size() * per, per);
                         small = smallImages.remove(i);
                     } else {
-                        small = load(input, f, buf, names.size() * per);
+                        image = input.read(f);
+                        small = ImageDecoder.smallImageWarning(image, input.size());
                     }
                     if (small != null) {
                         if (bar == null) {
@@ -209,7 +213,7 @@ public final class PredictCommand implements Callable<Integer> {
                             heldNotes.add(f + ": " + small);
                         }
                     }
-                    names.add(f.toString());
+                    pending.add(new Pending(f.toString(), image, ready));
                 } catch (ImageDecoder.BadImageException e) {
                     if (strictOption.strict) {
                         throw new UserException(f + ": " + e.getMessage());
@@ -225,11 +229,11 @@ public final class PredictCommand implements Callable<Integer> {
                 if (bar != null) {
                     bar.step();
                 }
-                if (names.size() == batch) {
-                    flush(c, input, buf, names, result);
+                if (pending.size() == batch) {
+                    flush(c, input, buf, pending, result);
                 }
             }
-            flush(c, input, buf, names, result);
+            flush(c, input, buf, pending, result);
         } finally {
             if (bar != null) {
                 bar.close();
@@ -246,45 +250,73 @@ public final class PredictCommand implements Callable<Integer> {
      */
     private int adapt(Classifier c, ModelInput input, List<Path> files, Map<Integer, float[]> decoded) {
         List<float[]> images = new ArrayList<>();
+        List<Integer> positions = new ArrayList<>();
+        List<BufferedImage> read = new ArrayList<>();
         for (int i : Classifier.adaptationSample(files.size())) {
             try {
-                float[] x = new float[input.floats()];
-                String small = load(input, files.get(i), x, 0);
+                BufferedImage image = input.read(files.get(i));
+                String small = ImageDecoder.smallImageWarning(image, input.size());
                 if (small != null) {
                     smallImages.put(i, small);
                 }
-                images.add(x);
-                decoded.put(i, x);
+                positions.add(i);
+                read.add(image);
             } catch (ImageDecoder.BadImageException e) {
                 // predict() warns about it in input order
             }
+            if (read.size() == batch) {
+                images.addAll(normalize(input, positions, read, decoded));
+            }
         }
+        images.addAll(normalize(input, positions, read, decoded));
         c.adaptBatchNorm(images);
         return images.size();
     }
 
-    /**
-     * Decodes one image into buf at offset; returns the warning for an image too small to
-     * classify reliably (it is still classified), or null.
-     */
-    private static String load(ModelInput input, Path f, float[] buf, int offset) throws ImageDecoder.BadImageException {
-        java.awt.image.BufferedImage img = input.read(f);
-        input.normalize(img, buf, offset);
-        return ImageDecoder.smallImageWarning(img, input.size());
+    /** Frames the images together, keeps each one's input floats under its file position, and empties both lists. */
+    private static List<float[]> normalize(ModelInput input, List<Integer> positions, List<BufferedImage> read,
+            Map<Integer, float[]> decoded) {
+        List<BufferedImage> framed = input.frameAll(read);
+        List<float[]> out = new ArrayList<>(framed.size());
+        for (int k = 0; k < framed.size(); k++) {
+            float[] x = new float[input.floats()];
+            input.normalizeFramed(framed.get(k), x, 0);
+            decoded.put(positions.get(k), x);
+            out.add(x);
+        }
+        positions.clear();
+        read.clear();
+        return out;
     }
 
-    private static void flush(Classifier c, ModelInput input, float[] buf, List<String> names, List<Prediction> result) {
-        if (names.isEmpty()) {
+    /**
+     * Classifies the pending inputs as one batch and empties the list; their images are framed
+     * together, so that a cell-crop model's segmenter runs once over the batch, not once per image.
+     */
+    private static void flush(Classifier c, ModelInput input, float[] buf, List<Pending> pending, List<Prediction> result) {
+        if (pending.isEmpty()) {
             return;
         }
-        Classifier.Scored s = c.scored(buf, names.size(), input.size(), false);
+        int per = input.floats();
+        java.util.Iterator<BufferedImage> framed = input.frameAll(
+                pending.stream().map(Pending::image).filter(java.util.Objects::nonNull).toList()).iterator();
+        for (int i = 0; i < pending.size(); i++) {
+            float[] ready = pending.get(i).ready();
+            if (ready != null) {
+                System.arraycopy(ready, 0, buf, i * per, per);
+            } else {
+                input.normalizeFramed(framed.next(), buf, i * per);
+            }
+        }
+        Classifier.Scored s = c.scored(buf, pending.size(), input.size(), false);
         double[] ood = c.oodScore(s);
-        for (int i = 0; i < names.size(); i++) {
+        for (int i = 0; i < pending.size(); i++) {
             float[] p = s.probabilities()[i];
             double score = ood == null ? Double.NaN : ood[i];
-            result.add(new Prediction(names.get(i), Classifier.argMax(p), p, score, ood != null && c.outOfDistribution(score)));
+            result.add(new Prediction(pending.get(i).name(), Classifier.argMax(p), p, score,
+                    ood != null && c.outOfDistribution(score)));
         }
-        names.clear();
+        pending.clear();
     }
 
     /** A missing or unreadable input: a warning and an entry in the record, or with --strict an error. */

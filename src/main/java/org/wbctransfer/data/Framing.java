@@ -1,6 +1,8 @@
 package org.wbctransfer.data;
 
 import java.awt.image.BufferedImage;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * What the model sees of an image: which part of it, before it is resized to the input size
@@ -14,6 +16,18 @@ public interface Framing {
 
     /** The image to centre-crop and resize in place of {@code image}; thread-safe. */
     BufferedImage frame(BufferedImage image);
+
+    /**
+     * {@link #frame} of each image, in order; a framing that runs a network overrides it to run
+     * the network once over all of them (the same pixels as one at a time, a batch's cost).
+     */
+    default List<BufferedImage> frameAll(List<BufferedImage> images) {
+        List<BufferedImage> framed = new ArrayList<>(images.size());
+        for (BufferedImage image : images) {
+            framed.add(frame(image));
+        }
+        return framed;
+    }
 
     /** The resized image's interleaved RGB bytes as the network should see them; thread-safe. */
     default byte[] finish(byte[] rgb) {
@@ -38,6 +52,11 @@ public interface Framing {
             @Override
             public BufferedImage frame(BufferedImage image) {
                 return then.frame(first.frame(image));
+            }
+
+            @Override
+            public List<BufferedImage> frameAll(List<BufferedImage> images) {
+                return then.frameAll(first.frameAll(images));
             }
 
             @Override

@@ -30,6 +30,8 @@ public final class ImageCache {
     private static final int MAGIC = 0x57424343; // "WBCC"
     /** Bump when decoding or resizing changes, so old caches are not reused. */
     private static final int FORMAT_VERSION = 2;
+    /** Images framed together when a framing is set: a few of the segmenter's batches, bounding the decoded images held at once. */
+    private static final int FRAME_CHUNK = 256;
 
     private final int size;
     private final List<String> paths;
@@ -152,14 +154,20 @@ public final class ImageCache {
         String[] problems = new String[n];
         long t0 = System.nanoTime();
         try {
-            // One task per image on the common pool: every core decodes, whatever the images cost.
-            IntStream.range(0, n).parallel().forEach(i -> {
-                try {
-                    pixels[i] = ImageDecoder.decodeRgb(root.resolve(relativePaths.get(i)), size, framing);
-                } catch (ImageDecoder.BadImageException e) {
-                    problems[i] = e.getMessage();
+            if (framing == null) {
+                // One task per image on the common pool: every core decodes, whatever the images cost.
+                IntStream.range(0, n).parallel().forEach(i -> {
+                    try {
+                        pixels[i] = ImageDecoder.decodeRgb(root.resolve(relativePaths.get(i)), size);
+                    } catch (ImageDecoder.BadImageException e) {
+                        problems[i] = e.getMessage();
+                    }
+                });
+            } else {
+                for (int from = 0; from < n; from += FRAME_CHUNK) {
+                    frameChunk(root, relativePaths, size, framing, from, Math.min(n, from + FRAME_CHUNK), pixels, problems);
                 }
-            });
+            }
         } catch (RuntimeException e) {
             throw new IOException("decoding images failed: " + e, e);
         }
@@ -168,6 +176,27 @@ public final class ImageCache {
             LOG.info("framing: {}", framing.summary());
         }
         return new ImageCache(size, relativePaths, pixels, problems, false);
+    }
+
+    /**
+     * Images from..to-1 read in parallel, then framed together, so that a framing that runs a
+     * network (the cell-centred crop) runs it over batches, as {@code wbc predict} does, rather
+     * than once per image.
+     */
+    private static void frameChunk(Path root, List<String> relativePaths, int size, Framing framing, int from, int to,
+            byte[][] pixels, String[] problems) {
+        java.awt.image.BufferedImage[] read = new java.awt.image.BufferedImage[to - from];
+        IntStream.range(from, to).parallel().forEach(i -> {
+            try {
+                read[i - from] = ImageDecoder.read(root.resolve(relativePaths.get(i)), size);
+            } catch (ImageDecoder.BadImageException e) {
+                problems[i] = e.getMessage();
+            }
+        });
+        int[] ok = IntStream.range(from, to).filter(i -> read[i - from] != null).toArray();
+        List<java.awt.image.BufferedImage> framed = framing.frameAll(
+                java.util.Arrays.stream(ok).mapToObj(i -> read[i - from]).toList());
+        IntStream.range(0, ok.length).parallel().forEach(k -> pixels[ok[k]] = ImageDecoder.framedRgb(framed.get(k), size, framing));
     }
 
     private void store(Path file) throws IOException {

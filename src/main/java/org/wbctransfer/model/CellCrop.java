@@ -19,6 +19,7 @@ import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
@@ -66,6 +67,11 @@ public final class CellCrop implements Framing, AutoCloseable {
     static final double OUTLINE = 3;
     /** How far from the largest nucleus blob another blob may lie and count as a lobe, as a fraction of its longer side. */
     static final double LOBE_GAP = 0.25;
+    /**
+     * Images segmented in one forward pass. One at a time the network cost about 17 ms of wall
+     * time per image on a 2-core machine, 4.8 times a whole 64 px prediction.
+     */
+    static final int BATCH = 32;
 
     /**
      * segmenter.json.
@@ -180,14 +186,36 @@ public final class CellCrop implements Framing, AutoCloseable {
 
     /** Segments the image's centre square and finds the cell in it. */
     public Located locate(BufferedImage image) {
+        return locateAll(List.of(image)).get(0);
+    }
+
+    /** {@link #locate} of each image, the network run over them {@link #BATCH} at a time. */
+    public List<Located> locateAll(List<BufferedImage> images) {
         int s = info.size();
-        byte[] labels = segment(ImageDecoder.toRgb(ImageDecoder.resizeSquare(image, s)));
-        return new Located(labels, cellBox(labels, s));
+        List<byte[]> rgbs = new ArrayList<>(images.size());
+        for (BufferedImage image : images) {
+            rgbs.add(ImageDecoder.toRgb(ImageDecoder.resizeSquare(image, s)));
+        }
+        List<Located> found = new ArrayList<>(images.size());
+        for (byte[] labels : segment(rgbs)) {
+            found.add(new Located(labels, cellBox(labels, s)));
+        }
+        return found;
     }
 
     @Override
     public BufferedImage frame(BufferedImage image) {
         return frame(image, locate(image).box());
+    }
+
+    @Override
+    public List<BufferedImage> frameAll(List<BufferedImage> images) {
+        List<Located> found = locateAll(images);
+        List<BufferedImage> framed = new ArrayList<>(images.size());
+        for (int i = 0; i < images.size(); i++) {
+            framed.add(frame(images.get(i), found.get(i).box()));
+        }
+        return framed;
     }
 
     /** The crop around {@code box} (from {@link #locate}); the image itself when box is null. */
@@ -216,21 +244,31 @@ public final class CellCrop implements Framing, AutoCloseable {
         return canvas;
     }
 
-    /** Per-pixel classes (0 background, 1 cytoplasm, 2 nucleus) of an s x s RGB image. */
-    synchronized byte[] segment(byte[] rgb) {
+    /** Per-pixel classes (0 background, 1 cytoplasm, 2 nucleus) of each s x s RGB image. */
+    synchronized List<byte[]> segment(List<byte[]> rgbs) {
         int s = info.size();
-        float[] x = new float[3 * s * s];
-        plain.plain(rgb, x, 0);
-        try (NDManager sub = model.getNDManager().newSubManager()) {
-            NDArray in = sub.create(FloatBuffer.wrap(x), new Shape(1, 3, s, s));
-            NDArray logits = net.forward(new ParameterStore(sub, false), new NDList(in), false).singletonOrThrow();
-            long[] cls = logits.argMax(1).toLongArray();
-            byte[] out = new byte[cls.length];
-            for (int i = 0; i < cls.length; i++) {
-                out[i] = (byte) cls[i];
+        int plane = s * s;
+        List<byte[]> out = new ArrayList<>(rgbs.size());
+        for (int from = 0; from < rgbs.size(); from += BATCH) {
+            int n = Math.min(BATCH, rgbs.size() - from);
+            float[] x = new float[n * 3 * plane];
+            for (int i = 0; i < n; i++) {
+                plain.plain(rgbs.get(from + i), x, i * 3 * plane);
             }
-            return out;
+            try (NDManager sub = model.getNDManager().newSubManager()) {
+                NDArray in = sub.create(FloatBuffer.wrap(x), new Shape(n, 3, s, s));
+                NDArray logits = net.forward(new ParameterStore(sub, false), new NDList(in), false).singletonOrThrow();
+                long[] cls = logits.argMax(1).toLongArray();
+                for (int i = 0; i < n; i++) {
+                    byte[] labels = new byte[plane];
+                    for (int p = 0; p < plane; p++) {
+                        labels[p] = (byte) cls[i * plane + p];
+                    }
+                    out.add(labels);
+                }
+            }
         }
+        return out;
     }
 
     /**

@@ -2,6 +2,7 @@ package org.wbctransfer.model;
 
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
+import java.util.List;
 import org.wbctransfer.config.Augmentation;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.Framing;
@@ -67,6 +68,11 @@ public final class ModelInput {
      */
     public BufferedImage frame(BufferedImage image) {
         return framing == null ? image : framing.frame(image);
+    }
+
+    /** {@link #frame} of each image, a framing network run once over them all. */
+    public List<BufferedImage> frameAll(List<BufferedImage> images) {
+        return framing == null ? images : framing.frameAll(images);
     }
 
     /** An image {@link #frame} returned, as the network's input. */

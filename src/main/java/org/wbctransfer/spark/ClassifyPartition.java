@@ -107,18 +107,23 @@ final class ClassifyPartition implements FlatMapFunction<Iterator<Row>, Row> {
             private void classify(List<Row> in) {
                 String[] problems = new String[in.size()];
                 int[] slot = new int[in.size()];
-                int n = 0;
+                List<java.awt.image.BufferedImage> decoded = new ArrayList<>(in.size());
                 for (int i = 0; i < in.size(); i++) {
                     try {
                         byte[] bytes = readBytes ? read(in.get(i).getString(0), conf) : in.get(i).getAs(1);
-                        java.awt.image.BufferedImage img = ImageDecoder.read(bytes == null ? new byte[0] : bytes, input.size());
-                        input.normalize(img, buf, n * input.floats());
-                        slot[i] = n++;
+                        decoded.add(ImageDecoder.read(bytes == null ? new byte[0] : bytes, input.size()));
+                        slot[i] = decoded.size() - 1;
                     } catch (ImageDecoder.BadImageException | IOException | RuntimeException e) {
                         // One bad file is a row with its problem, never a failed task.
                         problems[i] = e.getMessage() == null ? e.toString() : e.getMessage();
                         slot[i] = -1;
                     }
+                }
+                // Framed together: a cell-crop model's segmenter runs once over the batch.
+                List<java.awt.image.BufferedImage> framed = input.frameAll(decoded);
+                int n = framed.size();
+                for (int k = 0; k < n; k++) {
+                    input.normalizeFramed(framed.get(k), buf, k * input.floats());
                 }
                 Classifier.Scored s = n == 0 ? null : c.scored(buf, n, input.size(), false);
                 double[] ood = s == null ? null : c.oodScore(s);

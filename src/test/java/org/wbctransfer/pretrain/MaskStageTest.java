@@ -114,7 +114,7 @@ class MaskStageTest {
     }
 
     @Test
-    void shortRunOnRealMasksTrainsTheBackbone() throws IOException {
+    void shortRunOnRealMasksTrainsTheBackbone() throws Exception {
         int size = 48; // not a multiple of 32: layer4 is 2x2 under a 3x3 layer3, the crop path
         long seed = 11;
         Path root = MaskDatasetTest.wbcSeg();
@@ -143,6 +143,21 @@ class MaskStageTest {
                 assertThat(crop.info().trainedOn()).isEqualTo(root.toString());
                 assertThat(crop.info().heldOutMeanIoU()).isEqualTo((Double) st.metrics().get("valMeanIoU"));
                 assertThat(crop.info().weightsSha256()).hasSize(64);
+                // predict and the image cache segment a batch at a time, serve and explain one image:
+                // every path must frame an image alike. 40 images: a full batch and a part one.
+                List<java.awt.image.BufferedImage> images = new java.util.ArrayList<>();
+                try (var files = Files.list(root.resolve("tecom").resolve("images"))) {
+                    for (Path f : files.sorted().limit(40).toList()) {
+                        images.add(org.wbctransfer.data.ImageDecoder.read(f, size));
+                    }
+                }
+                List<org.wbctransfer.model.CellCrop.Located> together = crop.locateAll(images);
+                assertThat(together).hasSize(40);
+                for (int i = 0; i < images.size(); i++) {
+                    org.wbctransfer.model.CellCrop.Located alone = crop.locate(images.get(i));
+                    assertThat(together.get(i).labels()).as("image %d", i).isEqualTo(alone.labels());
+                    assertThat(together.get(i).box()).as("image %d", i).isEqualTo(alone.box());
+                }
             }
             // The kept epoch's weights are loaded back; they must stay trainable for later stages.
             assertThat(backbone.getParameters().get(0).getValue().getArray().hasGradient()).isTrue();
