@@ -68,8 +68,9 @@ public final class CellCrop implements Framing, AutoCloseable {
     /** How far from the largest nucleus blob another blob may lie and count as a lobe, as a fraction of its longer side. */
     static final double LOBE_GAP = 0.25;
     /**
-     * Images segmented in one forward pass. One at a time the network cost about 17 ms of wall
-     * time per image on a 2-core machine, 4.8 times a whole 64 px prediction.
+     * Images segmented in one forward pass. Run one image at a time the network made
+     * {@code wbc predict} 4.8 times slower than without the crop; over batches, 2.1 times
+     * (docs/outside-crop/predict-cell-crop*.txt). Batching changes no pixel (MaskStageTest).
      */
     static final int BATCH = 32;
 
