@@ -221,7 +221,7 @@ public final class AdaptCommand implements Callable<Integer> {
                 tmp = null;
             } finally {
                 if (tmp != null) {
-                    ModelDirs.deleteTree(tmp);
+                    org.wbctransfer.util.AtomicFiles.deleteTree(tmp);
                 }
             }
             System.out.printf(Locale.ROOT, "adapted bundle written to %s (%d labelled cells, %d held out)%n", out,

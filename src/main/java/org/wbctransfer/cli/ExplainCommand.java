@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.wbctransfer.data.ImageDecoder;
+import org.wbctransfer.explain.Gallery;
 import org.wbctransfer.explain.GradCam;
 import org.wbctransfer.explain.Overlay;
 import org.wbctransfer.model.Classifier;
@@ -23,17 +24,25 @@ import picocli.CommandLine.Parameters;
 /** {@code wbc explain}: a Grad-CAM heat map of what the model looked at in one image. */
 @Command(name = "explain", mixinStandardHelpOptions = true,
         description = "Grad-CAM (by default on layer2: an 8x8 map at 64 px, upsampled; see --layer): writes a PNG of the"
-                + " heat map over the image (centre square, as the model sees it) and prints the class scores.")
+                + " heat map over the image (centre square, as the model sees it) and prints the class scores. Given a"
+                + " labelled folder (class folders, or images/ + labels.csv as in wbc-seg), writes a gallery folder"
+                + " instead: the first --per-class images of each class by file name, each beside its map, in"
+                + " index.html, with gallery.csv (label, prediction and, where the folder has cell masks, the share"
+                + " of the map on the cell).")
 public final class ExplainCommand implements Callable<Integer> {
 
     @Parameters(index = "0", description = "Model bundle (from 'wbc export') or run directory")
     Path model;
 
-    @Parameters(index = "1", description = "Image file")
+    @Parameters(index = "1", description = "Image file, or a labelled folder for a gallery")
     Path image;
 
-    @Option(names = {"-o", "--out"}, description = "Overlay image, .png or .jpg. Default: <image name>-gradcam.png in the current folder")
+    @Option(names = {"-o", "--out"}, description = "Overlay image, .png or .jpg. Default: <image name>-gradcam.png in the"
+            + " current folder. For a folder: the gallery folder, which must not exist. Default: <folder name>-gradcam")
     Path out;
+
+    @Option(names = "--per-class", defaultValue = "3", description = "Images of each class in a gallery. Default: ${DEFAULT-VALUE}")
+    int perClass;
 
     @Option(names = "--class", description = "Class to explain. Default: the predicted class")
     String className;
@@ -51,17 +60,20 @@ public final class ExplainCommand implements Callable<Integer> {
         if (size < 16 || size > 4096) {
             throw new UserException("--size must be 16..4096, got " + size);
         }
-        OutFile.check(out, "explain --out");
         GradCam.Layer camLayer;
         try {
             camLayer = layer == null ? GradCam.DEFAULT : GradCam.Layer.parse(layer);
         } catch (IllegalArgumentException e) {
             throw new UserException("--layer: " + e.getMessage());
         }
-        String format = out == null ? "png" : imageFormat(out);
         if (!Files.exists(image)) {
             throw new UserException(image + ": " + org.wbctransfer.data.ImageFolder.whyMissing(image));
         }
+        if (Files.isDirectory(image)) {
+            return gallery(camLayer);
+        }
+        OutFile.check(out, "explain --out");
+        String format = out == null ? "png" : imageFormat(out);
         if (!Files.isRegularFile(image)) {
             throw new UserException(image + ": not a file");
         }
@@ -92,7 +104,7 @@ public final class ExplainCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "%s: predicted %s (%s); Grad-CAM for %s (%s to %d px)%n", image,
                     classes.get(predicted), PredictCommand.format(r.probabilities()[predicted]),
                     classes.get(r.targetClass()), r.resolution(), size);
-            if (max(r.upsampled(size)) == 0) {
+            if (r.empty()) {
                 System.err.println("note: the map is empty: nothing at " + r.layer().key() + " raises the score of "
                         + classes.get(r.targetClass()) + "; --layer layer3 or layer4 may show more");
             }
@@ -107,6 +119,35 @@ public final class ExplainCommand implements Callable<Integer> {
                         PredictCommand.format(r.probabilities()[k]));
             }
             System.out.println("overlay written to " + o);
+        }
+        return 0;
+    }
+
+    private int gallery(GradCam.Layer camLayer) throws java.io.IOException {
+        if (className != null) {
+            throw new UserException("--class explains one image; a gallery shows each image's predicted class");
+        }
+        if (perClass < 1 || perClass > 100) {
+            throw new UserException("--per-class must be 1..100, got " + perClass);
+        }
+        Path dir = out != null ? out : Path.of(image.toAbsolutePath().normalize().getFileName() + "-gradcam");
+        if (Files.exists(dir)) { // before the model loads: a typo costs nothing
+            throw new UserException(dir + ": already exists; name a new folder for the gallery");
+        }
+        try (Classifier c = ModelDirs.load(model)) {
+            List<Gallery.Entry> entries = Gallery.write(c, image, perClass, camLayer, size, dir,
+                    w -> System.err.println("warning: " + w));
+            long right = entries.stream().filter(Gallery.Entry::correct).count();
+            System.out.printf(Locale.ROOT, "%s: %d images, %d predicted as labelled; Grad-CAM for the predicted class"
+                    + " (%s to %d px)%n", image, entries.size(), right, camLayer.resolution(c.input().size()), size);
+            List<Gallery.Entry> onMask = entries.stream().filter(e -> e.inMask() != null && !e.inMask().isNaN()).toList();
+            if (!onMask.isEmpty()) {
+                System.out.printf(Locale.ROOT, "  map on the cell: mean %.3f over %d images with a mask and a map"
+                        + " (the cell covers %.3f of the input on average)%n",
+                        onMask.stream().mapToDouble(Gallery.Entry::inMask).average().orElseThrow(), onMask.size(),
+                        onMask.stream().mapToDouble(Gallery.Entry::cellArea).average().orElseThrow());
+            }
+            System.out.println("gallery written to " + dir.resolve(Gallery.PAGE));
         }
         return 0;
     }
@@ -136,14 +177,6 @@ public final class ExplainCommand implements Callable<Integer> {
             w.dispose();
         }
         return bytes.toByteArray();
-    }
-
-    private static float max(float[] v) {
-        float m = 0;
-        for (float x : v) {
-            m = Math.max(m, x);
-        }
-        return m;
     }
 
     private static String stem(String name) {

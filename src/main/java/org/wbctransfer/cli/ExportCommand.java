@@ -102,7 +102,7 @@ public final class ExportCommand implements Callable<Integer> {
             tmp = null;
         } finally {
             if (tmp != null) {
-                ModelDirs.deleteTree(tmp);
+                org.wbctransfer.util.AtomicFiles.deleteTree(tmp);
             }
         }
         System.out.println("bundle written to " + out);
@@ -220,7 +220,7 @@ public final class ExportCommand implements Callable<Integer> {
             throw e;
         }
         if (old != null) {
-            ModelDirs.deleteTree(old);
+            org.wbctransfer.util.AtomicFiles.deleteTree(old);
         }
     }
 

@@ -1,10 +1,7 @@
 package org.wbctransfer.cli;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
-import java.util.stream.Stream;
 import org.wbctransfer.config.RunDir;
 import org.wbctransfer.model.Classifier;
 import org.wbctransfer.util.UserException;
@@ -41,18 +38,6 @@ final class ModelDirs {
 
     static boolean isBundle(Path dir) {
         return Files.isRegularFile(dir.resolve(Classifier.METADATA));
-    }
-
-    /** Deletes a folder and everything in it; nothing happens when it does not exist. */
-    static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 
     /** Loads the model; the caller closes it. */

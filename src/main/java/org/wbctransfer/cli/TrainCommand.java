@@ -212,7 +212,7 @@ public final class TrainCommand implements Callable<Integer> {
             // Bad input found before the first checkpoint: leave no half-made run directory
             // (split.csv, config.json) behind that would make the next attempt need --resume.
             if (fresh && !Files.exists(RunDir.of(runDir).last())) {
-                ModelDirs.deleteTree(runDir);
+                org.wbctransfer.util.AtomicFiles.deleteTree(runDir);
             }
             throw e;
         }

@@ -137,6 +137,6 @@ final class HtmlReport {
     }
 
     static String esc(String s) {
-        return Table.Html.escape(s);
+        return org.wbctransfer.util.Html.escape(s);
     }
 }

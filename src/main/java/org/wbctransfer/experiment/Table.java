@@ -2,6 +2,7 @@ package org.wbctransfer.experiment;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.wbctransfer.util.Html;
 
 /**
  * A simple table rendered both as Markdown and as HTML, so results.md and report.html cannot drift
@@ -103,24 +104,5 @@ record Table(List<String> header, int textColumns, List<List<Object>> rows) {
     /** A pipe would end the Markdown cell early and a newline the whole row. */
     static String md(String s) {
         return s.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ");
-    }
-
-    static final class Html {
-        private Html() {}
-
-        static String escape(String s) {
-            StringBuilder sb = new StringBuilder(s.length());
-            for (char c : s.toCharArray()) {
-                switch (c) {
-                    case '<' -> sb.append("&lt;");
-                    case '>' -> sb.append("&gt;");
-                    case '&' -> sb.append("&amp;");
-                    case '"' -> sb.append("&quot;");
-                    case '\'' -> sb.append("&#39;");
-                    default -> sb.append(c);
-                }
-            }
-            return sb.toString();
-        }
     }
 }

@@ -131,6 +131,16 @@ public final class GradCam {
             return combine(layer, maps);
         }
 
+        /** No positive evidence at this layer for the target class: the ReLU left every cell of the map at 0. */
+        public boolean empty() {
+            for (float v : upsampled(inputSize)) {
+                if (v > 0) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
         /** What the map was computed on, e.g. "layer3, 4x4 map at 64 px, upsampled". */
         public String resolution() {
             return layer.resolution(inputSize);

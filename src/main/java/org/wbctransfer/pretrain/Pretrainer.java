@@ -61,7 +61,7 @@ public final class Pretrainer {
                 throw new UserException(s.data() + ": data folder of stage '" + s.displayName() + "' not found. "
                         + org.wbctransfer.data.DataLayout.HELP);
             }
-            if (!isDone(outDir, i, s, keys.get(i))) {
+            if (!isDone(outDir, i, s, keys.get(i)) && !borrow(outDir, i, s, keys.get(i))) {
                 stages.get(i).checkInput();
             }
         }
@@ -121,6 +121,51 @@ public final class Pretrainer {
         Path keyFile = bundle.getParent().resolve(CHAIN_KEY);
         return Files.isRegularFile(keyFile) && Files.readString(keyFile).strip().equals(key)
                 && Files.isRegularFile(bundle.resolve(BackboneBundle.METADATA));
+    }
+
+    /**
+     * Copies a finished stage from a sibling chain (another folder beside {@code outDir}, e.g.
+     * another recipe of the same grid) that ran the same stages with the same settings, size and
+     * seed up to this one ({@code key}), so that recipes sharing a prefix compute it once.
+     * Returns whether it did.
+     */
+    private static boolean borrow(Path outDir, int index, Recipe.StageSpec spec, String key) throws IOException {
+        Path parent = outDir.toAbsolutePath().normalize().getParent();
+        if (parent == null || !Files.isDirectory(parent)) {
+            return false;
+        }
+        List<Path> siblings;
+        try (java.util.stream.Stream<Path> s = Files.list(parent)) {
+            siblings = s.filter(Files::isDirectory).filter(d -> !d.equals(outDir.toAbsolutePath().normalize()))
+                    .sorted().toList();
+        }
+        for (Path sibling : siblings) {
+            if (isDone(sibling, index, spec, key)) {
+                Path from = stageBundle(sibling, index, spec).getParent();
+                Path to = stageBundle(outDir, index, spec).getParent();
+                Files.createDirectories(to.getParent());
+                Path tmp = AtomicFiles.createTempDirectory(to.getParent(), "." + to.getFileName() + ".");
+                try (java.util.stream.Stream<Path> walk = Files.walk(from)) {
+                    for (Path f : walk.toList()) {
+                        Path target = tmp.resolve(from.relativize(f).toString());
+                        if (Files.isDirectory(f)) {
+                            Files.createDirectories(target);
+                        } else {
+                            Files.copy(f, target);
+                        }
+                    }
+                    AtomicFiles.deleteTree(to); // an unfinished attempt of this stage
+                    Files.move(tmp, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException | RuntimeException e) {
+                    AtomicFiles.deleteTree(tmp);
+                    throw e;
+                }
+                LOG.info("stage {} ({}) copied from {}: the same stages, settings and seed", index + 1,
+                        spec.displayName(), from);
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void deleteIfEmpty(Path dir) {

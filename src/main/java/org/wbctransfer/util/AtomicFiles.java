@@ -58,6 +58,18 @@ public final class AtomicFiles {
         return deleted;
     }
 
+    /** Deletes a folder and everything in it (a temp folder a failed write leaves); nothing happens when it does not exist. */
+    public static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+
     /**
      * A new, empty temp folder in {@code dir} named prefix + random digits, with the permissions
      * the process's umask gives (Files.createTempDirectory makes it 0700, so a bundle renamed

@@ -483,6 +483,111 @@ class UseCommandsTest {
     }
 
     @Test
+    void explainOnAFolderWritesAGalleryOfTheFirstImagesOfEachClassWithWhatPredictSays() throws Exception {
+        // Three unseen images per class, one folder per class (what evaluate --folder reads).
+        Path labelled = tmp.resolve("labelled");
+        Map<String, List<String>> names = new HashMap<>();
+        for (String c : TestData.CLASSES) {
+            Path dir = Files.createDirectories(labelled.resolve(c.toLowerCase()));
+            for (String f : TestData.firstImages(c, 12).subList(7, 10)) {
+                Path src = TestData.raabin().resolve(f);
+                Files.copy(src, dir.resolve(src.getFileName()));
+                names.computeIfAbsent(c, k -> new ArrayList<>()).add(src.getFileName().toString());
+            }
+        }
+        Path g = tmp.resolve("gallery");
+        WbcCliTest.Result r = WbcCliTest.run("explain", bundle.toString(), labelled.toString(), "--out", g.toString(),
+                "--per-class", "2", "--size", "96");
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> rows = Files.readAllLines(g.resolve("gallery.csv"));
+        assertThat(rows.get(0)).startsWith("image,label,predicted,p_predicted,p_label,correct,map_empty,in_mask");
+        assertThat(rows).hasSize(1 + 10);
+
+        WbcCliTest.Result p = WbcCliTest.run("predict", bundle.toString(), labelled.toString(), "--no-progress");
+        assertThat(p.code()).as(p.err()).isZero();
+        Map<String, float[]> probs = parseCsv(p.out().lines().toList());
+        Map<String, Integer> perLabel = new HashMap<>();
+        String page = Files.readString(g.resolve("index.html"));
+        for (String row : rows.subList(1, rows.size())) {
+            String[] f = row.split(",");
+            perLabel.merge(f[1], 1, Integer::sum);
+            // The first two of the class's three by file name.
+            List<String> sorted = names.get(f[1]).stream().sorted().toList();
+            assertThat(f[0]).isIn(f[1].toLowerCase() + "/" + sorted.get(0), f[1].toLowerCase() + "/" + sorted.get(1));
+            float[] pr = probs.get(labelled.resolve(f[0]).toString());
+            assertThat(pr).as(f[0]).isNotNull();
+            int argMax = Classifier.argMax(pr);
+            assertThat(f[2]).as("predicted, as predict says").isEqualTo(TestData.CLASSES.get(argMax));
+            assertThat(Double.parseDouble(f[3])).isCloseTo(pr[argMax], within(1e-4));
+            assertThat(Double.parseDouble(f[4])).isCloseTo(pr[TestData.CLASSES.indexOf(f[1])], within(1e-4));
+            assertThat(f[5]).isEqualTo(String.valueOf(f[1].equals(f[2])));
+            assertThat(f[7]).as("no masks, no in-mask share").isEmpty();
+            for (String png : List.of(f[9], f[10])) {
+                BufferedImage img = ImageIO.read(g.resolve(png).toFile());
+                assertThat(img.getWidth()).isEqualTo(96);
+                assertThat(page).contains("src=\"" + png + "\"");
+            }
+        }
+        assertThat(perLabel).containsOnlyKeys(TestData.CLASSES).allSatisfy((k, v) -> assertThat(v).isEqualTo(2));
+        assertThat(r.out()).contains("10 images").contains("gallery written to");
+
+        // Written whole or not at all: an existing folder is refused and left as it was.
+        WbcCliTest.Result again = WbcCliTest.run("explain", bundle.toString(), labelled.toString(), "--out", g.toString());
+        assertThat(again.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+        assertThat(again.err().strip().lines().count()).isEqualTo(1);
+        assertThat(again.err()).contains("already exists");
+        assertThat(Files.readAllLines(g.resolve("gallery.csv"))).isEqualTo(rows);
+        WbcCliTest.Result withClass = WbcCliTest.run("explain", bundle.toString(), labelled.toString(), "--out",
+                tmp.resolve("g2").toString(), "--class", "Basophil");
+        assertThat(withClass.code()).isEqualTo(WbcCli.EXIT_USER_ERROR);
+        assertThat(tmp.resolve("g2")).doesNotExist();
+        try (Stream<Path> left = Files.list(tmp)) {
+            assertThat(left.map(x -> x.getFileName().toString())).noneMatch(n -> n.startsWith(".g"));
+        }
+    }
+
+    @Test
+    void aGalleryOfAWbcSegSourceGivesTheShareOfTheMapOnTheCellAsTheGradCamStudyMeasuresIt() throws Exception {
+        Path source = TestData.datasets().resolve("wbc-seg/cellavision");
+        Path g = tmp.resolve("cv");
+        WbcCliTest.Result r = WbcCliTest.run("explain", bundle.toString(), source.toString(), "--out", g.toString(),
+                "--per-class", "1");
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> rows = Files.readAllLines(g.resolve("gallery.csv"));
+        assertThat(rows).hasSize(1 + 5); // cellavision holds every class
+
+        Path study = tmp.resolve("study.json");
+        WbcCliTest.Result s = WbcCliTest.run("gradcam-study", bundle.toString(), source.toString(), "--layer", "layer2",
+                "--out", study.toString());
+        assertThat(s.code()).as(s.err()).isZero();
+        List<String> studyRows = Files.readAllLines(tmp.resolve("study.csv"));
+        List<String> header = List.of(studyRows.get(0).split(","));
+        Map<String, String[]> byImage = new HashMap<>();
+        for (String row : studyRows.subList(1, studyRows.size())) {
+            String[] f = row.split(",");
+            byImage.put(f[header.indexOf("image")], f);
+        }
+        int withMap = 0;
+        for (String row : rows.subList(1, rows.size())) {
+            String[] f = row.split(",", -1);
+            String[] st = byImage.get(f[0].substring("images/".length()));
+            assertThat(st).as(f[0]).isNotNull();
+            assertThat(f[2]).isEqualTo(st[header.indexOf("predicted")]);
+            assertThat(Double.parseDouble(f[8])).isCloseTo(Double.parseDouble(st[header.indexOf("area_fraction")]),
+                    within(1e-4));
+            String inMask = st[header.indexOf("in_mask_layer2")];
+            if (f[6].equals("true")) {
+                assertThat(f[7]).isEmpty();
+            } else {
+                withMap++;
+                assertThat(Double.parseDouble(f[7])).isCloseTo(Double.parseDouble(inMask), within(1e-4));
+            }
+        }
+        assertThat(withMap).isPositive();
+        assertThat(r.out()).contains("map on the cell: mean");
+    }
+
+    @Test
     void evaluateAcceptsABundleAndWritesBesideIt() throws Exception {
         Path copy = tmp.resolve("b");
         Files.createDirectories(copy);

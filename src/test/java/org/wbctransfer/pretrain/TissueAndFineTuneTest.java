@@ -72,6 +72,45 @@ class TissueAndFineTuneTest {
         }
     }
 
+    @Test
+    void aChainBesideAnotherWithTheSamePrefixCopiesItsFinishedStagesInsteadOfTrainingThem() throws Exception {
+        Path a = tmp.resolve("pretrain/a-seed4");
+        Pretrainer.run(tinyTissue(), a, 4, 32, tmp.resolve("cache"), false, false);
+        List<float[]> first;
+        try (Model m = Model.newInstance("a")) {
+            first = arrays(BackboneBundle.load(a.resolve("1-camelyon/backbone"), m.getNDManager(), 32));
+        }
+        // Another recipe beside it: the same first stage, then a second one.
+        Recipe longer = new Recipe("longer", 32, List.of(tinyTissue().stages().get(0),
+                new Recipe.StageSpec(StageKind.TISSUE, "again", TestData.datasets().resolve("pcam-camelyon16").toString(),
+                        1, 16, 1e-3, 32)));
+        // A file only the finished folder holds: a copy carries it, a retrained stage would not.
+        Files.writeString(a.resolve("1-camelyon/marker.txt"), "from a");
+        Path b = tmp.resolve("pretrain/b-seed4");
+        Path bundle = Pretrainer.run(longer, b, 4, 32, tmp.resolve("cache"), false, false);
+        assertThat(b.resolve("1-camelyon/marker.txt")).hasContent("from a");
+        assertThat(Files.readString(b.resolve("1-camelyon/chain.sha256")))
+                .isEqualTo(Files.readString(a.resolve("1-camelyon/chain.sha256")));
+        assertThat(Files.readAllLines(b.resolve("1-camelyon/summary.csv")))
+                .isEqualTo(Files.readAllLines(a.resolve("1-camelyon/summary.csv")));
+        try (Model m = Model.newInstance("b")) {
+            assertThat(same(arrays(BackboneBundle.load(b.resolve("1-camelyon/backbone"), m.getNDManager(), 32)), first))
+                    .isTrue();
+        }
+        BackboneBundle.Metadata md = BackboneBundle.readMetadata(bundle);
+        assertThat(md.stages()).extracting(BackboneBundle.Stage::name).containsExactly("camelyon", "again");
+        assertThat(b.resolve("2-again/backbone")).isDirectory();
+
+        // Another seed or size is another chain: nothing is copied.
+        Path c = tmp.resolve("pretrain/c-seed5");
+        Pretrainer.run(tinyTissue(), c, 5, 32, tmp.resolve("cache"), false, false);
+        assertThat(c.resolve("1-camelyon/marker.txt")).doesNotExist();
+        try (Model m = Model.newInstance("c")) {
+            assertThat(same(arrays(BackboneBundle.load(c.resolve("1-camelyon/backbone"), m.getNDManager(), 32)), first))
+                    .isFalse();
+        }
+    }
+
     private TrainConfig.Builder fineTune(Path manifest, Path bundle) {
         return TrainConfig.builder().setData(TestData.raabin(), manifest).setSubset("WBC_100").optImageSize(32)
                 .optBatchSize(16).optEpochs(2).optWarmupEpochs(0.0).optSeed(1).optValidation(0, 1000)
