@@ -81,11 +81,8 @@ public final class Gallery {
         // Masks are drawn over the whole image; a cell-crop model sees a crop of it.
         Path masks = ImageFolder.isLabelledList(folder) && c.cellCrop() == null ? folder.resolve("masks") : null;
 
-        Path parent = out.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = AtomicFiles.createTempDirectory(parent, "." + out.getFileName() + ".");
         List<Entry> entries = new ArrayList<>();
-        try {
+        AtomicFiles.writeFolder(out, tmp -> {
             float[] x = new float[input.floats()];
             for (Map.Entry<Integer, List<ImageFolder.Item>> e : chosen.entrySet()) {
                 String label = classes.get(e.getKey());
@@ -124,11 +121,7 @@ public final class Gallery {
             }
             Files.writeString(tmp.resolve(CSV), csv(entries));
             Files.writeString(tmp.resolve(PAGE), page(c, folder, layer, size, perClass, entries));
-            Files.move(tmp, out, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException | RuntimeException ex) {
-            AtomicFiles.deleteTree(tmp);
-            throw ex;
-        }
+        });
         return entries;
     }
 

@@ -143,23 +143,19 @@ public final class Pretrainer {
             if (isDone(sibling, index, spec, key)) {
                 Path from = stageBundle(sibling, index, spec).getParent();
                 Path to = stageBundle(outDir, index, spec).getParent();
-                Files.createDirectories(to.getParent());
-                Path tmp = AtomicFiles.createTempDirectory(to.getParent(), "." + to.getFileName() + ".");
-                try (java.util.stream.Stream<Path> walk = Files.walk(from)) {
-                    for (Path f : walk.toList()) {
-                        Path target = tmp.resolve(from.relativize(f).toString());
-                        if (Files.isDirectory(f)) {
-                            Files.createDirectories(target);
-                        } else {
-                            Files.copy(f, target);
+                AtomicFiles.deleteTree(to); // an unfinished attempt of this stage
+                AtomicFiles.writeFolder(to, tmp -> {
+                    try (java.util.stream.Stream<Path> walk = Files.walk(from)) {
+                        for (Path f : walk.toList()) {
+                            Path target = tmp.resolve(from.relativize(f).toString());
+                            if (Files.isDirectory(f)) {
+                                Files.createDirectories(target);
+                            } else {
+                                Files.copy(f, target);
+                            }
                         }
                     }
-                    AtomicFiles.deleteTree(to); // an unfinished attempt of this stage
-                    Files.move(tmp, to, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-                } catch (IOException | RuntimeException e) {
-                    AtomicFiles.deleteTree(tmp);
-                    throw e;
-                }
+                });
                 LOG.info("stage {} ({}) copied from {}: the same stages, settings and seed", index + 1,
                         spec.displayName(), from);
                 return true;

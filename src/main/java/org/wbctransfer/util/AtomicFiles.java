@@ -58,6 +58,23 @@ public final class AtomicFiles {
         return deleted;
     }
 
+    /**
+     * Writes a folder whole or not at all: {@code writer} fills a temp folder beside {@code target},
+     * which is then renamed to it ({@code target} must not exist); on failure the temp folder is removed.
+     */
+    public static void writeFolder(Path target, IOConsumer<Path> writer) throws IOException {
+        Path absolute = target.toAbsolutePath();
+        Files.createDirectories(absolute.getParent());
+        Path tmp = createTempDirectory(absolute.getParent(), "." + absolute.getFileName() + ".");
+        try {
+            writer.accept(tmp);
+            Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+    }
+
     /** Deletes a folder and everything in it (a temp folder a failed write leaves); nothing happens when it does not exist. */
     public static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) {
