@@ -208,22 +208,14 @@ public final class AdaptCommand implements Callable<Integer> {
                 metrics.put("heldOutImages", heldOut.size());
                 record.put("heldOut", metrics);
             }
-            Files.createDirectories(target.getParent());
-            Path tmp = org.wbctransfer.util.AtomicFiles.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
-            try {
+            org.wbctransfer.util.AtomicFiles.writeFolder(target, tmp -> {
                 // The source's test metrics describe the unadapted model; the held-out figures replace them.
                 // Its out-of-distribution score and validation confusion describe the source lab too:
                 // kept, the score would flag every image of the lab the model was adapted to.
                 c.withMetadata(c.metadata().withMetrics(metrics).withOod(null).withValidationConfusion(null))
                         .withDetector(null).save(tmp);
                 Json.write(tmp.resolve(ADAPTATION), record);
-                ExportCommand.install(tmp, target);
-                tmp = null;
-            } finally {
-                if (tmp != null) {
-                    org.wbctransfer.util.AtomicFiles.deleteTree(tmp);
-                }
-            }
+            });
             System.out.printf(Locale.ROOT, "adapted bundle written to %s (%d labelled cells, %d held out)%n", out,
                     adapt.size(), heldOut.size());
         }

@@ -4,11 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.concurrent.Callable;
 import org.wbctransfer.config.RunDir;
@@ -67,9 +65,8 @@ public final class ExportCommand implements Callable<Integer> {
         ObjectNode md = (ObjectNode) Json.MAPPER.readTree(modelDir.resolve(Classifier.METADATA).toFile());
         complete(md, modelDir, runDir);
 
-        Files.createDirectories(target.getParent());
-        Path tmp = org.wbctransfer.util.AtomicFiles.createTempDirectory(target.getParent(), "." + target.getFileName() + ".");
-        try {
+        // An existing target (empty, or with --force) is replaced only once the new bundle is whole.
+        org.wbctransfer.util.AtomicFiles.writeFolder(target, tmp -> {
             // Through a stream, not Files.copy, which would give the copy the source's mode (runs
             // wrote 0600 before): a bundle is meant to be shared, so it gets the umask's.
             try (java.io.OutputStream o = Files.newOutputStream(tmp.resolve(Classifier.WEIGHTS), java.nio.file.StandardOpenOption.CREATE_NEW)) {
@@ -98,13 +95,7 @@ public final class ExportCommand implements Callable<Integer> {
             }
             Json.write(tmp.resolve(Classifier.METADATA), md);
             Json.read(tmp.resolve(Classifier.METADATA), ModelMetadata.class); // still readable as model metadata
-            install(tmp, target);
-            tmp = null;
-        } finally {
-            if (tmp != null) {
-                org.wbctransfer.util.AtomicFiles.deleteTree(tmp);
-            }
-        }
+        });
         System.out.println("bundle written to " + out);
         JsonNode metrics = md.path("metrics");
         if (metrics.has("testAccuracy")) {
@@ -197,38 +188,6 @@ public final class ExportCommand implements Callable<Integer> {
         }
         if (Files.isDirectory(modelDir.resolve(CellCrop.DIR))) {
             files.add(CellCrop.DIR + "/" + CellCrop.WEIGHTS).add(CellCrop.DIR + "/" + CellCrop.INFO);
-        }
-    }
-
-    /**
-     * Renames the finished temp folder into place. An existing target (empty, or with --force) is
-     * first renamed aside, so at every moment the target path holds either the old bundle or the
-     * complete new one.
-     */
-    static void install(Path tmp, Path target) throws IOException {
-        Path old = null;
-        if (Files.exists(target)) {
-            old = target.resolveSibling("." + target.getFileName() + ".old-" + System.nanoTime());
-            move(target, old);
-        }
-        try {
-            move(tmp, target);
-        } catch (IOException e) {
-            if (old != null) {
-                move(old, target);
-            }
-            throw e;
-        }
-        if (old != null) {
-            org.wbctransfer.util.AtomicFiles.deleteTree(old);
-        }
-    }
-
-    private static void move(Path from, Path to) throws IOException {
-        try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to);
         }
     }
 

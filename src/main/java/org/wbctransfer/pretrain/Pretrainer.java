@@ -143,7 +143,6 @@ public final class Pretrainer {
             if (isDone(sibling, index, spec, key)) {
                 Path from = stageBundle(sibling, index, spec).getParent();
                 Path to = stageBundle(outDir, index, spec).getParent();
-                AtomicFiles.deleteTree(to); // an unfinished attempt of this stage
                 AtomicFiles.writeFolder(to, tmp -> {
                     try (java.util.stream.Stream<Path> walk = Files.walk(from)) {
                         for (Path f : walk.toList()) {

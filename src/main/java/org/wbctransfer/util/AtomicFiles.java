@@ -60,7 +60,10 @@ public final class AtomicFiles {
 
     /**
      * Writes a folder whole or not at all: {@code writer} fills a temp folder beside {@code target},
-     * which is then renamed to it ({@code target} must not exist); on failure the temp folder is removed.
+     * which is then renamed to it; on failure the temp folder is removed. An existing {@code target}
+     * is first renamed aside and deleted only once the new folder is in place, so at every moment
+     * the path holds either the old folder or the complete new one (callers that must not replace
+     * one refuse it before they start).
      */
     public static void writeFolder(Path target, IOConsumer<Path> writer) throws IOException {
         Path absolute = target.toAbsolutePath();
@@ -68,10 +71,35 @@ public final class AtomicFiles {
         Path tmp = createTempDirectory(absolute.getParent(), "." + absolute.getFileName() + ".");
         try {
             writer.accept(tmp);
-            Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException | RuntimeException e) {
             deleteTree(tmp);
             throw e;
+        }
+        Path old = null;
+        if (Files.exists(absolute)) {
+            old = createUnique(absolute.getParent(), "." + absolute.getFileName() + ".old-", "", true);
+            Files.delete(old); // only the unique name was wanted: a rename cannot replace a folder
+            moveFolder(absolute, old);
+        }
+        try {
+            moveFolder(tmp, absolute);
+        } catch (IOException | RuntimeException e) {
+            if (old != null) {
+                moveFolder(old, absolute);
+            }
+            deleteTree(tmp);
+            throw e;
+        }
+        if (old != null) {
+            deleteTree(old);
+        }
+    }
+
+    private static void moveFolder(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to);
         }
     }
 

@@ -73,4 +73,24 @@ class AtomicFilesTest {
         assertThat(nested).as("sub-folders are left alone").exists();
         assertThat(AtomicFiles.deleteStaleTemps(dir.resolve("missing"))).isEmpty();
     }
+
+    @Test
+    void aFolderIsWrittenWholeReplacesAnOldOneOnlyOnceCompleteAndAFailureLeavesTheOldOne() throws IOException {
+        Path target = dir.resolve("out/bundle");
+        AtomicFiles.writeFolder(target, tmp -> Files.writeString(tmp.resolve("a.txt"), "first"));
+        assertThat(Files.readString(target.resolve("a.txt"))).isEqualTo("first");
+
+        AtomicFiles.writeFolder(target, tmp -> Files.writeString(tmp.resolve("b.txt"), "second"));
+        assertThat(target.resolve("a.txt")).as("the old folder is replaced, not merged").doesNotExist();
+        assertThat(Files.readString(target.resolve("b.txt"))).isEqualTo("second");
+        assertThat(entries(target.getParent())).as("no temp or old folder left beside it").isEqualTo(1);
+
+        assertThatThrownBy(() -> AtomicFiles.writeFolder(target, tmp -> {
+            Files.writeString(tmp.resolve("c.txt"), "partial");
+            throw new IOException("disk full");
+        })).hasMessage("disk full");
+        assertThat(Files.readString(target.resolve("b.txt"))).isEqualTo("second");
+        assertThat(target.resolve("c.txt")).doesNotExist();
+        assertThat(entries(target.getParent())).isEqualTo(1);
+    }
 }
