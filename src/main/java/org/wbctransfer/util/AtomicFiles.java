@@ -61,9 +61,9 @@ public final class AtomicFiles {
     /**
      * Writes a folder whole or not at all: {@code writer} fills a temp folder beside {@code target},
      * which is then renamed to it; on failure the temp folder is removed. An existing {@code target}
-     * is first renamed aside and deleted only once the new folder is in place, so at every moment
-     * the path holds either the old folder or the complete new one (callers that must not replace
-     * one refuse it before they start).
+     * is renamed aside only once the new folder is complete, and deleted once that is in place: the
+     * path never holds a half-written folder (between the two renames it is briefly absent; if the
+     * second fails the old one is put back). Callers that must not replace a folder refuse it first.
      */
     public static void writeFolder(Path target, IOConsumer<Path> writer) throws IOException {
         Path absolute = target.toAbsolutePath();
