@@ -79,13 +79,13 @@ public final class AtomicFiles {
         if (Files.exists(absolute)) {
             old = createUnique(absolute.getParent(), "." + absolute.getFileName() + ".old-", "", true);
             Files.delete(old); // only the unique name was wanted: a rename cannot replace a folder
-            moveFolder(absolute, old);
+            move(absolute, old, false);
         }
         try {
-            moveFolder(tmp, absolute);
+            move(tmp, absolute, false);
         } catch (IOException | RuntimeException e) {
             if (old != null) {
-                moveFolder(old, absolute);
+                move(old, absolute, false);
             }
             deleteTree(tmp);
             throw e;
@@ -95,11 +95,22 @@ public final class AtomicFiles {
         }
     }
 
-    private static void moveFolder(Path from, Path to) throws IOException {
+    /** Renames atomically where the file system can; otherwise a plain move. */
+    private static void move(Path from, Path to, boolean replace) throws IOException {
         try {
-            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+            if (replace) {
+                Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } else {
+                Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+            }
         } catch (AtomicMoveNotSupportedException e) {
-            Files.move(from, to);
+            // Some file systems (e.g. certain network mounts) cannot rename atomically; a plain
+            // move is still better than failing to write results at all.
+            if (replace) {
+                Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+            } else {
+                Files.move(from, to);
+            }
         }
     }
 
@@ -160,13 +171,7 @@ public final class AtomicFiles {
         boolean moved = false;
         try {
             writerToTemp.accept(tmp);
-            try {
-                Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                // Some file systems (e.g. certain network mounts) cannot rename atomically; a plain
-                // replace is still better than failing to write results at all.
-                Files.move(tmp, absolute, StandardCopyOption.REPLACE_EXISTING);
-            }
+            move(tmp, absolute, true);
             moved = true;
         } finally {
             if (!moved) {
