@@ -145,6 +145,13 @@ final class ExperimentData {
         this.armNotes = armNotes;
     }
 
+    /** The groups of fresh splits, then those of the development split. */
+    List<Group> allGroups() {
+        List<Group> all = new ArrayList<>(groups);
+        all.addAll(developmentGroups);
+        return all;
+    }
+
     Optional<Group> group(String arm, String subset) {
         return groups.stream().filter(g -> g.arm().equals(arm) && g.subset().equals(subset)).findFirst();
     }

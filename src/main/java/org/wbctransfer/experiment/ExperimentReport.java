@@ -42,17 +42,12 @@ public final class ExperimentReport {
     public static final String RESULTS_CSV = "results.csv";
     public static final String RUNS_CSV = "results-runs.csv";
     public static final String SPLITS_CSV = "results-splits.csv";
-    /** The arm the others are measured against (the study's baseline). */
-    static final String BASELINE_ARM = "baseline";
     public static final String RESULTS_JSON = "results.json";
     public static final String RESULTS_MD = "results.md";
     public static final String REPORT_HTML = "report.html";
     public static final String PLOTS = "plots";
 
     private ExperimentReport() {}
-
-    /** A picture written under outDir and embedded in the HTML page. */
-    record Figure(String relPath, String caption, byte[] png) {}
 
     /** @param armNotes arm name to its note (see {@link ExperimentSpec#armNotes()}), shown in every row of that arm */
     public static void write(Path outDir, String title, List<Cell> cells, Map<String, String> armNotes) throws IOException {

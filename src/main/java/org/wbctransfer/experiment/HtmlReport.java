@@ -1,7 +1,5 @@
 package org.wbctransfer.experiment;
 
-import static org.wbctransfer.experiment.ExperimentReport.*;
-import static org.wbctransfer.experiment.ReportCsv.*;
 import static org.wbctransfer.experiment.ReportTables.*;
 
 import java.nio.file.Path;
@@ -62,7 +60,7 @@ final class HtmlReport {
                     .append(")</h2>\n<p class=\"note\">").append(esc(DEVELOPMENT_NOTE)).append("</p>\n")
                     .append(resultsTable(d, d.developmentGroups).html());
         }
-        if (allGroups(d).stream().anyMatch(g -> g.splits().size() > 1) || !d.developmentGroups.isEmpty()) {
+        if (d.allGroups().stream().anyMatch(g -> g.splits().size() > 1) || !d.developmentGroups.isEmpty()) {
             sb.append("<h2>Per split seed</h2>\n").append(perSplitTable(d).html());
         }
         sb.append("<h2>Published results</h2>\n<p class=\"note\">").append(esc(PublishedResults.SOURCE))

@@ -1,7 +1,5 @@
 package org.wbctransfer.experiment;
 
-import static org.wbctransfer.experiment.ExperimentReport.*;
-import static org.wbctransfer.experiment.ReportCsv.*;
 import static org.wbctransfer.experiment.ReportTables.*;
 
 import java.nio.file.Path;
@@ -38,7 +36,7 @@ final class MarkdownReport {
                     .append(DEVELOPMENT_NOTE).append("\n\n");
             sb.append(resultsTable(d, d.developmentGroups).markdown()).append('\n');
         }
-        if (allGroups(d).stream().anyMatch(g -> g.splits().size() > 1) || !d.developmentGroups.isEmpty()) {
+        if (d.allGroups().stream().anyMatch(g -> g.splits().size() > 1) || !d.developmentGroups.isEmpty()) {
             sb.append("## Per split seed\n\nMean over each split's training seeds.\n\n");
             sb.append(perSplitTable(d).markdown()).append('\n');
         }

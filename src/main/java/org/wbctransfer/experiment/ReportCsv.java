@@ -35,7 +35,7 @@ final class ReportCsv {
         }
         StringBuilder sb = new StringBuilder();
         csvLine(sb, header);
-        for (Group g : allGroups(d)) {
+        for (Group g : d.allGroups()) {
             List<String> row = new ArrayList<>(List.of(g.arm(), g.subset(), pool(d, g), joined(g.splits()),
                     Integer.toString(g.runs().size())));
             for (Metric m : METRICS) {
@@ -59,18 +59,8 @@ final class ReportCsv {
         return sb.toString();
     }
 
-    static List<Group> allGroups(ExperimentData d) {
-        List<Group> all = new ArrayList<>(d.groups);
-        all.addAll(d.developmentGroups);
-        return all;
-    }
-
     static String pool(ExperimentData d, Group g) {
         return d.developmentGroups.contains(g) ? "development" : "pooled";
-    }
-
-    static String joined(List<Long> values) {
-        return String.join(" ", values.stream().map(String::valueOf).toList());
     }
 
     /** Per (arm, subset, split seed): the mean over that split's training seeds. */
@@ -79,7 +69,7 @@ final class ReportCsv {
         METRICS.forEach(m -> header.add(m.key() + "_mean"));
         StringBuilder sb = new StringBuilder();
         csvLine(sb, header);
-        for (Group g : allGroups(d)) {
+        for (Group g : d.allGroups()) {
             for (long split : g.splits()) {
                 int n = g.splitStats(split, Metric.ACCURACY).n();
                 if (n == 0) {

@@ -1,6 +1,5 @@
 package org.wbctransfer.experiment;
 
-import static org.wbctransfer.experiment.ExperimentReport.*;
 import static org.wbctransfer.experiment.ReportTables.*;
 
 import com.fasterxml.jackson.annotation.JsonAnyGetter;

@@ -1,7 +1,5 @@
 package org.wbctransfer.experiment;
 
-import static org.wbctransfer.experiment.ExperimentReport.*;
-import static org.wbctransfer.experiment.ReportCsv.*;
 
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -23,6 +21,8 @@ final class ReportTables {
 
     private ReportTables() {}
 
+    /** The arm the others are measured against (the study's baseline). */
+    static final String BASELINE_ARM = "baseline";
     static final List<Metric> METRICS = List.of(Metric.ACCURACY, Metric.WEIGHTED_F1, Metric.MACRO_F1);
     /** Outside sets are summarised by the two numbers people compare across datasets. */
     static final List<Metric> OUTSIDE_METRICS = List.of(Metric.ACCURACY, Metric.MACRO_F1);
@@ -99,7 +99,7 @@ final class ReportTables {
     /** Per (arm, subset, split seed): the split's mean over training seeds. */
     static Table perSplitTable(ExperimentData d) {
         Table.Builder t = Table.builder(List.of("Arm", "Subset", "Split seed", "Seeds", "Test accuracy (%)", "Macro F1"), 3);
-        for (Group g : allGroups(d)) {
+        for (Group g : d.allGroups()) {
             for (long split : g.splits()) {
                 Stats acc = g.splitStats(split, Metric.ACCURACY);
                 if (acc.n() == 0) {
@@ -300,6 +300,10 @@ final class ReportTables {
     }
 
     /** A run directory relative to the report's folder: reports are copied and committed, machine paths are not. */
+    static String joined(List<Long> values) {
+        return String.join(" ", values.stream().map(String::valueOf).toList());
+    }
+
     static String relative(Path outDir, Path runDir) {
         Path base = outDir.toAbsolutePath().normalize();
         Path target = runDir.toAbsolutePath().normalize();
