@@ -1,6 +1,5 @@
 package org.wbctransfer.experiment;
 
-
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -299,11 +298,12 @@ final class ReportTables {
         return new Link(rel, uriPath(rel + "/"));
     }
 
-    /** A run directory relative to the report's folder: reports are copied and committed, machine paths are not. */
+    /** Split seeds as one cell of a table or CSV row. */
     static String joined(List<Long> values) {
         return String.join(" ", values.stream().map(String::valueOf).toList());
     }
 
+    /** A run directory relative to the report's folder: reports are copied and committed, machine paths are not. */
     static String relative(Path outDir, Path runDir) {
         Path base = outDir.toAbsolutePath().normalize();
         Path target = runDir.toAbsolutePath().normalize();
