@@ -15,6 +15,7 @@ import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
+import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
@@ -89,6 +90,16 @@ public final class AdaptCommand implements Callable<Integer> {
             + " Default: ${DEFAULT-VALUE}")
     double tuneLr;
 
+    @Option(names = "--self-train", defaultValue = "0", paramLabel = "ROUNDS", description = "Rounds of curriculum"
+            + " self-training of the head on the lab's unlabelled cells (those of --unlabelled and, with --shots, the"
+            + " held-out ones, labels unused): round r adds the r/ROUNDS most confident of them with the head's call as"
+            + " label and refits. Default: ${DEFAULT-VALUE} (off)")
+    int selfTrain;
+
+    @Option(names = "--unlabelled", description = "A folder of the lab's unlabelled images (searched recursively): their"
+            + " BatchNorm statistics are read with the labelled ones', and --self-train learns from them")
+    Path unlabelled;
+
     @Option(names = "--eval-out", description = "Reports on the held-out cells. Default: <out>-eval-heldout")
     Path evalOut;
 
@@ -111,6 +122,16 @@ public final class AdaptCommand implements Callable<Integer> {
         }
         if (steps < 1 || lr <= 0 || pull < 0) {
             throw new UserException("--steps must be >= 1, --lr > 0 and --pull >= 0");
+        }
+        if (selfTrain < 0) {
+            throw new UserException("--self-train must be >= 0, got " + selfTrain);
+        }
+        if (unlabelled != null && !Files.isDirectory(unlabelled)) {
+            throw new UserException(unlabelled + ": " + (Files.exists(unlabelled) ? "not a folder" : "no such folder"));
+        }
+        if (selfTrain > 0 && shots == null && unlabelled == null) {
+            throw new UserException("--self-train needs unlabelled cells: give --unlabelled <folder>, or --shots"
+                    + " (the held-out cells join it, labels unused)");
         }
         FewShotTune.Settings tune = tuneStages == 0 ? null : new FewShotTune.Settings(tuneStages, tuneSteps, tuneLr, 32);
         Path target = out.toAbsolutePath().normalize();
@@ -151,7 +172,10 @@ public final class AdaptCommand implements Callable<Integer> {
                 System.err.println("wbc: " + c.metadata().norm().layerName() + " model: no BatchNorm statistics to re-estimate;"
                         + " refitting the head only");
             }
-            int bnImages = noAdaptBn || !batchNorm ? 0 : Evaluation.adaptBatchNorm(c, cache, all);
+            List<byte[]> extra = unlabelled == null ? List.of() : unlabelledPixels(unlabelled, c);
+            List<byte[]> lab = new ArrayList<>(cache.pixels(all));
+            lab.addAll(extra);
+            int bnImages = noAdaptBn || !batchNorm ? 0 : Evaluation.adaptBatchNorm(c, lab);
 
             Augmenter views = new Augmenter(new Augmentation(true, Augmentation.Rotation.RIGHT_ANGLE, 0, 0, 0, 0, 0, 0),
                     c.metadata().inputNormalization(), size);
@@ -173,8 +197,31 @@ public final class AdaptCommand implements Callable<Integer> {
                 System.arraycopy(fx, 0, x, start, n);
             }
             float[][] head = c.head();
-            float[][] fitted = HeadFit.fit(x, y, head[0], head[1], new HeadFit.Settings(steps, lr, pull));
-            c.setHead(fitted[0], fitted[1]);
+            HeadFit.Settings fit = new HeadFit.Settings(steps, lr, pull);
+            Map<String, Object> selfTrained = null;
+            if (selfTrain > 0) {
+                List<byte[]> pool = new ArrayList<>(cache.pixels(heldOut));
+                pool.addAll(extra);
+                if (pool.isEmpty()) {
+                    throw new UserException("--self-train: no unlabelled cell to learn from (nothing held out, no --unlabelled)");
+                }
+                HeadFit.SelfTrained st = HeadFit.selfTrain(x, y, plainFeatures(c, pool), head[0], head[1], fit, selfTrain);
+                c.setHead(st.head()[0], st.head()[1]);
+                selfTrained = new LinkedHashMap<>();
+                selfTrained.put("rounds", selfTrain);
+                selfTrained.put("unlabelledCells", pool.size());
+                selfTrained.put("heldOutCellsAmongThem", heldOut.size());
+                Map<String, Integer> calls = new LinkedHashMap<>();
+                for (int k = 0; k < classes.size(); k++) {
+                    calls.put(classes.get(k), st.pseudoLabelsPerClass()[k]);
+                }
+                selfTrained.put("lastRoundCalls", calls);
+                System.err.println("wbc: self-trained the head on " + pool.size() + " unlabelled cell(s), " + selfTrain
+                        + " round(s); last round's calls " + calls);
+            } else {
+                float[][] fitted = HeadFit.fit(x, y, head[0], head[1], fit);
+                c.setHead(fitted[0], fitted[1]);
+            }
             if (tune != null) {
                 double[] tuned = FewShotTune.run(c, buf, y, size, tune, seed);
                 System.err.printf(Locale.ROOT, "wbc: fine-tuned the last %d stage(s) and the head, %d steps: loss %.3f -> %.3f%n",
@@ -190,6 +237,9 @@ public final class AdaptCommand implements Callable<Integer> {
             record.put("adaptationCells", adapt.size());
             record.put("batchNormImages", bnImages);
             record.put("headFit", Map.of("steps", steps, "learningRate", lr, "pullToInit", pull, "views", VIEWS));
+            if (selfTrained != null) {
+                record.put("selfTraining", selfTrained);
+            }
             if (tune != null) {
                 record.put("fineTune", tune);
             }
@@ -220,5 +270,45 @@ public final class AdaptCommand implements Callable<Integer> {
                     adapt.size(), heldOut.size());
         }
         return 0;
+    }
+
+    /** The decoded pixels of every readable image under the folder; unreadable ones are named and skipped. */
+    private List<byte[]> unlabelledPixels(Path dir, Classifier c) throws java.io.IOException {
+        List<Path> files = ImageFolder.findImages(dir, (f, why) -> StrictOption.warn(f + ": cannot read (" + why + ")"),
+                (f, why) -> StrictOption.warn(f + ": " + why));
+        List<String> rel = files.stream().map(f -> dir.relativize(f).toString()).toList();
+        if (rel.isEmpty()) {
+            throw new UserException(dir + ": no image found (--unlabelled)");
+        }
+        ImageCache cache = ImageCache.open(dir, rel, c.metadata().imageSize(), c.framing(), cacheOption.dir);
+        List<byte[]> out = new ArrayList<>();
+        for (int i = 0; i < rel.size(); i++) {
+            if (cache.pixels(i) == null) {
+                if (strictOption.strict) {
+                    throw new UserException(dir.resolve(rel.get(i)) + ": " + cache.problem(i));
+                }
+                StrictOption.warn(dir.resolve(rel.get(i)) + ": " + cache.problem(i) + "; skipped");
+            } else {
+                out.add(cache.pixels(i));
+            }
+        }
+        return out;
+    }
+
+    /** Pooled features of the plain (unaugmented) images, as the held-out evaluation reads them. */
+    private static float[][] plainFeatures(Classifier c, List<byte[]> pixels) {
+        int size = c.metadata().imageSize();
+        int per = 3 * size * size;
+        Augmenter plain = Evaluation.plain(c);
+        float[][] out = new float[pixels.size()][];
+        for (int start = 0; start < pixels.size(); start += 64) {
+            int n = Math.min(64, pixels.size() - start);
+            float[] chunk = new float[n * per];
+            for (int i = 0; i < n; i++) {
+                plain.plain(pixels.get(start + i), chunk, i * per);
+            }
+            System.arraycopy(c.features(chunk, n, size), 0, out, start, n);
+        }
+        return out;
     }
 }

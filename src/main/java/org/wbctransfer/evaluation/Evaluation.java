@@ -213,12 +213,17 @@ public final class Evaluation {
 
     /** {@link Classifier#adaptBatchNorm} on the plain (unaugmented) images of the samples. */
     public static int adaptBatchNorm(Classifier c, ImageCache cache, List<BatchLoader.Sample> samples) {
+        return adaptBatchNorm(c, cache.pixels(samples));
+    }
+
+    /** {@link Classifier#adaptBatchNorm} on the plain images of decoded RGB pixels (at the model's size). */
+    public static int adaptBatchNorm(Classifier c, List<byte[]> pixels) {
         int size = c.metadata().imageSize();
         Augmenter plain = plain(c);
         List<float[]> images = new ArrayList<>();
-        for (int i : Classifier.adaptationSample(samples.size())) {
+        for (int i : Classifier.adaptationSample(pixels.size())) {
             float[] x = new float[3 * size * size];
-            plain.plain(cache.pixels(samples.get(i).cacheIndex()), x, 0);
+            plain.plain(pixels.get(i), x, 0);
             images.add(x);
         }
         int batches = c.adaptBatchNorm(images);

@@ -17,6 +17,78 @@ public final class HeadFit {
         }
     }
 
+    /** A head refitted with pseudo-labelled unlabelled cells, and how many were taken per class in the last round. */
+    public record SelfTrained(float[][] head, int[] pseudoLabelsPerClass) {}
+
+    /**
+     * Curriculum self-training (Cascante-Bonilla et al. 2021, "Curriculum Labeling"): the head is
+     * fitted on the labelled rows, then for round r of {@code rounds} the r/rounds most confident
+     * of the unlabelled {@code pool} rows take the head's call as their label and the head is
+     * fitted again, each time from {@code w0}/{@code b0} rather than from the last round's head,
+     * so an early round's mistakes are not built upon. The unlabelled cells of the new lab move the
+     * boundaries away from where they lie densely, which fifty labelled cells cannot show.
+     */
+    public static SelfTrained selfTrain(float[][] x, int[] y, float[][] pool, float[] w0, float[] b0, Settings s,
+            int rounds) {
+        float[][] head = fit(x, y, w0, b0, s);
+        int k = b0.length;
+        int[] perClass = new int[k];
+        for (int r = 1; r <= rounds && pool.length > 0; r++) {
+            int[] call = new int[pool.length];
+            double[] confidence = new double[pool.length];
+            for (int i = 0; i < pool.length; i++) {
+                double[] p = probabilities(head[0], head[1], pool[i]);
+                for (int c = 1; c < k; c++) {
+                    if (p[c] > p[call[i]]) {
+                        call[i] = c;
+                    }
+                }
+                confidence[i] = p[call[i]];
+            }
+            Integer[] order = new Integer[pool.length];
+            for (int i = 0; i < order.length; i++) {
+                order[i] = i;
+            }
+            java.util.Arrays.sort(order, (a, b) -> Double.compare(confidence[b], confidence[a]));
+            int take = (int) Math.round((double) pool.length * r / rounds);
+            float[][] xs = java.util.Arrays.copyOf(x, x.length + take);
+            int[] ys = java.util.Arrays.copyOf(y, y.length + take);
+            java.util.Arrays.fill(perClass, 0);
+            for (int j = 0; j < take; j++) {
+                xs[x.length + j] = pool[order[j]];
+                ys[y.length + j] = call[order[j]];
+                perClass[call[order[j]]]++;
+            }
+            head = fit(xs, ys, w0, b0, s);
+        }
+        return new SelfTrained(head, perClass);
+    }
+
+    /** Softmax of the head's scores for one feature row. */
+    static double[] probabilities(float[] w, float[] b, float[] x) {
+        int k = b.length;
+        int d = x.length;
+        double[] p = new double[k];
+        double max = Double.NEGATIVE_INFINITY;
+        for (int c = 0; c < k; c++) {
+            double z = b[c];
+            for (int j = 0; j < d; j++) {
+                z += w[c * d + j] * x[j];
+            }
+            p[c] = z;
+            max = Math.max(max, z);
+        }
+        double sum = 0;
+        for (int c = 0; c < k; c++) {
+            p[c] = Math.exp(p[c] - max);
+            sum += p[c];
+        }
+        for (int c = 0; c < k; c++) {
+            p[c] /= sum;
+        }
+        return p;
+    }
+
     /**
      * @param x feature rows
      * @param y class index per row

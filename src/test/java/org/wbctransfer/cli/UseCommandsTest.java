@@ -702,6 +702,45 @@ class UseCommandsTest {
     }
 
     @Test
+    void adaptSelfTrainsTheHeadOnTheHeldOutAndUnlabelledCells() throws Exception {
+        Path cellavision = TestData.datasets().resolve("wbc-seg/cellavision");
+        Path tecomImages = TestData.datasets().resolve("wbc-seg/tecom/images");
+        String cache = tmp.resolve("cache").toString();
+        Path plain = tmp.resolve("plain");
+        Path selfTrained = tmp.resolve("self-trained");
+        assertThat(WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(), "--shots", "2",
+                "--out", plain.toString(), "--cache-dir", cache).code()).isZero();
+        WbcCliTest.Result r = WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(), "--shots", "2",
+                "--self-train", "2", "--unlabelled", tecomImages.toString(), "--out", selfTrained.toString(),
+                "--cache-dir", cache);
+        assertThat(r.code()).as(r.err()).isZero();
+        // 100 labelled cells and 300 unlabelled ones inform the statistics; the 90 held-out cells and the
+        // 300 unlabelled ones are the pool, every one of them called in the last of the two rounds.
+        assertThat(r.out()).contains("(90 images; 10 cells adapted, BatchNorm statistics re-estimated on 400 images)");
+        JsonNode st = new ObjectMapper().readTree(selfTrained.resolve("adaptation.json").toFile()).path("selfTraining");
+        assertThat(st.path("rounds").asInt()).isEqualTo(2);
+        assertThat(st.path("unlabelledCells").asInt()).isEqualTo(390);
+        assertThat(st.path("heldOutCellsAmongThem").asInt()).isEqualTo(90);
+        int calls = 0;
+        for (JsonNode n : st.path("lastRoundCalls")) {
+            calls += n.asInt();
+        }
+        assertThat(calls).isEqualTo(390);
+        assertThat(new ObjectMapper().readTree(plain.resolve("adaptation.json").toFile()).has("selfTraining")).isFalse();
+        assertThat(Hashing.sha256(selfTrained.resolve("weights.params"))).isNotEqualTo(Hashing.sha256(plain.resolve("weights.params")));
+
+        WbcCliTest.Result none = WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(),
+                "--self-train", "3", "--out", tmp.resolve("y").toString(), "--cache-dir", cache);
+        assertThat(none.code()).isEqualTo(2);
+        assertThat(none.err()).contains("--self-train needs unlabelled cells");
+        WbcCliTest.Result missing = WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(),
+                "--unlabelled", tmp.resolve("nowhere").toString(), "--out", tmp.resolve("y").toString());
+        assertThat(missing.code()).isEqualTo(2);
+        assertThat(missing.err()).contains("nowhere: no such folder");
+        assertThat(tmp.resolve("y")).doesNotExist();
+    }
+
+    @Test
     void adaptCanFineTuneTheLastStagesAfterTheHeadKeepingTheRestAndEveryStatistic() throws Exception {
         Path cellavision = TestData.datasets().resolve("wbc-seg/cellavision");
         Path headOnly = tmp.resolve("head-only");
