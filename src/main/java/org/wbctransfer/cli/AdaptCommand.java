@@ -189,13 +189,7 @@ public final class AdaptCommand implements Callable<Integer> {
                     y[i * VIEWS + v] = adapt.get(i).label();
                 }
             }
-            float[][] x = new float[y.length][];
-            for (int start = 0; start < y.length; start += 64) {
-                int n = Math.min(64, y.length - start);
-                float[] chunk = java.util.Arrays.copyOfRange(buf, start * per, (start + n) * per);
-                float[][] fx = c.features(chunk, n, size);
-                System.arraycopy(fx, 0, x, start, n);
-            }
+            float[][] x = features(c, y.length, (from, n, chunk) -> System.arraycopy(buf, from * per, chunk, 0, n * per));
             float[][] head = c.head();
             HeadFit.Settings fit = new HeadFit.Settings(steps, lr, pull);
             Map<String, Object> selfTrained = null;
@@ -297,17 +291,29 @@ public final class AdaptCommand implements Callable<Integer> {
 
     /** Pooled features of the plain (unaugmented) images, as the held-out evaluation reads them. */
     private static float[][] plainFeatures(Classifier c, List<byte[]> pixels) {
-        int size = c.metadata().imageSize();
-        int per = 3 * size * size;
+        int per = 3 * c.metadata().imageSize() * c.metadata().imageSize();
         Augmenter plain = Evaluation.plain(c);
-        float[][] out = new float[pixels.size()][];
-        for (int start = 0; start < pixels.size(); start += 64) {
-            int n = Math.min(64, pixels.size() - start);
-            float[] chunk = new float[n * per];
+        return features(c, pixels.size(), (from, n, chunk) -> {
             for (int i = 0; i < n; i++) {
-                plain.plain(pixels.get(start + i), chunk, i * per);
+                plain.plain(pixels.get(from + i), chunk, i * per);
             }
-            System.arraycopy(c.features(chunk, n, size), 0, out, start, n);
+        });
+    }
+
+    /** Writes images {@code from .. from + n - 1}, normalized NCHW, at the start of {@code chunk}. */
+    private interface Images {
+        void fill(int from, int n, float[] chunk);
+    }
+
+    /** The pooled features of {@code count} images, 64 at a time, so that no more than 64 sit in memory as floats. */
+    private static float[][] features(Classifier c, int count, Images images) {
+        int size = c.metadata().imageSize();
+        float[][] out = new float[count][];
+        for (int from = 0; from < count; from += 64) {
+            int n = Math.min(64, count - from);
+            float[] chunk = new float[n * 3 * size * size];
+            images.fill(from, n, chunk);
+            System.arraycopy(c.features(chunk, n, size), 0, out, from, n);
         }
         return out;
     }

@@ -36,8 +36,11 @@ public final class HeadFit {
         for (int r = 1; r <= rounds && pool.length > 0; r++) {
             int[] call = new int[pool.length];
             double[] confidence = new double[pool.length];
+            double[] hw = toDouble(head[0]);
+            double[] hb = toDouble(head[1]);
+            double[] p = new double[k];
             for (int i = 0; i < pool.length; i++) {
-                double[] p = probabilities(head[0], head[1], pool[i]);
+                softmax(hw, hb, pool[i], p);
                 for (int c = 1; c < k; c++) {
                     if (p[c] > p[call[i]]) {
                         call[i] = c;
@@ -64,11 +67,18 @@ public final class HeadFit {
         return new SelfTrained(head, perClass);
     }
 
-    /** Softmax of the head's scores for one feature row. */
-    static double[] probabilities(float[] w, float[] b, float[] x) {
+    private static double[] toDouble(float[] a) {
+        double[] out = new double[a.length];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = a[i];
+        }
+        return out;
+    }
+
+    /** The softmax of the head's scores for one feature row, written into {@code p}. */
+    private static void softmax(double[] w, double[] b, float[] x, double[] p) {
         int k = b.length;
         int d = x.length;
-        double[] p = new double[k];
         double max = Double.NEGATIVE_INFINITY;
         for (int c = 0; c < k; c++) {
             double z = b[c];
@@ -86,7 +96,6 @@ public final class HeadFit {
         for (int c = 0; c < k; c++) {
             p[c] /= sum;
         }
-        return p;
     }
 
     /**
@@ -100,14 +109,8 @@ public final class HeadFit {
         int k = b0.length;
         int d = x[0].length;
         int n = x.length;
-        double[] w = new double[k * d];
-        double[] b = new double[k];
-        for (int i = 0; i < w.length; i++) {
-            w[i] = w0[i];
-        }
-        for (int c = 0; c < k; c++) {
-            b[c] = b0[c];
-        }
+        double[] w = toDouble(w0);
+        double[] b = toDouble(b0);
         double[] mw = new double[w.length];
         double[] vw = new double[w.length];
         double[] mb = new double[k];
@@ -121,22 +124,9 @@ public final class HeadFit {
             java.util.Arrays.fill(gw, 0);
             java.util.Arrays.fill(gb, 0);
             for (int i = 0; i < n; i++) {
-                double max = Double.NEGATIVE_INFINITY;
+                softmax(w, b, x[i], p);
                 for (int c = 0; c < k; c++) {
-                    double z = b[c];
-                    for (int j = 0; j < d; j++) {
-                        z += w[c * d + j] * x[i][j];
-                    }
-                    p[c] = z;
-                    max = Math.max(max, z);
-                }
-                double sum = 0;
-                for (int c = 0; c < k; c++) {
-                    p[c] = Math.exp(p[c] - max);
-                    sum += p[c];
-                }
-                for (int c = 0; c < k; c++) {
-                    double g = (p[c] / sum - (c == y[i] ? 1 : 0)) / n;
+                    double g = (p[c] - (c == y[i] ? 1 : 0)) / n;
                     gb[c] += g;
                     for (int j = 0; j < d; j++) {
                         gw[c * d + j] += g * x[i][j];
