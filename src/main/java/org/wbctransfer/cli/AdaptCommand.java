@@ -35,7 +35,9 @@ import picocli.CommandLine.Parameters;
  * linear head is refitted on the labelled ones (8 flips and right-angle turns of each), pulled
  * towards the head it starts from. By default the backbone's weights are not changed: a few dozen
  * cells cannot retrain 11 million weights, but they can move five decision boundaries; with
- * {@code --tune-stages} the last stages are fine-tuned after the head ({@link FewShotTune}).
+ * {@code --tune-stages} the last stages are fine-tuned after the head ({@link FewShotTune}). With
+ * {@code --self-train} the head also learns from the lab's unlabelled cells ({@link HeadFit#selfTrain});
+ * it is an option, not the default, because on the development source (wbc-seg Tecom) it did not help.
  */
 @Command(name = "adapt", mixinStandardHelpOptions = true,
         description = "Adapt a model bundle to another lab's images with a few labelled cells per class: BatchNorm"
