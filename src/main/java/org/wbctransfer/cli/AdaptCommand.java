@@ -15,10 +15,10 @@ import org.wbctransfer.config.TrainConfig;
 import org.wbctransfer.data.Augmenter;
 import org.wbctransfer.data.BatchLoader;
 import org.wbctransfer.data.ImageCache;
-import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.evaluation.Evaluation;
 import org.wbctransfer.evaluation.EvaluationReport;
 import org.wbctransfer.model.Classifier;
+import org.wbctransfer.pretrain.UnlabeledImages;
 import org.wbctransfer.training.FewShotTune;
 import org.wbctransfer.training.HeadFit;
 import org.wbctransfer.util.Hashing;
@@ -174,7 +174,8 @@ public final class AdaptCommand implements Callable<Integer> {
                 System.err.println("wbc: " + c.metadata().norm().layerName() + " model: no BatchNorm statistics to re-estimate;"
                         + " refitting the head only");
             }
-            List<byte[]> extra = unlabelled == null ? List.of() : unlabelledPixels(unlabelled, c);
+            List<byte[]> extra = unlabelled == null ? List.of()
+                    : UnlabeledImages.load(unlabelled, size, c.framing(), cacheOption.dir, strictOption.strict).pixels();
             List<byte[]> lab = new ArrayList<>(cache.pixels(all));
             lab.addAll(extra);
             int bnImages = noAdaptBn || !batchNorm ? 0 : Evaluation.adaptBatchNorm(c, lab);
@@ -266,29 +267,6 @@ public final class AdaptCommand implements Callable<Integer> {
                     adapt.size(), heldOut.size());
         }
         return 0;
-    }
-
-    /** The decoded pixels of every readable image under the folder; unreadable ones are named and skipped. */
-    private List<byte[]> unlabelledPixels(Path dir, Classifier c) throws java.io.IOException {
-        List<Path> files = ImageFolder.findImages(dir, (f, why) -> StrictOption.warn(f + ": cannot read (" + why + ")"),
-                (f, why) -> StrictOption.warn(f + ": " + why));
-        List<String> rel = files.stream().map(f -> dir.relativize(f).toString()).toList();
-        if (rel.isEmpty()) {
-            throw new UserException(dir + ": no image found (--unlabelled)");
-        }
-        ImageCache cache = ImageCache.open(dir, rel, c.metadata().imageSize(), c.framing(), cacheOption.dir);
-        List<byte[]> out = new ArrayList<>();
-        for (int i = 0; i < rel.size(); i++) {
-            if (cache.pixels(i) == null) {
-                if (strictOption.strict) {
-                    throw new UserException(dir.resolve(rel.get(i)) + ": " + cache.problem(i));
-                }
-                StrictOption.warn(dir.resolve(rel.get(i)) + ": " + cache.problem(i) + "; skipped");
-            } else {
-                out.add(cache.pixels(i));
-            }
-        }
-        return out;
     }
 
     /** Pooled features of the plain (unaugmented) images, as the held-out evaluation reads them. */

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import org.wbctransfer.data.BatchLoader;
+import org.wbctransfer.data.Framing;
 import org.wbctransfer.data.ImageCache;
 import org.wbctransfer.data.ImageFolder;
 import org.wbctransfer.util.UserException;
@@ -40,6 +41,22 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
      */
     public static UnlabeledImages load(Path root, int size, Path cacheDir, int maxImages, long seed, boolean strict,
             ClassificationGuard guard) throws IOException {
+        return load(root, size, null, cacheDir, maxImages, seed, strict, guard);
+    }
+
+    /**
+     * Every image under {@code root}, each framed as a model frames its input ({@code framing};
+     * null: the centre square): a new lab's unlabelled cells for {@code wbc adapt}. No subset is
+     * drawn and no image is checked against the classification data (nothing is pre-trained on them).
+     */
+    public static UnlabeledImages load(Path root, int size, Framing framing, Path cacheDir, boolean strict)
+            throws IOException {
+        return load(root, size, framing, cacheDir, 0, 0, strict, null);
+    }
+
+    /** @param guard null: no check against the classification data */
+    private static UnlabeledImages load(Path root, int size, Framing framing, Path cacheDir, int maxImages, long seed,
+            boolean strict, ClassificationGuard guard) throws IOException {
         ImageFolder.checkRoot(root);
         List<String> skipped = new ArrayList<>();
         List<String> paths = scan(root, (f, why) -> {
@@ -48,12 +65,13 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
             }
             Warnings.warn(f + ": cannot read (" + why + "); skipped");
             skipped.add(f + ": cannot read (" + why + ")");
-        });
+        }, (f, why) -> Warnings.warn(f + ": " + why));
         if (paths.isEmpty()) {
             throw new UserException(root + ": no image files found (looked for "
                     + String.join(", ", new java.util.TreeSet<>(ImageFolder.IMAGE_EXTENSIONS)) + ")");
         }
-        ClassificationGuard.Result guarded = guard.apply(root, paths);
+        ClassificationGuard.Result guarded = guard == null ? new ClassificationGuard.Result(paths, 0, 0)
+                : guard.apply(root, paths);
         paths = guarded.kept();
         if (paths.isEmpty()) {
             throw new UserException(root + ": all " + guarded.found() + " images are test rows of " + guard.manifest()
@@ -66,7 +84,7 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
             // Sorted again so the cache key and the data hash depend on the set, not the draw order.
             Collections.sort(paths);
         }
-        ImageCache cache = ImageCache.open(root, paths, size, cacheDir);
+        ImageCache cache = ImageCache.open(root, paths, size, framing, cacheDir);
         List<BatchLoader.Sample> samples = new ArrayList<>();
         for (int i = 0; i < paths.size(); i++) {
             if (cache.pixels(i) != null) {
@@ -91,9 +109,15 @@ public record UnlabeledImages(Path root, ImageCache cache, List<BatchLoader.Samp
     }
 
     static List<String> scan(Path root, java.util.function.BiConsumer<Path, String> onUnreadable) throws IOException {
+        return scan(root, onUnreadable, (file, why) -> { });
+    }
+
+    /** As {@link #scan(Path, java.util.function.BiConsumer)}, files of an image type ImageIO cannot read passed to {@code onUnsupported}. */
+    static List<String> scan(Path root, java.util.function.BiConsumer<Path, String> onUnreadable,
+            java.util.function.BiConsumer<Path, String> onUnsupported) throws IOException {
         List<String> out = new ArrayList<>();
         // One unreadable subfolder should not stop pre-training on everything else.
-        for (Path file : ImageFolder.findImages(root, onUnreadable)) {
+        for (Path file : ImageFolder.findImages(root, onUnreadable, onUnsupported)) {
             out.add(relative(root, file));
         }
         Collections.sort(out);
