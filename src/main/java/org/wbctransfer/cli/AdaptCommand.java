@@ -174,11 +174,20 @@ public final class AdaptCommand implements Callable<Integer> {
                 System.err.println("wbc: " + c.metadata().norm().layerName() + " model: no BatchNorm statistics to re-estimate;"
                         + " refitting the head only");
             }
-            List<byte[]> extra = unlabelled == null ? List.of()
+            boolean bnStep = !noAdaptBn && batchNorm;
+            // Decoding a large folder nothing reads would cost minutes and suggest it mattered.
+            if (unlabelled != null && !bnStep && selfTrain == 0) {
+                StrictOption.warn(unlabelled + ": --unlabelled not read: no BatchNorm step ("
+                        + (batchNorm ? "--no-adapt-bn" : c.metadata().norm().layerName() + " model") + ") and no --self-train");
+            }
+            List<byte[]> extra = unlabelled == null || !bnStep && selfTrain == 0 ? List.of()
                     : UnlabeledImages.load(unlabelled, size, c.framing(), cacheOption.dir, strictOption.strict).pixels();
-            List<byte[]> lab = new ArrayList<>(cache.pixels(all));
-            lab.addAll(extra);
-            int bnImages = noAdaptBn || !batchNorm ? 0 : Evaluation.adaptBatchNorm(c, lab);
+            int bnImages = 0;
+            if (bnStep) {
+                List<byte[]> lab = new ArrayList<>(cache.pixels(all));
+                lab.addAll(extra);
+                bnImages = Evaluation.adaptBatchNorm(c, lab);
+            }
 
             Augmenter views = new Augmenter(new Augmentation(true, Augmentation.Rotation.RIGHT_ANGLE, 0, 0, 0, 0, 0, 0),
                     c.metadata().inputNormalization(), size);

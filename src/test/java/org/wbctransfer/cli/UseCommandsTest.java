@@ -729,6 +729,19 @@ class UseCommandsTest {
         assertThat(new ObjectMapper().readTree(plain.resolve("adaptation.json").toFile()).has("selfTraining")).isFalse();
         assertThat(Hashing.sha256(selfTrained.resolve("weights.params"))).isNotEqualTo(Hashing.sha256(plain.resolve("weights.params")));
 
+        // Nothing reads --unlabelled without the BatchNorm step or self-training: said, and not decoded (no
+        // cache file of its images beside the labelled cells' one).
+        Path ownCache = tmp.resolve("cache-nobn");
+        WbcCliTest.Result unread = WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(),
+                "--shots", "2", "--no-adapt-bn", "--unlabelled", tecomImages.toString(), "--out",
+                tmp.resolve("nobn").toString(), "--cache-dir", ownCache.toString());
+        assertThat(unread.code()).as(unread.err()).isZero();
+        assertThat(unread.err()).contains(tecomImages + ": --unlabelled not read: no BatchNorm step (--no-adapt-bn)"
+                + " and no --self-train");
+        try (var files = Files.list(ownCache)) {
+            assertThat(files.filter(f -> f.getFileName().toString().endsWith(".bin")).count()).isEqualTo(1);
+        }
+
         WbcCliTest.Result none = WbcCliTest.run("adapt", bundle.toString(), "--labelled", cellavision.toString(),
                 "--self-train", "3", "--out", tmp.resolve("y").toString(), "--cache-dir", cache);
         assertThat(none.code()).isEqualTo(2);
