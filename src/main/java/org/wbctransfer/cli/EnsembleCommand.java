@@ -50,12 +50,16 @@ public final class EnsembleCommand implements Callable<Integer> {
         record.put("images", s.files().size());
         record.put("combination", "arithmetic mean of the members' class probabilities");
         record.put("inferenceCost", members.size() + " forward passes per image (one per member)");
+        record.put("imagesEveryMemberGotWrong", s.everyMemberWrong());
+        record.put("anyMemberRight", s.anyMemberRight());
         Json.write(out.resolve(RECORD), record);
         System.out.print(Evaluation.reportText(s.result()));
         for (Ensemble.Member m : s.members()) {
             System.out.printf(Locale.ROOT, "member %s: accuracy %.4f, macro F1 %.4f%n", m.predictions(), m.accuracy(),
                     m.macroF1());
         }
+        System.out.printf(Locale.ROOT, "every member wrong on %d images: no combination of these members passes accuracy"
+                + " %.4f%n", s.everyMemberWrong(), s.anyMemberRight());
         System.out.printf(Locale.ROOT, "ensemble of %d: accuracy %.4f, macro F1 %.4f on %d images -> %s%n",
                 members.size(), s.result().metrics().accuracy(), s.result().metrics().macroF1(), s.files().size(), out);
         return 0;

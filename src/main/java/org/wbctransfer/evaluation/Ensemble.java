@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.wbctransfer.model.Classifier;
 import org.wbctransfer.util.UserException;
 
 /**
@@ -18,8 +19,19 @@ public final class Ensemble {
     /** One member: where its probabilities came from and how it scored alone. */
     public record Member(String predictions, double accuracy, double macroF1) {}
 
-    /** The ensemble's evaluation, the images in the members' order, and the members. */
-    public record Scored(Evaluation.Result result, List<String> files, List<Member> members) {}
+    /**
+     * The ensemble's evaluation, the images in the members' order, the members, and how many
+     * images every member called wrong. Those images bound what any way of combining these
+     * members' calls can reach ({@link #anyMemberRight()}): the gap between the ensemble and that
+     * bound is what combining could still win; what lies beyond it needs other models.
+     */
+    public record Scored(Evaluation.Result result, List<String> files, List<Member> members, int everyMemberWrong) {
+
+        /** The share of images at least one member calls right. */
+        public double anyMemberRight() {
+            return 1.0 - (double) everyMemberWrong / files.size();
+        }
+    }
 
     /**
      * Averages the probabilities of {@code predictionFiles}, which must cover the same images in
@@ -40,6 +52,7 @@ public final class Ensemble {
         int k = first.classes().size();
         float[][] mean = new float[n][k];
         List<Member> members = new ArrayList<>();
+        boolean[] someoneRight = new boolean[n];
         for (Path file : predictionFiles) {
             Evaluation.Saved s = file == predictionFiles.get(0) ? first : Evaluation.readPredictions(file);
             if (!s.classes().equals(first.classes())) {
@@ -54,12 +67,17 @@ public final class Ensemble {
                 for (int j = 0; j < k; j++) {
                     mean[i][j] += s.probabilities()[i][j] / predictionFiles.size();
                 }
+                someoneRight[i] |= Classifier.argMax(s.probabilities()[i]) == first.truth()[i];
             }
             ClassificationMetrics alone = Evaluation.metrics(first.classes(), s.probabilities(), s.truth());
             members.add(new Member(file.toString(), alone.accuracy(), alone.macroF1()));
         }
         ClassificationMetrics m = Evaluation.metrics(first.classes(), mean, first.truth());
+        int everyMemberWrong = 0;
+        for (boolean right : someoneRight) {
+            everyMemberWrong += right ? 0 : 1;
+        }
         return new Scored(new Evaluation.Result(m, mean, first.truth(), title, null, null, null), first.files(),
-                List.copyOf(members));
+                List.copyOf(members), everyMemberWrong);
     }
 }

@@ -34,6 +34,23 @@ class EnsembleTest {
         assertThat(s.result().metrics().accuracy()).isEqualTo(1.0);
         assertThat(s.members()).extracting(Ensemble.Member::accuracy).containsExactly(0.5, 0.75);
         assertThat(s.result().truth()).containsExactly(0, 1, 1, 0);
+        // Each image has a member that calls it right.
+        assertThat(s.everyMemberWrong()).isZero();
+        assertThat(s.anyMemberRight()).isEqualTo(1.0);
+    }
+
+    @Test
+    void countsTheImagesEveryMemberCallsWrong() throws Exception {
+        Path one = predictions(tmp.resolve("one.csv"), "a.jpg,A,B,0.40000,0.60000", "b.jpg,B,A,0.70000,0.30000",
+                "c.jpg,B,A,0.55000,0.45000", "d.jpg,A,A,0.90000,0.10000");
+        Path two = predictions(tmp.resolve("two.csv"), "a.jpg,A,B,0.30000,0.70000", "b.jpg,B,B,0.40000,0.60000",
+                "c.jpg,B,A,0.80000,0.20000", "d.jpg,A,B,0.20000,0.80000");
+        Ensemble.Scored s = Ensemble.of(List.of(one, two), "t");
+        // a and c are wrong in both; b and d each have one member right.
+        assertThat(s.everyMemberWrong()).isEqualTo(2);
+        assertThat(s.anyMemberRight()).isEqualTo(0.5);
+        // The mean calls d right (0.55 for A) and b wrong (0.55 for A): the ensemble is 0.25 below the bound.
+        assertThat(s.result().metrics().accuracy()).isEqualTo(0.25);
     }
 
     @Test
