@@ -58,8 +58,8 @@ public final class EnsembleCommand implements Callable<Integer> {
             System.out.printf(Locale.ROOT, "member %s: accuracy %.4f, macro F1 %.4f%n", m.predictions(), m.accuracy(),
                     m.macroF1());
         }
-        System.out.printf(Locale.ROOT, "every member wrong on %d images: no combination of these members passes accuracy"
-                + " %.4f%n", s.everyMemberWrong(), s.anyMemberRight());
+        System.out.printf(Locale.ROOT, "every member wrong on %d images: picking one member's call per image cannot pass"
+                + " accuracy %.4f%n", s.everyMemberWrong(), s.anyMemberRight());
         System.out.printf(Locale.ROOT, "ensemble of %d: accuracy %.4f, macro F1 %.4f on %d images -> %s%n",
                 members.size(), s.result().metrics().accuracy(), s.result().metrics().macroF1(), s.files().size(), out);
         return 0;

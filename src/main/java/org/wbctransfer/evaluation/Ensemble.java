@@ -21,9 +21,10 @@ public final class Ensemble {
 
     /**
      * The ensemble's evaluation, the images in the members' order, the members, and how many
-     * images every member called wrong. Those images bound what any way of combining these
-     * members' calls can reach ({@link #anyMemberRight()}): the gap between the ensemble and that
-     * bound is what combining could still win; what lies beyond it needs other models.
+     * images every member called wrong. Those images bound what any rule that picks one member's
+     * call per image can reach ({@link #anyMemberRight()}; an average can, rarely, make a class no
+     * member chose its top one): the gap between the ensemble and that bound is what combining these
+     * members could still win; what lies beyond it needs other models.
      */
     public record Scored(Evaluation.Result result, List<String> files, List<Member> members, int everyMemberWrong) {
 

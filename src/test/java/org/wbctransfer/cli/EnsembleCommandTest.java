@@ -32,7 +32,7 @@ class EnsembleCommandTest {
         assertThat(Files.readString(out.resolve("predictions.csv"))).contains("a.jpg,A,A,0.65000,0.35000");
         assertThat(Files.readString(out.resolve("ensemble.json"))).contains("\"inferenceCost\" : \"2 forward passes")
                 .contains("\"imagesEveryMemberGotWrong\" : 0").contains("\"anyMemberRight\" : 1.0");
-        assertThat(r.out()).contains("every member wrong on 0 images: no combination of these members passes accuracy 1.0000");
+        assertThat(r.out()).contains("every member wrong on 0 images: picking one member's call per image cannot pass accuracy 1.0000");
 
         WbcCliTest.Result missing = WbcCliTest.run("ensemble", run.toString(), tmp.toString(), "-o", out.toString());
         assertThat(missing.code()).isNotZero();
