@@ -175,13 +175,15 @@ public final class AdaptCommand implements Callable<Integer> {
                         + " refitting the head only");
             }
             boolean bnStep = !noAdaptBn && batchNorm;
-            // Decoding a large folder nothing reads would cost minutes and suggest it mattered.
-            if (unlabelled != null && !bnStep && selfTrain == 0) {
+            // Only these two read --unlabelled: decoding a large folder nothing reads would cost minutes and suggest it mattered.
+            boolean readUnlabelled = unlabelled != null && (bnStep || selfTrain > 0);
+            if (unlabelled != null && !readUnlabelled) {
                 StrictOption.warn(unlabelled + ": --unlabelled not read: no BatchNorm step ("
                         + (batchNorm ? "--no-adapt-bn" : c.metadata().norm().layerName() + " model") + ") and no --self-train");
             }
-            List<byte[]> extra = unlabelled == null || !bnStep && selfTrain == 0 ? List.of()
-                    : UnlabeledImages.load(unlabelled, size, c.framing(), cacheOption.dir, strictOption.strict).pixels();
+            List<byte[]> extra = readUnlabelled
+                    ? UnlabeledImages.load(unlabelled, size, c.framing(), cacheOption.dir, strictOption.strict).pixels()
+                    : List.of();
             int bnImages = 0;
             if (bnStep) {
                 List<byte[]> lab = new ArrayList<>(cache.pixels(all));
