@@ -82,6 +82,7 @@ public final class ExportCommand implements Callable<Integer> {
             try (Classifier c = Classifier.load(modelDir)) {
                 if (c.cellCrop() != null) {
                     c.cellCrop().copyTo(tmp); // a model trained on cell-centred crops frames with its own segmenter
+                    c.cellCrop().writeOnnx(tmp); // and frames on ONNX Runtime when the classifier runs there
                 }
                 if (c.metadata().norm() == TrainConfig.Norm.BATCH) {
                     OnnxInfo info = OnnxExport.write(c, tmp.resolve(OnnxExport.FILE),
@@ -187,7 +188,8 @@ public final class ExportCommand implements Callable<Integer> {
             files.add(OodDetector.FILE);
         }
         if (Files.isDirectory(modelDir.resolve(CellCrop.DIR))) {
-            files.add(CellCrop.DIR + "/" + CellCrop.WEIGHTS).add(CellCrop.DIR + "/" + CellCrop.INFO);
+            files.add(CellCrop.DIR + "/" + CellCrop.WEIGHTS).add(CellCrop.DIR + "/" + CellCrop.INFO)
+                    .add(CellCrop.DIR + "/" + OnnxExport.SEGMENTER_FILE);
         }
     }
 

@@ -7,7 +7,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Block;
 import ai.djl.training.ParameterStore;
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -84,24 +83,27 @@ public final class CellCrop implements Framing, AutoCloseable {
      * @param trainHash hash of the training pairs' names
      * @param heldOutMeanIoU mean IoU on the stage's held-out pairs (best epoch)
      * @param zoomOut the largest zoom-out of the stage's augmentation (1: none)
+     * @param onnxSha256 SHA-256 of {@link OnnxExport#SEGMENTER_FILE}, the same network as an ONNX graph
+     *     ('wbc export' writes it into a bundle); null where there is none
      */
     public record Info(int size, Normalization normalization, String weightsSha256, String trainedOn, String trainHash,
-            double heldOutMeanIoU, double zoomOut) {}
+            double heldOutMeanIoU, double zoomOut, String onnxSha256) {}
 
     private final Info info;
     /** The folder the two files were read from. */
     private final Path dir;
-    private final Model model;
-    private final Block net;
+    /** The network on libtorch, loaded on first use: a bundle run on ONNX Runtime never starts libtorch. */
+    private Model model;
+    private MaskNet net;
+    /** When set ({@link #useOnnx}), the network runs as {@link OnnxExport#SEGMENTER_FILE} on ONNX Runtime. */
+    private OnnxClassifier onnx;
     private final Augmenter plain;
     private final AtomicLong framed = new AtomicLong();
     private final AtomicLong fallbacks = new AtomicLong();
 
-    private CellCrop(Info info, Path dir, Model model, Block net) {
+    private CellCrop(Info info, Path dir) {
         this.info = info;
         this.dir = dir;
-        this.model = model;
-        this.net = net;
         this.plain = new Augmenter(Augmentation.none(), info.normalization(), info.size());
     }
 
@@ -113,13 +115,13 @@ public final class CellCrop implements Framing, AutoCloseable {
         Files.createDirectories(dir);
         AtomicFiles.writeBytes(dir.resolve(WEIGHTS), params);
         Info withSha = new Info(info.size(), info.normalization(), Hashing.sha256(dir.resolve(WEIGHTS)),
-                info.trainedOn(), info.trainHash(), info.heldOutMeanIoU(), info.zoomOut());
+                info.trainedOn(), info.trainHash(), info.heldOutMeanIoU(), info.zoomOut(), null);
         Json.write(dir.resolve(INFO), withSha);
     }
 
     /**
      * Reads a segmenter folder: {@link #DIR} itself, or a folder holding it (a masks stage's
-     * directory, a model bundle).
+     * directory, a model bundle), and checks the weights' checksum; the network is loaded on first use.
      */
     public static CellCrop load(Path dir) {
         Path d = folder(dir);
@@ -134,18 +136,60 @@ public final class CellCrop implements Framing, AutoCloseable {
         } catch (IOException e) {
             throw new UserException(weights + ": cannot read (" + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
         }
-        Model model = Model.newInstance("segmenter", Devices.compute());
-        MaskNet net = new MaskNet(ResNet18.backbone(), 3);
-        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(weights), 1 << 20))) {
-            model.setBlock(net);
-            net.initialize(model.getNDManager(), DataType.FLOAT32, new Shape(1, 3, info.size(), info.size()));
-            net.loadParameters(model.getNDManager(), in);
-        } catch (IOException | MalformedModelException | RuntimeException e) {
-            model.close();
-            throw new UserException(weights + ": cannot load the segmentation network ("
-                    + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
+        return new CellCrop(info, d);
+    }
+
+    /** The network on libtorch, loaded from {@link #WEIGHTS} on the first call. */
+    private synchronized MaskNet torch() {
+        if (net == null) {
+            Path weights = dir.resolve(WEIGHTS);
+            Model m = Model.newInstance("segmenter", Devices.compute());
+            MaskNet n = new MaskNet(ResNet18.backbone(), 3);
+            try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(weights), 1 << 20))) {
+                m.setBlock(n);
+                n.initialize(m.getNDManager(), DataType.FLOAT32, new Shape(1, 3, info.size(), info.size()));
+                n.loadParameters(m.getNDManager(), in);
+            } catch (IOException | MalformedModelException | RuntimeException e) {
+                m.close();
+                throw new UserException(weights + ": cannot load the segmentation network ("
+                        + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
+            }
+            model = m;
+            net = n;
         }
-        return new CellCrop(info, d, model, net);
+        return net;
+    }
+
+    /**
+     * Runs the network as the folder's {@link OnnxExport#SEGMENTER_FILE} on ONNX Runtime from now
+     * on, where the folder has one whose checksum {@link #INFO} records (faster on CPU, and libtorch
+     * need not start); returns whether it does. Its labels agree with libtorch's up to float rounding
+     * at pixels where two classes' scores tie.
+     */
+    public synchronized boolean useOnnx() {
+        Path graph = dir.resolve(OnnxExport.SEGMENTER_FILE);
+        if (onnx != null) {
+            return true;
+        }
+        if (info.onnxSha256() == null || !Files.isRegularFile(graph)) {
+            return false;
+        }
+        try {
+            String actual = Hashing.sha256(graph);
+            if (!info.onnxSha256().equalsIgnoreCase(actual)) {
+                throw new UserException(graph + ": checksum mismatch (sha256 " + actual + ", " + INFO + " records "
+                        + info.onnxSha256() + ")");
+            }
+        } catch (IOException e) {
+            throw new UserException(graph + ": cannot read (" + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
+        }
+        onnx = OnnxClassifier.open(graph);
+        return true;
+    }
+
+    /** Which engine segments: {@code "onnx"} or {@code "torch"}. */
+    public synchronized String engine() {
+        return onnx == null ? "torch" : "onnx";
     }
 
     /** The folder holding the two files: {@code dir} itself or its {@link #DIR}; a {@link UserException} when neither does. */
@@ -167,11 +211,25 @@ public final class CellCrop implements Framing, AutoCloseable {
         return info;
     }
 
-    /** Copies this segmenter's two files into {@code bundle}/{@link #DIR}. */
+    /**
+     * Writes this network, BatchNorm folded, as {@code bundle}/{@link #DIR}/{@link
+     * OnnxExport#SEGMENTER_FILE}, and {@link #INFO} there with its checksum ({@link #copyTo} first).
+     */
+    public synchronized void writeOnnx(Path bundle) throws IOException {
+        Path dst = bundle.resolve(DIR);
+        FoldedResNet.SegmenterWeights w = FoldedResNet.segmenter(torch(), model.getNDManager());
+        String sha = OnnxExport.writeSegmenter(w, info.size(), dst.resolve(OnnxExport.SEGMENTER_FILE));
+        Json.write(dst.resolve(INFO), new Info(info.size(), info.normalization(), info.weightsSha256(), info.trainedOn(),
+                info.trainHash(), info.heldOutMeanIoU(), info.zoomOut(), sha));
+    }
+
+    /** Copies this segmenter's files (its two, and its ONNX graph where it has one) into {@code bundle}/{@link #DIR}. */
     public void copyTo(Path bundle) throws IOException {
         Path dst = bundle.resolve(DIR);
         Files.createDirectories(dst);
-        for (String f : List.of(WEIGHTS, INFO)) {
+        List<String> files = Files.isRegularFile(dir.resolve(OnnxExport.SEGMENTER_FILE))
+                ? List.of(WEIGHTS, OnnxExport.SEGMENTER_FILE, INFO) : List.of(WEIGHTS, INFO);
+        for (String f : files) {
             AtomicFiles.write(dst.resolve(f), tmp -> Files.copy(dir.resolve(f), tmp,
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING));
         }
@@ -256,20 +314,27 @@ public final class CellCrop implements Framing, AutoCloseable {
             for (int i = 0; i < n; i++) {
                 plain.plain(rgbs.get(from + i), x, i * 3 * plane);
             }
-            try (NDManager sub = model.getNDManager().newSubManager()) {
-                NDArray in = sub.create(FloatBuffer.wrap(x), new Shape(n, 3, s, s));
-                NDArray logits = net.forward(new ParameterStore(sub, false), new NDList(in), false).singletonOrThrow();
-                long[] cls = logits.argMax(1).toLongArray();
-                for (int i = 0; i < n; i++) {
-                    byte[] labels = new byte[plane];
-                    for (int p = 0; p < plane; p++) {
-                        labels[p] = (byte) cls[i * plane + p];
-                    }
-                    out.add(labels);
+            long[] cls = onnx != null ? onnx.longs(x, n, 3, s, s) : torchLabels(x, n);
+            for (int i = 0; i < n; i++) {
+                byte[] labels = new byte[plane];
+                for (int p = 0; p < plane; p++) {
+                    labels[p] = (byte) cls[i * plane + p];
                 }
+                out.add(labels);
             }
         }
         return out;
+    }
+
+    /** Per-pixel classes of n normalized s x s images, flat, on libtorch. */
+    private long[] torchLabels(float[] x, int n) {
+        int s = info.size();
+        MaskNet network = torch();
+        try (NDManager sub = model.getNDManager().newSubManager()) {
+            NDArray in = sub.create(FloatBuffer.wrap(x), new Shape(n, 3, s, s));
+            return network.forward(new ParameterStore(sub, false), new NDList(in), false).singletonOrThrow()
+                    .argMax(1).toLongArray();
+        }
     }
 
     /**
@@ -441,9 +506,10 @@ public final class CellCrop implements Framing, AutoCloseable {
 
     @Override
     public String key() {
-        // Every constant of the box rules, so that changing one cannot reuse crops cut by the old rules.
-        return String.format(Locale.ROOT, "cell-crop %s margin %.3f reach %.3f lobes %.3f outline %.3f min-nucleus %.4f",
-                info.weightsSha256(), MARGIN, REACH, LOBE_GAP, OUTLINE, MIN_NUCLEUS);
+        // Every constant of the box rules, so that changing one cannot reuse crops cut by the old rules;
+        // and the engine, whose labels may differ at a tie, so that neither reuses the other's crops.
+        return String.format(Locale.ROOT, "cell-crop %s margin %.3f reach %.3f lobes %.3f outline %.3f min-nucleus %.4f%s",
+                info.weightsSha256(), MARGIN, REACH, LOBE_GAP, OUTLINE, MIN_NUCLEUS, engine().equals("onnx") ? " onnx" : "");
     }
 
     @Override
@@ -453,7 +519,15 @@ public final class CellCrop implements Framing, AutoCloseable {
     }
 
     @Override
-    public void close() {
-        model.close();
+    public synchronized void close() {
+        try {
+            if (onnx != null) {
+                onnx.close();
+            }
+        } finally {
+            if (model != null) {
+                model.close();
+            }
+        }
     }
 }

@@ -162,13 +162,17 @@ public final class Classifier implements AutoCloseable {
      * the model.onnx {@link OnnxExport} wrote from these weights, instead of libtorch. Same inputs,
      * same temperature and softmax; the probabilities agree to about 1e-6. Features, Grad-CAM and
      * the two adaptations stay on the weights (the adaptations refuse while ONNX is in use: the graph
-     * would no longer match).
+     * would no longer match). A cell-centred crop's segmenter moves to ONNX Runtime too where the
+     * bundle has its graph ({@link CellCrop#useOnnx}).
      */
     public synchronized Classifier useOnnx(Path graph) {
         OnnxClassifier previous = onnx;
         onnx = OnnxClassifier.open(graph);
         if (previous != null) {
             previous.close();
+        }
+        if (network.cellCrop != null) {
+            network.cellCrop.useOnnx();
         }
         return this;
     }

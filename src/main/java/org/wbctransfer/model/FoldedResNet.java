@@ -62,18 +62,7 @@ public final class FoldedResNet implements AutoCloseable {
         try {
             Reader r = new Reader(params, manager, channelsLast);
             Conv stem = r.conv(2, 3);
-            List<Basic> blocks = new ArrayList<>();
-            int in = 64;
-            for (int width : new int[] {64, 128, 256, 512}) {
-                for (int i = 0; i < 2; i++) {
-                    int stride = i == 0 && width != 64 ? 2 : 1;
-                    Conv c1 = r.conv(stride, 1);
-                    Conv c2 = r.conv(1, 1);
-                    Conv sc = i == 0 && (stride != 1 || in != width) ? r.conv(stride, 0) : null;
-                    blocks.add(new Basic(c1, c2, sc));
-                }
-                in = width;
-            }
+            List<Basic> blocks = r.blocks();
             // The head has no BatchNorm: its arrays are used as they are.
             NDArray w = r.next(Parameter.Type.WEIGHT);
             NDArray b = r.next(Parameter.Type.BIAS);
@@ -165,6 +154,39 @@ public final class FoldedResNet implements AutoCloseable {
                 headBias.toFloatArray());
     }
 
+    /**
+     * A {@link MaskNet}'s weights as plain arrays, for writing it in another format ({@link
+     * OnnxExport#segmenter}): the backbone folded as above, the four lateral 1x1 convolutions and the
+     * classifier as they are (they have biases and no BatchNorm), the smoothing convolution with its
+     * BatchNorm folded in.
+     */
+    public record SegmenterWeights(ConvWeights stem, List<BlockWeights> blocks, List<ConvWeights> lateral,
+            ConvWeights smooth, ConvWeights classify) {}
+
+    /** Folds a {@link MaskNet} (parameters initialized); the network is not changed. */
+    public static SegmenterWeights segmenter(MaskNet net, NDManager parent) {
+        List<Parameter> params = net.getParameters().values();
+        try (NDManager manager = parent.newSubManager()) {
+            Reader r = new Reader(params, manager, false);
+            ConvWeights stem = arrays(r.conv(2, 3));
+            List<BlockWeights> blocks = new ArrayList<>();
+            for (Basic b : r.blocks()) {
+                blocks.add(new BlockWeights(arrays(b.conv1()), arrays(b.conv2()),
+                        b.shortcut() == null ? null : arrays(b.shortcut())));
+            }
+            List<ConvWeights> lateral = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                lateral.add(r.unfolded());
+            }
+            ConvWeights smooth = arrays(r.conv(1, 1));
+            ConvWeights classify = r.unfolded();
+            if (r.index != params.size()) {
+                throw new IllegalArgumentException("not a MaskNet on a ResNet-18: " + params.size() + " parameters");
+            }
+            return new SegmenterWeights(stem, List.copyOf(blocks), List.copyOf(lateral), smooth, classify);
+        }
+    }
+
     private static ConvWeights arrays(Conv c) {
         return new ConvWeights(c.weight().toFloatArray(), c.weight().getShape().getShape(), c.bias().toFloatArray(),
                 (int) c.stride().get(0), (int) c.padding().get(0));
@@ -194,6 +216,31 @@ public final class FoldedResNet implements AutoCloseable {
                         + index + (index < params.size() ? ", found " + params.get(index).getName() : ""));
             }
             return params.get(index++).getArray();
+        }
+
+        /** The eight BasicBlocks of layer1..layer4, in order. */
+        List<Basic> blocks() {
+            List<Basic> blocks = new ArrayList<>();
+            int in = 64;
+            for (int width : new int[] {64, 128, 256, 512}) {
+                for (int i = 0; i < 2; i++) {
+                    int stride = i == 0 && width != 64 ? 2 : 1;
+                    Conv c1 = conv(stride, 1);
+                    Conv c2 = conv(1, 1);
+                    Conv sc = i == 0 && (stride != 1 || in != width) ? conv(stride, 0) : null;
+                    blocks.add(new Basic(c1, c2, sc));
+                }
+                in = width;
+            }
+            return blocks;
+        }
+
+        /** A stride-1 convolution with a bias and no BatchNorm, padded to keep its size, copied out as it is. */
+        ConvWeights unfolded() {
+            NDArray w = next(Parameter.Type.WEIGHT);
+            NDArray b = next(Parameter.Type.BIAS);
+            return new ConvWeights(w.toFloatArray(), w.getShape().getShape(), b.toFloatArray(), 1,
+                    (int) w.getShape().get(2) / 2);
         }
 
         Conv conv(int stride, int pad) {

@@ -112,6 +112,19 @@ public final class OnnxClassifier implements AutoCloseable {
         }
     }
 
+    /** The graph's first output, an int64 tensor (the segmenter's per-pixel classes), flat, for an input of this shape. */
+    long[] longs(float[] values, long... shape) {
+        FloatBuffer in = FloatBuffer.wrap(values, 0, (int) java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b));
+        try (OnnxTensor x = OnnxTensor.createTensor(env, in, shape); OrtSession.Result r = session.run(Map.of(input, x))) {
+            java.nio.LongBuffer flat = ((OnnxTensor) r.get(0)).getLongBuffer();
+            long[] out = new long[flat.remaining()];
+            flat.get(out);
+            return out;
+        } catch (OrtException e) {
+            throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
+        }
+    }
+
     private static float[][] rows(OnnxTensor out, int n) {
         int k = (int) out.getInfo().getShape()[1];
         FloatBuffer flat = out.getFloatBuffer();

@@ -50,12 +50,18 @@ public final class OnnxExport {
     public static final String OUTPUT = "logits";
     /** The second output: every stage's pooled features (batch, 1024), which the out-of-distribution score reads. */
     public static final String STAGES = "stage_features";
+    /** The segmenter's graph file, in a bundle's segmenter folder. */
+    public static final String SEGMENTER_FILE = "segmenter.onnx";
+    /** The segmenter graph's output: the per-pixel class. */
+    public static final String LABELS = "labels";
     /** The symbolic batch dimension of input and output. */
     public static final String BATCH = "batch";
 
-    private final GraphProto.Builder graph = GraphProto.newBuilder().setName("wbc_resnet18");
+    private final GraphProto.Builder graph;
 
-    private OnnxExport() {}
+    private OnnxExport(String name) {
+        graph = GraphProto.newBuilder().setName(name);
+    }
 
     /**
      * Writes the classifier's graph to {@code file} (atomically) and returns what metadata.json
@@ -141,25 +147,14 @@ public final class OnnxExport {
         if (w.headShape()[0] != classes) {
             throw new IllegalArgumentException("head has " + w.headShape()[0] + " outputs, metadata " + classes + " classes");
         }
-        OnnxExport e = new OnnxExport();
+        OnnxExport e = new OnnxExport("wbc_resnet18");
         e.graph.addInput(value(INPUT, 3, size, size));
-        String x = e.relu("relu", e.conv(INPUT, w.stem(), "conv1"));
-        x = e.node("MaxPool", "maxpool", List.of(x), ints("kernel_shape", 3, 3), ints("strides", 2, 2),
-                ints("pads", 1, 1, 1, 1), integer("ceil_mode", 0));
+        List<String> levels = e.trunk(w.stem(), w.blocks());
         List<String> stages = new java.util.ArrayList<>();
-        stages.add(e.pooled(x, "stem"));
-        for (int i = 0; i < w.blocks().size(); i++) {
-            FoldedResNet.BlockWeights b = w.blocks().get(i);
-            String name = "layer" + (i / 2 + 1) + "." + (i % 2);
-            String y = e.relu(name + ".relu1", e.conv(x, b.conv1(), name + ".conv1"));
-            y = e.conv(y, b.conv2(), name + ".conv2");
-            String shortcut = b.shortcut() == null ? x : e.conv(x, b.shortcut(), name + ".downsample.0");
-            x = e.relu(name + ".relu2", e.node("Add", name + ".add", List.of(y, shortcut)));
-            if (i % 2 == 1 && i < w.blocks().size() - 1) {
-                stages.add(e.pooled(x, "layer" + (i / 2 + 1)));
-            }
+        for (int i = 0; i < 4; i++) {
+            stages.add(e.pooled(levels.get(i), i == 0 ? "stem" : "layer" + i));
         }
-        x = e.node("GlobalAveragePool", "avgpool", List.of(x));
+        String x = e.node("GlobalAveragePool", "avgpool", List.of(levels.get(4)));
         x = e.node("Flatten", "flatten", List.of(x), integer("axis", 1));
         stages.add(x);
         // A second output for the out-of-distribution score: every stage's pooled features, as
@@ -190,6 +185,110 @@ public final class OnnxExport {
         m.addMetadataProps(prop("normalization_std", Arrays.toString(std)));
         m.addMetadataProps(prop("output", "logits (no softmax, no temperature)"));
         return m.build();
+    }
+
+    /**
+     * The folded ResNet-18 up to layer4: stem convolution, ReLU, max pool, then the eight
+     * BasicBlocks. Returns the names of the outputs of the stem (after the pool) and of layer1..layer4.
+     */
+    private List<String> trunk(FoldedResNet.ConvWeights stem, List<FoldedResNet.BlockWeights> blocks) {
+        String x = relu("relu", conv(INPUT, stem, "conv1"));
+        x = node("MaxPool", "maxpool", List.of(x), ints("kernel_shape", 3, 3), ints("strides", 2, 2),
+                ints("pads", 1, 1, 1, 1), integer("ceil_mode", 0));
+        List<String> levels = new java.util.ArrayList<>(List.of(x));
+        for (int i = 0; i < blocks.size(); i++) {
+            FoldedResNet.BlockWeights b = blocks.get(i);
+            String name = "layer" + (i / 2 + 1) + "." + (i % 2);
+            String y = relu(name + ".relu1", conv(x, b.conv1(), name + ".conv1"));
+            y = conv(y, b.conv2(), name + ".conv2");
+            String shortcut = b.shortcut() == null ? x : conv(x, b.shortcut(), name + ".downsample.0");
+            x = relu(name + ".relu2", node("Add", name + ".add", List.of(y, shortcut)));
+            if (i % 2 == 1) {
+                levels.add(x);
+            }
+        }
+        return levels;
+    }
+
+    /**
+     * Writes a {@link CellCrop}'s segmentation network as an ONNX graph ({@link #SEGMENTER_FILE}):
+     * {@link MaskNet} with its backbone's and decoder's BatchNorm folded, the nearest upsampling of
+     * the top-down path as Resize (and Slice where a level is odd-sized), the bilinear resize to the
+     * input size as the same two interpolation matrices {@link MaskNet#bilinear} multiplies by, and
+     * the per-pixel class as ArgMax. Input as the segmenter's (float32 NCHW at {@code size}, its own
+     * normalisation); output {@value #LABELS}, int64 (batch, size, size): 0 background, 1 cytoplasm,
+     * 2 nucleus. Returns the file's SHA-256.
+     */
+    public static String writeSegmenter(FoldedResNet.SegmenterWeights w, int size, Path file) throws IOException {
+        ModelProto model = segmenter(w, size);
+        AtomicFiles.write(file, tmp -> {
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
+                model.writeTo(out);
+            }
+        });
+        return Hashing.sha256(file);
+    }
+
+    static ModelProto segmenter(FoldedResNet.SegmenterWeights w, int size) {
+        OnnxExport e = new OnnxExport("wbc_cell_segmenter");
+        e.graph.addInput(value(INPUT, 3, size, size));
+        List<String> levels = e.trunk(w.stem(), w.blocks());
+        // The side of each level, as MaskNet.initializeDecoder computes it: stem and layer1 share one.
+        int[] side = new int[5];
+        side[0] = ((size + 2 * 3 - 7) / 2 + 1 + 2 - 3) / 2 + 1;
+        side[1] = side[0];
+        for (int i = 2; i < 5; i++) {
+            side[i] = (side[i - 1] + 2 - 3) / 2 + 1;
+        }
+        e.graph.addInitializer(tensor("up.scales", new long[] {4}, new float[] {1, 1, 2, 2}));
+        String p = e.conv(levels.get(4), w.lateral().get(3), "lateral4");
+        for (int i = 2; i >= 0; i--) {
+            String c = e.conv(levels.get(i + 1), w.lateral().get(i), "lateral" + (i + 1));
+            // Nearest x2 as MaskNet.upsample2 repeats rows and columns: source index floor(i / 2).
+            String up = e.node("Resize", "up" + (i + 1), List.of(p, "", "up.scales"), text("mode", "nearest"),
+                    text("coordinate_transformation_mode", "asymmetric"), text("nearest_mode", "floor"));
+            if (2 * side[i + 2] != side[i + 1]) {
+                String n = "up" + (i + 1) + ".crop";
+                e.graph.addInitializer(longs(n + ".starts", 0, 0));
+                e.graph.addInitializer(longs(n + ".ends", side[i + 1], side[i + 1]));
+                e.graph.addInitializer(longs(n + ".axes", 2, 3));
+                up = e.node("Slice", n, List.of(up, n + ".starts", n + ".ends", n + ".axes"));
+            }
+            p = e.node("Add", "topdown" + (i + 1), List.of(c, up));
+        }
+        p = e.relu("smooth.relu", e.conv(p, w.smooth(), "smooth"));
+        String logits = e.conv(p, w.classify(), "classify");
+        int h = side[0];
+        e.graph.addInitializer(tensor("bilinear.rows", new long[] {size, h}, MaskNet.interpolation(h, size)));
+        e.graph.addInitializer(tensor("bilinear.cols", new long[] {h, size}, transpose(MaskNet.interpolation(h, size), size, h)));
+        String rows = e.node("MatMul", "bilinear.y", List.of("bilinear.rows", logits));
+        String full = e.node("MatMul", "bilinear.x", List.of(rows, "bilinear.cols"));
+        e.graph.addNode(NodeProto.newBuilder().setOpType("ArgMax").setName("argmax").addInput(full).addOutput(LABELS)
+                .addAttribute(integer("axis", 1)).addAttribute(integer("keepdims", 0)));
+        e.graph.addOutput(typedValue(LABELS, TensorProto.DataType.INT64_VALUE, size, size));
+        ModelProto.Builder m = ModelProto.newBuilder()
+                .setIrVersion(IR_VERSION)
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+                .setProducerName("wbc-transfer")
+                .setProducerVersion(String.valueOf(Versions.all().get("wbc-transfer")))
+                .setDomain("org.wbctransfer")
+                .setModelVersion(1)
+                .setDocString("White-cell segmenter for the cell-centred crop (ResNet-18 and a light FPN decoder,"
+                        + " BatchNorm folded). Input: float32 NCHW RGB at " + size + " x " + size + " px, normalised"
+                        + " as segmenter.json says; output: int64 per-pixel class, 0 background, 1 cytoplasm, 2 nucleus.")
+                .setGraph(e.graph);
+        return m.build();
+    }
+
+    /** (rows x cols) row-major to (cols x rows). */
+    private static float[] transpose(float[] a, int rows, int cols) {
+        float[] t = new float[a.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = a[r * cols + c];
+            }
+        }
+        return t;
     }
 
     /** Global average pooling and flattening of a stage's output; returns the (batch, channels) name. */
@@ -235,6 +334,21 @@ public final class OnnxExport {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
     }
 
+    static AttributeProto text(String name, String value) {
+        return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.STRING)
+                .setS(ByteString.copyFromUtf8(value)).build();
+    }
+
+    /** A one-dimensional int64 tensor. */
+    static TensorProto longs(String name, long... values) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE)
+                .addDims(values.length);
+        for (long v : values) {
+            t.addInt64Data(v);
+        }
+        return t.build();
+    }
+
     /** A float32 tensor; its data as raw_data, little-endian as the ONNX specification requires. */
     static TensorProto tensor(String name, long[] dims, float[] data) {
         long count = Arrays.stream(dims).reduce(1, (a, b) -> a * b);
@@ -253,14 +367,18 @@ public final class OnnxExport {
 
     /** A float32 graph input or output of shape (batch, dims...). */
     static ValueInfoProto value(String name, long... dims) {
+        return typedValue(name, TensorProto.DataType.FLOAT_VALUE, dims);
+    }
+
+    /** A graph input or output of this element type and shape (batch, dims...). */
+    static ValueInfoProto typedValue(String name, int elemType, long... dims) {
         TensorShapeProto.Builder shape = TensorShapeProto.newBuilder()
                 .addDim(TensorShapeProto.Dimension.newBuilder().setDimParam(BATCH));
         for (long d : dims) {
             shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
         }
         return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder()
-                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE)
-                        .setShape(shape))).build();
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(elemType).setShape(shape))).build();
     }
 
     private static StringStringEntryProto prop(String key, String value) {

@@ -157,7 +157,7 @@ public record MaskStage(String name, Path root, int epochs, int batch, double lr
             TissueStage.restore(ctx.backbone(), bestWeights, ctx.manager());
         }
         CellCrop.save(ctx.stageDir().resolve(CellCrop.DIR), bestNet, new CellCrop.Info(size, norm, null, root.toString(),
-                MaskDataset.hash(split.train()), best.meanIoU(), zoomOut));
+                MaskDataset.hash(split.train()), best.meanIoU(), zoomOut, null));
         Map<String, Object> metrics = new LinkedHashMap<>();
         metrics.put("bestEpoch", bestEpoch);
         metrics.put("valMeanIoU", best.meanIoU());

@@ -358,6 +358,9 @@ public final class WbcServer implements AutoCloseable {
             info.put("minConfidence", options.minConfidence());
         }
         info.put("engine", classifier.engine());
+        if (classifier.cellCrop() != null) {
+            info.put("segmenterEngine", classifier.cellCrop().engine());
+        }
         return info;
     }
 

@@ -75,6 +75,52 @@ class FoldedResNetTest {
         }
     }
 
+    /**
+     * The segmenter's ONNX graph labels the pixels as the network on libtorch does, at the bundle's
+     * 96 px (every level even) and at 40 px (odd levels: the upsampled map is cropped).
+     */
+    @Test
+    void segmenterGraphOnOnnxRuntimeLabelsAsTheNetworkDoes() {
+        for (int size : new int[] {96, 40}) {
+            try (Model model = Model.newInstance("seg")) {
+                MaskNet net = new MaskNet(ResNet18.backbone(), 3);
+                model.setBlock(net);
+                NDManager m = model.getNDManager();
+                net.initialize(m, DataType.FLOAT32, new Shape(2, 3, size, size));
+                WeightInit.apply(net, 5);
+                Random r = new Random(11);
+                for (Parameter p : net.getParameters().values()) {
+                    float[] v = new float[(int) p.getArray().size()];
+                    switch (p.getType()) {
+                        case GAMMA, RUNNING_VAR -> fill(v, () -> 0.5f + r.nextFloat());
+                        case BETA, RUNNING_MEAN, BIAS -> fill(v, () -> (float) r.nextGaussian() * 0.3f);
+                        default -> {
+                            continue;
+                        }
+                    }
+                    p.getArray().set(FloatBuffer.wrap(v));
+                }
+                NDArray x = m.randomNormal(new Shape(2, 3, size, size));
+                long[] want = net.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow()
+                        .argMax(1).toLongArray();
+                byte[] graph = OnnxExport.segmenter(FoldedResNet.segmenter(net, m), size).toByteArray();
+                try (OnnxClassifier session = OnnxClassifier.open(graph, 1)) {
+                    long[] got = session.longs(x.toFloatArray(), 2, 3, size, size);
+                    assertThat(got).hasSize(2 * size * size);
+                    int same = 0;
+                    int[] seen = new int[3];
+                    for (int i = 0; i < want.length; i++) {
+                        same += got[i] == want[i] ? 1 : 0;
+                        seen[(int) want[i]]++;
+                    }
+                    // Only a tie between two classes' scores may go the other way under float rounding.
+                    assertThat((double) same / want.length).as("%d px", size).isGreaterThan(0.999);
+                    assertThat(java.util.Arrays.stream(seen).min().getAsInt()).as("a network that labels every pixel alike would test nothing").isPositive();
+                }
+            }
+        }
+    }
+
     private static void fill(float[] v, java.util.function.Supplier<Float> f) {
         for (int i = 0; i < v.length; i++) {
             v[i] = f.get();

@@ -81,6 +81,35 @@ class CellCropTrainingTest {
             assertThat(org.wbctransfer.cli.WbcCli.run("export", run.toString(), "--out", bundle.toString())).isZero();
             assertThat(bundle.resolve("segmenter/segmenter.params")).exists();
             assertThat(bundle.resolve("model.onnx")).exists();
+            // The bundle's segmenter also runs on ONNX Runtime, and frames as it does on libtorch.
+            assertThat(CellCrop.readInfo(bundle).onnxSha256())
+                    .isEqualTo(org.wbctransfer.util.Hashing.sha256(bundle.resolve("segmenter/segmenter.onnx")));
+            try (CellCrop onTorch = CellCrop.load(bundle); CellCrop onOnnx = CellCrop.load(bundle)) {
+                assertThat(onOnnx.useOnnx()).isTrue();
+                assertThat(onOnnx.engine()).isEqualTo("onnx");
+                assertThat(onTorch.engine()).isEqualTo("torch");
+                List<java.awt.image.BufferedImage> images = new ArrayList<>();
+                for (SplitManifest.Entry e : sm.test()) {
+                    images.add(ImageDecoder.read(TestData.raabin().resolve(e.relativePath())));
+                }
+                List<CellCrop.Located> want = onTorch.locateAll(images);
+                List<CellCrop.Located> got = onOnnx.locateAll(images);
+                long pixels = 0;
+                long same = 0;
+                int sameBox = 0;
+                for (int i = 0; i < images.size(); i++) {
+                    byte[] a = want.get(i).labels();
+                    byte[] b = got.get(i).labels();
+                    for (int p = 0; p < a.length; p++) {
+                        same += a[p] == b[p] ? 1 : 0;
+                    }
+                    pixels += a.length;
+                    sameBox += java.util.Arrays.equals(want.get(i).box(), got.get(i).box()) ? 1 : 0;
+                }
+                // Only pixels where two classes' scores tie may go the other way under float rounding.
+                assertThat((double) same / pixels).isGreaterThan(0.999);
+                assertThat(sameBox).isGreaterThanOrEqualTo(images.size() - 1);
+            }
             SplitManifest.Entry first = sm.test().get(0);
             Path csv = tmp.resolve("p.csv");
             assertThat(org.wbctransfer.cli.WbcCli.run("predict", bundle.toString(),
