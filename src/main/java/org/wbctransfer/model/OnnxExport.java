@@ -168,18 +168,10 @@ public final class OnnxExport {
         e.graph.addOutput(value(OUTPUT, classes));
         e.graph.addOutput(value(STAGES, ResNet18.STAGE_FEATURES));
 
-        ModelProto.Builder m = ModelProto.newBuilder()
-                .setIrVersion(IR_VERSION)
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
-                .setProducerName("wbc-transfer")
-                .setProducerVersion(String.valueOf(Versions.all().get("wbc-transfer")))
-                .setDomain("org.wbctransfer")
-                .setModelVersion(1)
-                .setDocString("White-blood-cell classifier (ResNet-18, BatchNorm folded into the convolutions)."
-                        + " Input: float32 NCHW RGB at " + size + " x " + size + " px, scaled to [0, 1] and normalized"
-                        + " with normalization_mean / normalization_std; output: logits in the order of classes."
-                        + " Research use only; not a medical device.")
-                .setGraph(e.graph);
+        ModelProto.Builder m = e.model("White-blood-cell classifier (ResNet-18, BatchNorm folded into the convolutions)."
+                + " Input: float32 NCHW RGB at " + size + " x " + size + " px, scaled to [0, 1] and normalized"
+                + " with normalization_mean / normalization_std; output: logits in the order of classes."
+                + " Research use only; not a medical device.");
         m.addMetadataProps(prop("classes", Json.MAPPER.valueToTree(classNames).toString()));
         m.addMetadataProps(prop("normalization_mean", Arrays.toString(mean)));
         m.addMetadataProps(prop("normalization_std", Arrays.toString(std)));
@@ -266,18 +258,22 @@ public final class OnnxExport {
         e.graph.addNode(NodeProto.newBuilder().setOpType("ArgMax").setName("argmax").addInput(full).addOutput(LABELS)
                 .addAttribute(integer("axis", 1)).addAttribute(integer("keepdims", 0)));
         e.graph.addOutput(typedValue(LABELS, TensorProto.DataType.INT64_VALUE, size, size));
-        ModelProto.Builder m = ModelProto.newBuilder()
+        return e.model("White-cell segmenter for the cell-centred crop (ResNet-18 and a light FPN decoder,"
+                + " BatchNorm folded). Input: float32 NCHW RGB at " + size + " x " + size + " px, normalised"
+                + " as segmenter.json says; output: int64 per-pixel class, 0 background, 1 cytoplasm, 2 nucleus.").build();
+    }
+
+    /** This graph in a model of opset {@value #OPSET}, IR {@link #IR_VERSION}, with the producer's name and version. */
+    private ModelProto.Builder model(String doc) {
+        return ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
                 .setProducerName("wbc-transfer")
                 .setProducerVersion(String.valueOf(Versions.all().get("wbc-transfer")))
                 .setDomain("org.wbctransfer")
                 .setModelVersion(1)
-                .setDocString("White-cell segmenter for the cell-centred crop (ResNet-18 and a light FPN decoder,"
-                        + " BatchNorm folded). Input: float32 NCHW RGB at " + size + " x " + size + " px, normalised"
-                        + " as segmenter.json says; output: int64 per-pixel class, 0 background, 1 cytoplasm, 2 nucleus.")
-                .setGraph(e.graph);
-        return m.build();
+                .setDocString(doc)
+                .setGraph(graph);
     }
 
     /** (rows x cols) row-major to (cols x rows). */

@@ -28,20 +28,7 @@ class FoldedResNetTest {
             NDManager m = model.getNDManager();
             net.initialize(m, DataType.FLOAT32, new Shape(3, 3, 64, 64));
             WeightInit.apply(net, 3);
-            // Fresh BatchNorm layers are the identity (scale 1, shift 0, mean 0, variance 1), which
-            // would fold to nothing: give every one of them statistics and an affine of its own.
-            Random r = new Random(7);
-            for (Parameter p : net.getParameters().values()) {
-                float[] v = new float[(int) p.getArray().size()];
-                switch (p.getType()) {
-                    case GAMMA, RUNNING_VAR -> fill(v, () -> 0.5f + r.nextFloat());
-                    case BETA, RUNNING_MEAN -> fill(v, () -> (float) r.nextGaussian() * 0.3f);
-                    default -> {
-                        continue;
-                    }
-                }
-                p.getArray().set(FloatBuffer.wrap(v));
-            }
+            randomizeNorms(net, new Random(7), false);
             NDArray x = m.randomNormal(new Shape(3, 3, 64, 64));
             float[] want = net.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow().toFloatArray();
             // Channels-last only where this CPU computes it right; elsewhere it is refused (FormatsTest).
@@ -88,18 +75,7 @@ class FoldedResNetTest {
                 NDManager m = model.getNDManager();
                 net.initialize(m, DataType.FLOAT32, new Shape(2, 3, size, size));
                 WeightInit.apply(net, 5);
-                Random r = new Random(11);
-                for (Parameter p : net.getParameters().values()) {
-                    float[] v = new float[(int) p.getArray().size()];
-                    switch (p.getType()) {
-                        case GAMMA, RUNNING_VAR -> fill(v, () -> 0.5f + r.nextFloat());
-                        case BETA, RUNNING_MEAN, BIAS -> fill(v, () -> (float) r.nextGaussian() * 0.3f);
-                        default -> {
-                            continue;
-                        }
-                    }
-                    p.getArray().set(FloatBuffer.wrap(v));
-                }
+                randomizeNorms(net, new Random(11), true);
                 NDArray x = m.randomNormal(new Shape(2, 3, size, size));
                 long[] want = net.forward(new ParameterStore(m, false), new NDList(x), false).singletonOrThrow()
                         .argMax(1).toLongArray();
@@ -118,6 +94,31 @@ class FoldedResNetTest {
                     assertThat(java.util.Arrays.stream(seen).min().getAsInt()).as("a network that labels every pixel alike would test nothing").isPositive();
                 }
             }
+        }
+    }
+
+    /**
+     * Fresh BatchNorm layers are the identity (scale 1, shift 0, mean 0, variance 1), which would
+     * fold to nothing: gives every one of them statistics and an affine of its own (and, with
+     * {@code biases}, every bias a value, which fresh ones lack too).
+     */
+    private static void randomizeNorms(ai.djl.nn.Block net, Random r, boolean biases) {
+        for (Parameter p : net.getParameters().values()) {
+            float[] v = new float[(int) p.getArray().size()];
+            switch (p.getType()) {
+                case GAMMA, RUNNING_VAR -> fill(v, () -> 0.5f + r.nextFloat());
+                case BETA, RUNNING_MEAN -> fill(v, () -> (float) r.nextGaussian() * 0.3f);
+                case BIAS -> {
+                    if (!biases) {
+                        continue;
+                    }
+                    fill(v, () -> (float) r.nextGaussian() * 0.3f);
+                }
+                default -> {
+                    continue;
+                }
+            }
+            p.getArray().set(FloatBuffer.wrap(v));
         }
     }
 
