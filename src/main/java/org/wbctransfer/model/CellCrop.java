@@ -31,6 +31,7 @@ import org.wbctransfer.util.AtomicFiles;
 import org.wbctransfer.util.Hashing;
 import org.wbctransfer.util.Json;
 import org.wbctransfer.util.UserException;
+import org.wbctransfer.util.Warnings;
 
 /**
  * Cell-centred crops: the masks stage's segmentation network ({@link MaskNet}) finds the white
@@ -171,7 +172,13 @@ public final class CellCrop implements Framing, AutoCloseable {
         if (onnx != null) {
             return true;
         }
-        if (info.onnxSha256() == null || !Files.isRegularFile(graph)) {
+        if (info.onnxSha256() == null) {
+            return false;
+        }
+        if (!Files.isRegularFile(graph)) {
+            // Same crops either way, only slower: worth a word, not a refusal.
+            Warnings.warn(graph + " is missing though " + INFO
+                    + " records it; the segmenter runs on libtorch");
             return false;
         }
         try {

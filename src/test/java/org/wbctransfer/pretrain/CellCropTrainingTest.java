@@ -110,6 +110,25 @@ class CellCropTrainingTest {
                 assertThat((double) same / pixels).isGreaterThan(0.999);
                 assertThat(sameBox).isGreaterThanOrEqualTo(images.size() - 1);
             }
+            // A damaged graph is refused by name; a missing one leaves the segmenter on libtorch.
+            Path damaged = tmp.resolve("damaged");
+            Files.createDirectories(damaged);
+            for (String f : List.of("segmenter.params", "segmenter.json", "segmenter.onnx")) {
+                Files.copy(bundle.resolve("segmenter").resolve(f), damaged.resolve(f));
+            }
+            byte[] graph = Files.readAllBytes(damaged.resolve("segmenter.onnx"));
+            graph[graph.length / 2] ^= 1;
+            Files.write(damaged.resolve("segmenter.onnx"), graph);
+            try (CellCrop crop = CellCrop.load(damaged)) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(crop::useOnnx)
+                        .isInstanceOf(org.wbctransfer.util.UserException.class)
+                        .hasMessageContaining(damaged.resolve("segmenter.onnx") + ": checksum mismatch");
+            }
+            Files.delete(damaged.resolve("segmenter.onnx"));
+            try (CellCrop crop = CellCrop.load(damaged)) {
+                assertThat(crop.useOnnx()).isFalse();
+                assertThat(crop.engine()).isEqualTo("torch");
+            }
             SplitManifest.Entry first = sm.test().get(0);
             Path csv = tmp.resolve("p.csv");
             assertThat(org.wbctransfer.cli.WbcCli.run("predict", bundle.toString(),
