@@ -88,7 +88,12 @@ public final class CellCrop implements Framing, AutoCloseable {
      *     ('wbc export' writes it into a bundle); null where there is none
      */
     public record Info(int size, Normalization normalization, String weightsSha256, String trainedOn, String trainHash,
-            double heldOutMeanIoU, double zoomOut, String onnxSha256) {}
+            double heldOutMeanIoU, double zoomOut, String onnxSha256) {
+
+        Info withOnnxSha256(String sha) {
+            return new Info(size, normalization, weightsSha256, trainedOn, trainHash, heldOutMeanIoU, zoomOut, sha);
+        }
+    }
 
     private final Info info;
     /** The folder the two files were read from. */
@@ -127,17 +132,23 @@ public final class CellCrop implements Framing, AutoCloseable {
     public static CellCrop load(Path dir) {
         Path d = folder(dir);
         Info info = Json.read(d.resolve(INFO), Info.class);
-        Path weights = d.resolve(WEIGHTS);
-        try {
-            String actual = Hashing.sha256(weights);
-            if (info.weightsSha256() != null && !info.weightsSha256().equalsIgnoreCase(actual)) {
-                throw new UserException(weights + ": checksum mismatch (sha256 " + actual + ", " + INFO + " records "
-                        + info.weightsSha256() + ")");
-            }
-        } catch (IOException e) {
-            throw new UserException(weights + ": cannot read (" + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
+        if (info.weightsSha256() != null) {
+            checkSha256(d.resolve(WEIGHTS), info.weightsSha256());
         }
         return new CellCrop(info, d);
+    }
+
+    /** A {@link UserException} naming {@code file} unless its SHA-256 is the one {@link #INFO} records. */
+    private static void checkSha256(Path file, String recorded) {
+        try {
+            String actual = Hashing.sha256(file);
+            if (!recorded.equalsIgnoreCase(actual)) {
+                throw new UserException(file + ": checksum mismatch (sha256 " + actual + ", " + INFO + " records "
+                        + recorded + ")");
+            }
+        } catch (IOException e) {
+            throw new UserException(file + ": cannot read (" + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
+        }
     }
 
     /** The network on libtorch, loaded from {@link #WEIGHTS} on the first call. */
@@ -181,15 +192,7 @@ public final class CellCrop implements Framing, AutoCloseable {
                     + " records it; the segmenter runs on libtorch");
             return false;
         }
-        try {
-            String actual = Hashing.sha256(graph);
-            if (!info.onnxSha256().equalsIgnoreCase(actual)) {
-                throw new UserException(graph + ": checksum mismatch (sha256 " + actual + ", " + INFO + " records "
-                        + info.onnxSha256() + ")");
-            }
-        } catch (IOException e) {
-            throw new UserException(graph + ": cannot read (" + UserException.firstLine(String.valueOf(e.getMessage())) + ")", e);
-        }
+        checkSha256(graph, info.onnxSha256());
         onnx = OnnxClassifier.open(graph);
         return true;
     }
@@ -226,8 +229,7 @@ public final class CellCrop implements Framing, AutoCloseable {
         Path dst = bundle.resolve(DIR);
         FoldedResNet.SegmenterWeights w = FoldedResNet.segmenter(torch(), model.getNDManager());
         String sha = OnnxExport.writeSegmenter(w, info.size(), dst.resolve(OnnxExport.SEGMENTER_FILE));
-        Json.write(dst.resolve(INFO), new Info(info.size(), info.normalization(), info.weightsSha256(), info.trainedOn(),
-                info.trainHash(), info.heldOutMeanIoU(), info.zoomOut(), sha));
+        Json.write(dst.resolve(INFO), info.withOnnxSha256(sha));
     }
 
     /** Copies this segmenter's files (its two, and its ONNX graph where it has one) into {@code bundle}/{@link #DIR}. */

@@ -145,12 +145,7 @@ public final class FoldedResNet implements AutoCloseable {
         if (channelsLast) {
             throw new IllegalStateException("weights() reads a default-format fold; fold again without channels-last");
         }
-        List<BlockWeights> bw = new ArrayList<>();
-        for (Basic b : blocks) {
-            bw.add(new BlockWeights(arrays(b.conv1()), arrays(b.conv2()),
-                    b.shortcut() == null ? null : arrays(b.shortcut())));
-        }
-        return new Weights(arrays(stem), List.copyOf(bw), headWeight.toFloatArray(), headWeight.getShape().getShape(),
+        return new Weights(arrays(stem), arrays(blocks), headWeight.toFloatArray(), headWeight.getShape().getShape(),
                 headBias.toFloatArray());
     }
 
@@ -169,11 +164,7 @@ public final class FoldedResNet implements AutoCloseable {
         try (NDManager manager = parent.newSubManager()) {
             Reader r = new Reader(params, manager, false);
             ConvWeights stem = arrays(r.conv(2, 3));
-            List<BlockWeights> blocks = new ArrayList<>();
-            for (Basic b : r.blocks()) {
-                blocks.add(new BlockWeights(arrays(b.conv1()), arrays(b.conv2()),
-                        b.shortcut() == null ? null : arrays(b.shortcut())));
-            }
+            List<BlockWeights> blocks = arrays(r.blocks());
             List<ConvWeights> lateral = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 lateral.add(r.unfolded());
@@ -183,8 +174,13 @@ public final class FoldedResNet implements AutoCloseable {
             if (r.index != params.size()) {
                 throw new IllegalArgumentException("not a MaskNet on a ResNet-18: " + params.size() + " parameters");
             }
-            return new SegmenterWeights(stem, List.copyOf(blocks), List.copyOf(lateral), smooth, classify);
+            return new SegmenterWeights(stem, blocks, List.copyOf(lateral), smooth, classify);
         }
+    }
+
+    private static List<BlockWeights> arrays(List<Basic> blocks) {
+        return blocks.stream().map(b -> new BlockWeights(arrays(b.conv1()), arrays(b.conv2()),
+                b.shortcut() == null ? null : arrays(b.shortcut()))).toList();
     }
 
     private static ConvWeights arrays(Conv c) {

@@ -100,26 +100,35 @@ public final class OnnxClassifier implements AutoCloseable {
     /** Every output of the graph as rows (n x its second dimension) for an input of this shape, n first. */
     float[][][] outputs(float[] values, long... shape) {
         int n = (int) shape[0];
-        FloatBuffer in = FloatBuffer.wrap(values, 0, (int) java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b));
-        try (OnnxTensor x = OnnxTensor.createTensor(env, in, shape); OrtSession.Result r = session.run(Map.of(input, x))) {
+        return run(values, shape, r -> {
             float[][][] out = new float[r.size()][][];
             for (int i = 0; i < out.length; i++) {
                 out[i] = rows((OnnxTensor) r.get(i), n);
             }
             return out;
-        } catch (OrtException e) {
-            throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
-        }
+        });
     }
 
     /** The graph's first output, an int64 tensor (the segmenter's per-pixel classes), flat, for an input of this shape. */
     long[] longs(float[] values, long... shape) {
-        FloatBuffer in = FloatBuffer.wrap(values, 0, (int) java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b));
-        try (OnnxTensor x = OnnxTensor.createTensor(env, in, shape); OrtSession.Result r = session.run(Map.of(input, x))) {
+        return run(values, shape, r -> {
             java.nio.LongBuffer flat = ((OnnxTensor) r.get(0)).getLongBuffer();
             long[] out = new long[flat.remaining()];
             flat.get(out);
             return out;
+        });
+    }
+
+    /** What a reader takes from one run of the graph, while its results are still open. */
+    private interface Reading<T> {
+        T read(OrtSession.Result result) throws OrtException;
+    }
+
+    /** Runs the graph on the first product-of-shape values and reads its results before they are closed. */
+    private <T> T run(float[] values, long[] shape, Reading<T> reading) {
+        FloatBuffer in = FloatBuffer.wrap(values, 0, (int) java.util.Arrays.stream(shape).reduce(1, (a, b) -> a * b));
+        try (OnnxTensor x = OnnxTensor.createTensor(env, in, shape); OrtSession.Result r = session.run(Map.of(input, x))) {
+            return reading.read(r);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
         }
